@@ -1,0 +1,30 @@
+/**
+ * What an agent is told about one binding: a workload identity on this host allowed to use one
+ * credential source for some destinations. Carried in the signed per-agent bundle; never holds a secret.
+ */
+export interface BindingSpec {
+  /** Stable id of the binding (the WorkloadCredential's name). */
+  id: string;
+  /** The workload identity's SPIFFE ID, e.g. spiffe://example.org/billing/exporter. */
+  spiffeId: string;
+  /** The WorkloadIdentity's name. */
+  workload: string;
+  /** Attestation selectors; a process matches when all of them hold (see agent/attest). */
+  selectors: string[];
+  /** Hostnames this binding may reach, lower-case, e.g. objectstorage.us-ashburn-1.oraclecloud.com. */
+  destinations: string[];
+  /** Upper-case HTTP methods allowed; absent means all. */
+  methods?: string[];
+  /** Wanted session-token lifetime in seconds. */
+  ttlSeconds: number;
+  /** The CredentialSource's name (the control plane resolves it; the agent never sees its secret). */
+  source: string;
+}
+
+/** The per-agent policy bundle, signed by the control plane and versioned by a monotonic revision. */
+export interface AgentBundle {
+  agentId: string;
+  revision: number;
+  issuedAt: string;
+  bindings: BindingSpec[];
+}
