@@ -1,0 +1,192 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { AgentError } from './errors.js';
+
+/**
+ * The agent's settings. Flags > file > defaults; a missing or bad file is SIGIL_ERR_CONFIG naming the
+ * file and the field. Everything has a default, so `sigil-agent run` works with no file at all.
+ */
+export interface AgentConfig {
+  /** Holds the local CA, the enrolment (agent id, NATS creds, pinned bundle key) and the last good bundle. */
+  stateDir: string;
+  log: { level: string };
+  steering: {
+    /** cgroup v2 directory whose sockets are steered; empty = the cgroup2 root (every process). */
+    cgroup: string;
+    /** bpffs directory for pinned links and maps, so a restarted agent adopts them. */
+    pinDir: string;
+  };
+  signer: {
+    /** Loopback addresses the kernel redirects to; fixed so pinned programs stay right across restarts. */
+    ipv4: string;
+    ipv6: string;
+    port: number;
+    maxSignedBodyBytes: number;
+    attestTimeoutMs: number;
+  };
+  upstream: { caFile?: string };
+  dns: {
+    /** Resolved addresses stay steered this long after DNS stopped returning them. */
+    graceSeconds: number;
+    /** host → addresses, instead of DNS (air-gapped hosts, tests). */
+    resolve: Record<string, string[]>;
+  };
+  controlPlane: {
+    natsUrl: string;
+  };
+  admin: {
+    /** host:port of the loopback admin endpoint (/metrics, /healthz, /readyz); empty disables it. */
+    listen: string;
+  };
+  /** Opt-in per binding: also write an OCI config profile readable only by the workload's uid. */
+  fileFallback: Array<{ binding: string; uid: number; gid?: number; dir: string }>;
+}
+
+export interface AgentConfigOverrides {
+  stateDir?: string;
+  cgroup?: string;
+  pinDir?: string;
+  natsUrl?: string;
+  logLevel?: string;
+  signerPort?: number;
+  adminListen?: string;
+}
+
+export const DEFAULT_AGENT_STATE_DIR = '/var/lib/sigil/agent';
+export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
+
+type Raw = Record<string, unknown>;
+
+const isMapping = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads, validates and defaults the agent's config. `file` undefined means defaults only. */
+export async function loadAgentConfig(file: string | undefined, overrides: AgentConfigOverrides = {}): Promise<AgentConfig> {
+  const raw = file === undefined ? {} : await readConfigFile(file);
+  return agentConfigFrom(raw, file ?? '(defaults)', overrides);
+}
+
+/** Validation and defaults on an already parsed document (exported for tests). */
+export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigOverrides = {}): AgentConfig {
+  const fail = (field: string, message: string): never => {
+    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+  };
+  const only = (obj: Raw, prefix: string, allowed: string[]): void => {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) fail(`${prefix}${key}`, `unknown field (allowed: ${allowed.join(', ')})`);
+    }
+  };
+  const section = (name: string, allowed: string[]): Raw => {
+    const value = raw[name];
+    if (value === undefined || value === null) return {};
+    if (!isMapping(value)) return fail(name, 'must be a mapping');
+    only(value, `${name}.`, allowed);
+    return value;
+  };
+  const str = (obj: Raw, field: string, key: string): string | undefined => {
+    const value = obj[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') return fail(field, 'must be a string');
+    return value;
+  };
+  const int = (obj: Raw, field: string, key: string, min: number, max: number): number | undefined => {
+    const value = obj[key];
+    if (value === undefined || value === null) return undefined;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+      return fail(field, `must be a whole number from ${min} to ${max}`);
+    }
+    return value as number;
+  };
+  const ip = (value: string, field: string, family: 4 | 6): string => {
+    if (isIP(value) !== family) fail(field, `"${value}" is not an IPv${family} address`);
+    return value;
+  };
+
+  only(raw, '', ['stateDir', 'log', 'steering', 'signer', 'upstream', 'dns', 'controlPlane', 'admin', 'fileFallback']);
+  const log = section('log', ['level']);
+  const steering = section('steering', ['cgroup', 'pinDir']);
+  const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs']);
+  const upstream = section('upstream', ['caFile']);
+  const dns = section('dns', ['graceSeconds', 'resolve']);
+  const controlPlane = section('controlPlane', ['natsUrl']);
+  const admin = section('admin', ['listen']);
+
+  const resolve: Record<string, string[]> = {};
+  if (dns['resolve'] !== undefined && dns['resolve'] !== null) {
+    if (!isMapping(dns['resolve'])) fail('dns.resolve', 'must map hostnames to lists of addresses');
+    for (const [host, addrs] of Object.entries(dns['resolve'] as Raw)) {
+      const list = typeof addrs === 'string' ? [addrs] : addrs;
+      if (!Array.isArray(list) || list.length === 0 || list.some((a) => typeof a !== 'string' || isIP(a) === 0)) {
+        fail(`dns.resolve.${host}`, 'must be an IP address or a non-empty list of IP addresses');
+      }
+      resolve[host.toLowerCase()] = list as string[];
+    }
+  }
+
+  const fileFallback: AgentConfig['fileFallback'] = [];
+  const ff = raw['fileFallback'];
+  if (ff !== undefined && ff !== null) {
+    if (!Array.isArray(ff)) fail('fileFallback', 'must be a list');
+    (ff as unknown[]).forEach((entry, i) => {
+      const at = `fileFallback[${i}]`;
+      if (!isMapping(entry)) return fail(at, 'must be a mapping with binding, uid and dir');
+      only(entry, `${at}.`, ['binding', 'uid', 'gid', 'dir']);
+      const binding = str(entry, `${at}.binding`, 'binding') ?? fail(`${at}.binding`, 'is required');
+      const uid = int(entry, `${at}.uid`, 'uid', 0, 2 ** 32 - 2) ?? fail(`${at}.uid`, 'is required');
+      const gid = int(entry, `${at}.gid`, 'gid', 0, 2 ** 32 - 2);
+      const dir = str(entry, `${at}.dir`, 'dir') ?? fail(`${at}.dir`, 'is required');
+      if (!dir.startsWith('/')) fail(`${at}.dir`, 'must be an absolute path');
+      fileFallback.push({ binding, uid, dir, ...(gid === undefined ? {} : { gid }) });
+    });
+  }
+
+  const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_AGENT_STATE_DIR;
+  const caFile = str(upstream, 'upstream.caFile', 'caFile');
+  const adminListen = overrides.adminListen ?? str(admin, 'admin.listen', 'listen') ?? '127.0.0.1:9464';
+  if (adminListen !== '' && !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(adminListen)) {
+    fail('admin.listen', `"${adminListen}" must be host:port (or empty to disable)`);
+  }
+  return {
+    stateDir,
+    log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    steering: {
+      cgroup: overrides.cgroup ?? str(steering, 'steering.cgroup', 'cgroup') ?? '',
+      pinDir: overrides.pinDir ?? str(steering, 'steering.pinDir', 'pinDir') ?? '/sys/fs/bpf/sigil',
+    },
+    signer: {
+      ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? '127.0.0.1', 'signer.ipv4', 4),
+      ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? '::1', 'signer.ipv6', 6),
+      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? 15443,
+      maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', 1024, 2 ** 31) ?? 8 * 1024 * 1024,
+      attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 3_000,
+    },
+    upstream: caFile === undefined ? {} : { caFile },
+    dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', 0, 86_400) ?? 300, resolve },
+    controlPlane: { natsUrl: overrides.natsUrl ?? str(controlPlane, 'controlPlane.natsUrl', 'natsUrl') ?? 'nats://127.0.0.1:4222' },
+    admin: { listen: adminListen },
+    fileFallback,
+  };
+}
+
+async function readConfigFile(file: string): Promise<Raw> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new AgentError('SIGIL_ERR_CONFIG', `${file}: cannot read the config file (${code === 'ENOENT' ? 'it does not exist' : code ?? String(err)})`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (err) {
+    throw new AgentError('SIGIL_ERR_CONFIG', `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (value === null || value === undefined) return {};
+  if (!isMapping(value)) throw new AgentError('SIGIL_ERR_CONFIG', `${file}: the top level must be a mapping`);
+  return value;
+}
+
+/** Where the agent keeps what enrolment gave it. */
+export const enrolmentFile = (config: AgentConfig): string => join(config.stateDir, 'enrolment.json');
