@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * `sigil-controlplane run [--config <file>] [--nats-url u] [--listen host:port] [--state-dir d]
+ * [--issuer-url u] [--log-level l]`: starts the control plane until SIGINT/SIGTERM.
+ * Settings: flags > config file > defaults (controlplane/config/config.ts).
+ */
+import { ControlPlaneError } from '../errors.js';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../log.js';
+import { startControlPlane } from '../server.js';
+import { parseArgs, stringFlag, UsageError } from './args.js';
+
+const USAGE = `usage: sigil-controlplane run [--config <file>] [--nats-url <url>] [--listen <host:port>]
+                              [--state-dir <dir>] [--issuer-url <url>] [--log-level <level>]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== 'run') {
+    process.stderr.write(`${command === undefined ? '' : `sigil-controlplane: unknown command '${command}'\n`}${USAGE}\n`);
+    return 2;
+  }
+  let args;
+  try {
+    args = parseArgs(rest, {
+      config: { alias: 'c' }, 'nats-url': {}, listen: {}, 'state-dir': {}, 'issuer-url': {}, 'log-level': {},
+    });
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  } catch (err) {
+    process.stderr.write(`sigil-controlplane: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const overrides = Object.fromEntries(Object.entries({
+    natsUrl: stringFlag(args, 'nats-url'), listen: stringFlag(args, 'listen'), stateDir: stringFlag(args, 'state-dir'),
+    issuerUrl: stringFlag(args, 'issuer-url'), logLevel: stringFlag(args, 'log-level'),
+  }).filter(([, v]) => v !== undefined));
+  const config = await loadConfig(stringFlag(args, 'config'), overrides);
+  const log = createLogger({ level: config.log.level });
+
+  const stop = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log.info({ signal: sig }, 'shutting down');
+      stop.abort();
+    });
+  }
+  const running = await startControlPlane(config, log, stop.signal);
+  await running.done;
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    const code = err instanceof ControlPlaneError ? ` [${err.code}]` : '';
+    process.stderr.write(`sigil-controlplane: ${err instanceof Error ? err.message : String(err)}${code}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ControlPlaneError } from '../errors.js';
+import { resolveKind, type Kind } from '../resources/kinds.js';
+import { parseResources } from '../resources/parse.js';
+import type { ResourceStore } from '../store/resource-store.js';
+import type { Logger } from '../log.js';
+import { readBody, sendJson } from './respond.js';
+
+const MAX_APPLY_BYTES = 1024 * 1024;
+
+/**
+ * The admin API (bearer token checked by the server before this is called):
+ *   POST   /v1/apply                 body: YAML/JSON documents → {revision, changes[]}
+ *   GET    /v1/resources/<kind>       → {revision, items[]}
+ *   GET    /v1/resources/<kind>/<name> → resource
+ *   DELETE /v1/resources/<kind>/<name> → {revision, changes[]}
+ * `<kind>` accepts the CLI's aliases (wi, cs, wc, ...).
+ */
+export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, store: ResourceStore, log: Logger): Promise<boolean> {
+  if (path === '/v1/apply') {
+    if (req.method !== 'POST') return methodNotAllowed(['POST']);
+    const resources = parseResources(await readBody(req, MAX_APPLY_BYTES));
+    const result = await store.apply(resources);
+    log.info({ revision: result.revision, changes: result.changes }, 'applied');
+    sendJson(res, 200, result);
+    return true;
+  }
+  const match = /^\/v1\/resources\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+  if (!match?.[1]) return false;
+  const kind = kindOf(decodeURIComponent(match[1]));
+  const name = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  if (req.method === 'GET' && name === undefined) {
+    const snapshot = await store.snapshot();
+    const items = [...snapshot.resources.values()].filter((r) => r.kind === kind)
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    sendJson(res, 200, { revision: snapshot.revision, items });
+    return true;
+  }
+  if (req.method === 'GET' && name !== undefined) {
+    const resource = await store.get(kind, name);
+    if (!resource) throw new ControlPlaneError('SIGIL_ERR_RESOURCE_NOT_FOUND', `${kind} "${name}" does not exist`, { status: 404 });
+    sendJson(res, 200, resource);
+    return true;
+  }
+  if (req.method === 'DELETE' && name !== undefined) {
+    const result = await store.delete(kind, name);
+    log.info({ revision: result.revision, changes: result.changes }, 'deleted');
+    sendJson(res, 200, result);
+    return true;
+  }
+  return methodNotAllowed(name === undefined ? ['GET'] : ['GET', 'DELETE']);
+}
+
+function kindOf(name: string): Kind {
+  const kind = resolveKind(name);
+  if (!kind) throw new ControlPlaneError('SIGIL_ERR_API_UNKNOWN_KIND', `unknown kind "${name}" (use workloadidentity/wi, credentialsource/cs, workloadcredential/wc)`, { status: 404 });
+  return kind;
+}
+
+function methodNotAllowed(allowed: string[]): never {
+  throw new ControlPlaneError('SIGIL_ERR_API_METHOD', `method not allowed (use ${allowed.join(', ')})`, { status: 405 });
+}

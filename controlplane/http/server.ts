@@ -1,0 +1,99 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ControlPlaneError } from '../errors.js';
+import { JwtSvidIssuer } from '../issuer/issuer.js';
+import type { ResourceStore } from '../store/resource-store.js';
+import type { Logger } from '../log.js';
+import { bearerMatches } from './admin-token.js';
+import { handleApi } from './api.js';
+import { sendError, sendJson } from './respond.js';
+
+export interface HttpServiceOptions {
+  host: string;
+  port: number;
+  store: ResourceStore;
+  adminToken: string;
+  log: Logger;
+  /** Whether the parts behind the API are ready (for /readyz). */
+  ready: () => boolean;
+}
+
+/**
+ * The control plane's HTTP endpoint. Public: /healthz, /readyz and the issuer's discovery, JWKS and
+ * SPIFFE bundle (under the issuer URL's path). Everything under /v1/ needs the admin bearer token.
+ */
+export class HttpService {
+  private server: Server | undefined;
+  private issuer: JwtSvidIssuer | undefined;
+  private issuerPrefix = '';
+
+  constructor(private readonly options: HttpServiceOptions) {}
+
+  /**
+   * Serves this issuer's discovery, JWKS and bundle under its URL's path. Separate from the constructor
+   * because the default issuer URL is the listen address, known only after listen() (port 0).
+   */
+  setIssuer(issuer: JwtSvidIssuer): void {
+    this.issuer = issuer;
+    this.issuerPrefix = new URL(issuer.issuerUrl).pathname.replace(/\/+$/, '');
+  }
+
+  /** Listens; resolves once listening so callers can read `address()`. */
+  async listen(): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!(err instanceof ControlPlaneError) || (err.status ?? 500) >= 500) this.options.log.error({ err }, 'request failed');
+        if (!res.headersSent) sendError(res, err);
+        else res.destroy();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => { server.off('error', reject); resolve(); });
+    });
+    return server.address() as AddressInfo;
+  }
+
+  address(): AddressInfo | undefined {
+    return (this.server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Serves until the signal fires, then stops accepting and closes idle connections. */
+  async run(signal: AbortSignal): Promise<void> {
+    const server = this.server;
+    if (!server) throw new Error('listen() first');
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const { store, log, adminToken } = this.options;
+    const issuer = this.issuer;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'live' });
+    if (path === '/readyz') {
+      const ready = this.options.ready();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
+    }
+    if (issuer && (req.method === 'GET' || req.method === 'HEAD')) {
+      const publicHeaders = { 'cache-control': 'public, max-age=60' };
+      if (path === `${this.issuerPrefix}${JwtSvidIssuer.DISCOVERY_PATH}`) return sendJson(res, 200, issuer.discovery(), publicHeaders);
+      if (path === `${this.issuerPrefix}${JwtSvidIssuer.JWKS_PATH}`) return sendJson(res, 200, await issuer.jwks(), publicHeaders);
+      if (path === `${this.issuerPrefix}${JwtSvidIssuer.BUNDLE_PATH}`) return sendJson(res, 200, await issuer.bundle(), publicHeaders);
+    }
+    if (path.startsWith('/v1/')) {
+      if (!bearerMatches(req.headers.authorization, adminToken)) {
+        throw new ControlPlaneError('SIGIL_ERR_API_UNAUTHORIZED', 'missing or wrong admin bearer token', { status: 401 });
+      }
+      if (await handleApi(req, res, path, store, log)) return;
+    }
+    throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });
+  }
+}

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { ControlPlaneConfig } from './config/config.js';
+import { splitHostPort } from './config/config.js';
+import type { Logger } from './log.js';
+import { ResourceStore } from './store/resource-store.js';
+import { KeySet } from './issuer/key-set.js';
+import { JwtSvidIssuer } from './issuer/issuer.js';
+import { KeyMaintenanceService } from './issuer/service.js';
+import { ensureAdminToken } from './http/admin-token.js';
+import { HttpService } from './http/server.js';
+
+/** A long-running part: returns when the signal fires (or throws, which stops everything). */
+export interface Service {
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface RunningControlPlane {
+  /** http://host:port the API listens on. */
+  url: string;
+  store: ResourceStore;
+  issuer: JwtSvidIssuer;
+  nc: NatsConnection;
+  /** Resolves when every service has stopped and NATS is closed. */
+  done: Promise<void>;
+}
+
+/**
+ * The composition root: config → logging (given) → store → issuer → http, each long-running part a
+ * service with run(signal). The first failure aborts the others; `signal` (SIGINT/SIGTERM) stops all.
+ */
+export async function startControlPlane(config: ControlPlaneConfig, log: Logger, signal: AbortSignal): Promise<RunningControlPlane> {
+  const nc = await connect({
+    servers: config.nats.url,
+    name: 'sigil-controlplane',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...(config.nats.credsFile ? { authenticator: credsAuthenticator(await readFile(config.nats.credsFile)) } : {}),
+  });
+  log.info({ nats: config.nats.url }, 'connected to NATS');
+  let ready = false;
+  try {
+    const store = await ResourceStore.open(nc, config.nats.bucket);
+    const keys = new KeySet(config.issuer.keyDir, {
+      rotationPeriodSeconds: config.issuer.rotationPeriodSeconds,
+      maxTokenTtlSeconds: config.issuer.maxTokenTtlSeconds,
+      skewSeconds: config.issuer.skewSeconds,
+    });
+    await keys.maintain();
+    const adminToken = await ensureAdminToken(config.adminTokenFile);
+    const { host, port } = splitHostPort(config.http.listen);
+    const http = new HttpService({ host, port, store, adminToken, log: log.child({ part: 'http' }), ready: () => ready });
+    const address = await http.listen();
+    const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    // The issuer URL defaults to the listen address, known only once listening (port 0).
+    const issuer = new JwtSvidIssuer({ issuerUrl: config.issuer.url ?? url, keys, defaultTtlSeconds: config.issuer.defaultTtlSeconds });
+    http.setIssuer(issuer);
+    log.info({ address: url, issuer: issuer.issuerUrl, adminTokenFile: config.adminTokenFile }, 'listening');
+
+    const services: Array<[string, Service]> = [
+      ['keys', new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100))],
+      ['http', http],
+    ];
+    const stop = new AbortController();
+    signal.addEventListener('abort', () => stop.abort(), { once: true });
+    const done = Promise.all(services.map(async ([name, service]) => {
+      try {
+        await service.run(stop.signal);
+      } catch (err) {
+        log.error({ err, service: name }, 'service failed; stopping');
+        stop.abort();
+        throw err;
+      }
+    })).finally(async () => {
+      ready = false;
+      await nc.drain().catch(() => nc.close());
+      log.info('stopped');
+    }).then(() => undefined);
+    ready = true;
+    return { url, store, issuer, nc, done };
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+}
