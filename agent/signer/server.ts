@@ -1,0 +1,237 @@
+/**
+ * The signer's listener. Steered connections arrive on a loopback port; each is attributed by the
+ * kernel's record (never by anything the client says), tied to its attested workload, terminated
+ * with a leaf for an allowed SNI and handed to an HTTP/1.1 server that signs every request.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { AgentError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Auditor } from './audit.js';
+import type { SignerSettings } from './config.js';
+import { CONNECTION_ERRORS } from './errors.js';
+import { Forwarder } from './forward.js';
+import type { LocalCa } from './local-ca.js';
+import { destinationAllowed } from './policy.js';
+import type { ConnectionAttributor, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
+import { createRequestHandler, type ConnectionContext } from './request-handler.js';
+
+export interface SignerDeps {
+  attributor: ConnectionAttributor;
+  resolver: WorkloadResolver;
+  destinations: DestinationIndex;
+  credentials: CredentialProvider;
+  ca: LocalCa;
+  log: Logger;
+  agentId: string;
+  settings: SignerSettings;
+  /** Audit sink; default a child of `log`. */
+  auditLog?: Logger;
+}
+
+/** True when `addr` is one of `candidates`, comparing IPv4, IPv6 and v4-mapped forms by value. */
+function addressIn(addr: string, candidates: ReadonlySet<string>): boolean {
+  const list = new net.BlockList();
+  for (const c of candidates) {
+    const family = net.isIPv6(c) ? 'ipv6' : net.isIPv4(c) ? 'ipv4' : undefined;
+    if (family) list.addAddress(c, family);
+  }
+  const family = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  return list.check(addr, family) || (mapped !== null && list.check(mapped[1] as string, 'ipv4'));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AgentError(CONNECTION_ERRORS.WORKLOAD_UNRESOLVED, `${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class SignerServer {
+  readonly #deps: SignerDeps;
+  readonly #log: Logger;
+  readonly #listeners: net.Server[] = [];
+  readonly #http: http.Server;
+  readonly #forwarder: Forwarder;
+  readonly #contexts = new WeakMap<object, ConnectionContext>();
+  readonly #sockets = new Set<net.Socket>();
+  /** A context with no certificate: a client that sends no SNI gets no handshake. */
+  readonly #noCertContext = tls.createSecureContext({ minVersion: 'TLSv1.2' });
+  #port = 0;
+
+  private constructor(deps: SignerDeps, forwarder: Forwarder) {
+    this.#deps = deps;
+    this.#log = deps.log.child({ part: 'signer' });
+    this.#forwarder = forwarder;
+    const limits = deps.settings.limits;
+    this.#http = http.createServer({
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      requireHostHeader: true,
+      insecureHTTPParser: false,
+    });
+    this.#http.timeout = limits.idleTimeoutMs;
+    this.#http.on('request', createRequestHandler({
+      credentials: deps.credentials,
+      forwarder,
+      auditor: new Auditor(deps.auditLog ?? deps.log, deps.agentId),
+      limits,
+      log: this.#log,
+      contextOf: (socket) => this.#contexts.get(socket as object),
+    }));
+    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      this.#log.info({ code: err.code, reason: err.message }, 'malformed request refused');
+      if (socket.writable && !socket.destroyed) {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+        const body = JSON.stringify({ code: 'InvalidParameter', message: `malformed HTTP request (${err.code ?? 'parse error'})` });
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else {
+        socket.destroy();
+      }
+    });
+    // The http server is never listened on (connections are handed to it), so start its header and
+    // request timeout checker the way listen() would.
+    this.#http.emit('listening');
+  }
+
+  /** Creates the signer and listens on every configured loopback host (all on one port). */
+  static async listen(deps: SignerDeps): Promise<SignerServer> {
+    const server = new SignerServer(deps, await Forwarder.create(deps.settings.upstream));
+    try {
+      await server.#listenAll();
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    return server;
+  }
+
+  /** The port every listen host is bound to. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** The addresses actually bound (an absent ::1 is skipped). */
+  addresses(): net.AddressInfo[] {
+    return this.#listeners.map((l) => l.address() as net.AddressInfo);
+  }
+
+  async #listenAll(): Promise<void> {
+    let port = this.#deps.settings.port;
+    for (const host of this.#deps.settings.listenHosts) {
+      const listener = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          listener.once('error', reject);
+          listener.listen({ host, port, exclusive: true }, () => {
+            listener.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // A host without IPv6 loopback still gets IPv4 steering.
+        if (net.isIPv6(host) && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
+          this.#log.warn({ host, code }, 'loopback address unavailable; not listening there');
+          continue;
+        }
+        throw err;
+      }
+      this.#listeners.push(listener);
+      port = (listener.address() as net.AddressInfo).port;
+      this.#port = port;
+    }
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', (err) => this.#log.debug({ reason: err.message }, 'client socket error'));
+    let record;
+    try {
+      record = this.#deps.attributor.connectionFor(socket);
+    } catch (err) {
+      this.#log.warn({ reason: (err as Error).message }, 'kernel attribution failed');
+      record = null;
+    }
+    if (!record) {
+      // Dialled directly, not steered by the kernel: the signer is not a relay.
+      this.#log.warn({ code: CONNECTION_ERRORS.UNATTRIBUTED, peer: `${socket.remoteAddress}:${socket.remotePort}` }, 'connection without a kernel record closed');
+      socket.destroy();
+      return;
+    }
+    const limits = this.#deps.settings.limits;
+    withTimeout(this.#deps.resolver.resolve(record), limits.attestTimeoutMs, `attestation of process ${record.tgid}`).then(
+      (workload) => {
+        if (socket.destroyed) return;
+        this.#terminateTls(socket, { record, workload, sni: '' });
+      },
+      (err: unknown) => {
+        const code = err instanceof AgentError ? err.code : CONNECTION_ERRORS.WORKLOAD_UNRESOLVED;
+        this.#log.warn({ code, tgid: record.tgid, reason: (err as Error).message }, 'connection from an unresolved process closed');
+        socket.destroy();
+      },
+    );
+  }
+
+  #terminateTls(socket: net.Socket, ctx: ConnectionContext): void {
+    const { record, workload } = ctx;
+    const tlsSocket = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: this.#noCertContext,
+      ALPNProtocols: ['http/1.1'],
+      requestCert: false,
+      rejectUnauthorized: false,
+      handshakeTimeout: this.#deps.settings.limits.handshakeTimeoutMs,
+      SNICallback: (servername, cb) => {
+        const host = servername.toLowerCase();
+        let reason: string | undefined;
+        if (!destinationAllowed(workload.bindings, host)) reason = `${host} is not a destination of ${workload.spiffeId}'s bindings`;
+        else if (!addressIn(record.origAddr, this.#deps.destinations.addressesOf(host))) reason = `${host} does not resolve to the dialled address ${record.origAddr}`;
+        if (reason) {
+          this.#log.warn({ code: CONNECTION_ERRORS.HANDSHAKE_REFUSED, tgid: record.tgid, exePath: workload.exePath, sni: host }, reason);
+          cb(new AgentError(CONNECTION_ERRORS.HANDSHAKE_REFUSED, reason), undefined);
+          return;
+        }
+        this.#deps.ca.secureContextFor(host).then(
+          (context) => {
+            ctx.sni = host;
+            cb(null, context);
+          },
+          (err: Error) => cb(err, undefined),
+        );
+      },
+    } as tls.TLSSocketOptions & { handshakeTimeout: number });
+    this.#contexts.set(tlsSocket, ctx);
+    let established = false;
+    tlsSocket.once('secure', () => {
+      established = true;
+      if (tlsSocket.alpnProtocol && tlsSocket.alpnProtocol !== 'http/1.1') {
+        tlsSocket.destroy();
+        return;
+      }
+      this.#http.emit('connection', tlsSocket);
+    });
+    tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!established) {
+        this.#log.info({ code: CONNECTION_ERRORS.HANDSHAKE_REFUSED, tgid: record.tgid, reason: err.message }, 'TLS handshake failed');
+      }
+      tlsSocket.destroy();
+    });
+  }
+
+  /** Stops listening and ends every connection and upstream pool. */
+  async close(): Promise<void> {
+    await Promise.all(this.#listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    this.#http.closeAllConnections();
+    this.#http.close(() => undefined);
+    for (const s of this.#sockets) s.destroy();
+    this.#forwarder.close();
+  }
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one contract between the BPF programs (bpf/sigil.bpf.c) and user space (native/).
+ * Every struct has fixed-width fields and explicit padding; sizes and offsets are asserted below,
+ * and both sides compile this same file, so a layout change breaks the build, not the wire.
+ * Addresses and ports are in network byte order unless a field says otherwise.
+ */
+#ifndef SIGIL_ABI_H
+#define SIGIL_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#ifdef __cplusplus
+#define SIGIL_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define SIGIL_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+#define SIGIL_OFFSET(type, field) __builtin_offsetof(type, field)
+
+/* Process map value states. No entry = PENDING before the agent's /proc scan, UNBOUND after. */
+enum sigil_proc_state {
+	SIGIL_PROC_PENDING = 1,
+	SIGIL_PROC_BOUND = 2,
+	SIGIL_PROC_UNBOUND = 3,
+	SIGIL_PROC_EXEMPT = 4,
+};
+
+/* Process map value, keyed by tgid (__u32). */
+struct sigil_proc {
+	__u8 state;          /* enum sigil_proc_state */
+	__u8 pad[3];
+	__u32 binding_id;    /* meaningful when BOUND */
+	__u64 start_time;    /* task->start_boottime, ns; /proc/<pid>/stat field 22 = this / 10^7 */
+};
+SIGIL_ASSERT(sizeof(struct sigil_proc) == 16, "sigil_proc size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, binding_id) == 4, "sigil_proc.binding_id");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, start_time) == 8, "sigil_proc.start_time");
+
+/* Destination flags. */
+#define SIGIL_DEST_DENY 1u
+
+/* Destinations map key: an IP:port the agent resolved from a policy hostname. */
+struct sigil_dest_key {
+	__u16 zero;          /* always 0 (keeps the address 4-byte aligned) */
+	__u16 port;          /* network order */
+	__u32 addr[4];       /* IPv6, or IPv4 as v4-mapped ::ffff:a.b.c.d */
+};
+SIGIL_ASSERT(sizeof(struct sigil_dest_key) == 20, "sigil_dest_key size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_dest_key, addr) == 4, "sigil_dest_key.addr");
+
+struct sigil_dest {
+	__u32 dest_id;       /* the agent's id for the hostname this address came from */
+	__u32 flags;         /* SIGIL_DEST_* */
+};
+SIGIL_ASSERT(sizeof(struct sigil_dest) == 8, "sigil_dest size");
+
+/* Which end of a steered connection a record sits on. */
+enum sigil_conn_role {
+	SIGIL_ROLE_CLIENT = 1,    /* the workload's socket: getpeername shows the original address */
+	SIGIL_ROLE_ACCEPTED = 2,  /* the signer's accepted socket: connectionFor(fd) reads it */
+};
+
+/* Record of one steered connection (sk_storage value, also the handoff map value). */
+struct sigil_conn {
+	__u32 addr[4];       /* original destination, IPv4 as v4-mapped */
+	__u16 port;          /* original destination port, network order */
+	__u8 family;         /* AF_INET (2) if the original address is IPv4 (also v4-mapped), else AF_INET6 (10) */
+	__u8 role;           /* enum sigil_conn_role */
+	__u32 tgid;
+	__u32 uid;
+	__u32 pad;
+	__u64 start_time;    /* from the process map; 0 if the process had no entry yet */
+	__u64 cookie;        /* socket cookie of the client socket */
+};
+SIGIL_ASSERT(sizeof(struct sigil_conn) == 48, "sigil_conn size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, port) == 16, "sigil_conn.port");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, tgid) == 20, "sigil_conn.tgid");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, start_time) == 32, "sigil_conn.start_time");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, cookie) == 40, "sigil_conn.cookie");
+
+/* Handoff map key: the client's local endpoint, seen as the remote endpoint by the accepted socket. */
+struct sigil_endpoint_key {
+	__u32 addr[4];       /* v4-mapped for IPv4 */
+	__u16 port;          /* network order */
+	__u16 pad;
+};
+SIGIL_ASSERT(sizeof(struct sigil_endpoint_key) == 20, "sigil_endpoint_key size");
+
+/* Run-time settings written by user space (single-entry ARRAY map). */
+struct sigil_settings {
+	__u32 scan_complete; /* 1 once the agent's /proc scan is done */
+	__u32 pad;
+};
+SIGIL_ASSERT(sizeof(struct sigil_settings) == 8, "sigil_settings size");
+
+/* Ring buffer events for the attestation work. */
+enum sigil_event_type {
+	SIGIL_EVENT_EXEC = 1,
+	SIGIL_EVENT_EXIT = 2,
+};
+
+struct sigil_event {
+	__u32 type;          /* enum sigil_event_type */
+	__u32 tgid;
+	__u64 start_time;    /* task->start_boottime, ns */
+	__u64 dev;           /* kernel dev_t of the executed file (EXEC only): MAJOR = dev >> 20 */
+	__u64 ino;           /* inode of the executed file (EXEC only) */
+};
+SIGIL_ASSERT(sizeof(struct sigil_event) == 32, "sigil_event size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, dev) == 16, "sigil_event.dev");
+
+/*
+ * Per-CPU counters, one per branch. X(NAME, "jsName"): the enum and user space's name table both
+ * come from this list, so they cannot drift apart.
+ */
+#define SIGIL_COUNTERS(X) \
+	X(STEERED, "steered") \
+	X(PASSED_NOT_LISTED, "passedNotListed") \
+	X(PASSED_UNBOUND, "passedUnbound") \
+	X(PASSED_EXEMPT, "passedExempt") \
+	X(PASSED_NOT_TCP, "passedNotTcp") \
+	X(DENIED, "denied") \
+	X(STORAGE_FAIL, "storageFail") \
+	X(HANDOFF_STORED, "handoffStored") \
+	X(HANDOFF_STORE_FAIL, "handoffStoreFail") \
+	X(HANDOFF_CLAIMED, "handoffClaimed") \
+	X(HANDOFF_MISS, "handoffMiss") \
+	X(PEERNAME_REWRITTEN, "peernameRewritten") \
+	X(EXEC_SEEN, "execSeen") \
+	X(FORK_COPIED, "forkCopied") \
+	X(EXIT_SEEN, "exitSeen") \
+	X(PROCMAP_FULL, "procmapFull") \
+	X(RINGBUF_FULL, "ringbufFull")
+
+#define SIGIL_COUNTER_ENUM(name, js) SIGIL_CNT_##name,
+enum sigil_counter {
+	SIGIL_COUNTERS(SIGIL_COUNTER_ENUM)
+	SIGIL_CNT_MAX
+};
+#undef SIGIL_COUNTER_ENUM
+
+/* Map sizes user space may rely on. */
+#define SIGIL_MAX_PROCS 65536
+#define SIGIL_MAX_DESTS 4096
+#define SIGIL_MAX_HANDOFF 16384
+#define SIGIL_RINGBUF_BYTES (256 * 1024)
+
+#endif /* SIGIL_ABI_H */

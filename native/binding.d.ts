@@ -1,0 +1,100 @@
+/**
+ * Private typed declaration of the raw addon (build/native/Release/sigil_native.node).
+ * Only agent/steering/ imports this; everything else uses the wrapper there.
+ *
+ * Failed syscalls throw an Error with `errno` (negative, as Node does), `code` ('EPERM', ...) and
+ * `syscall`; bad arguments throw a TypeError whose message starts with "usage:".
+ */
+export type ProcessStateName = 'pending' | 'bound' | 'unbound' | 'exempt';
+
+export interface NativeConfig {
+  /** Signer's IPv4 loopback address (steered IPv4 and v4-mapped dials go here). */
+  signerIPv4: string;
+  /** Signer's IPv6 address for native IPv6 dials; default '::1'. */
+  signerIPv6?: string;
+  signerPort: number;
+}
+
+export interface NativeDestination {
+  addr: string;
+  port: number;
+  destId: number;
+  deny?: boolean;
+}
+
+export interface NativeProcess {
+  state: ProcessStateName;
+  bindingId?: number;
+  /** task->start_boottime in ns; /proc/<pid>/stat field 22 = startTime / 10_000_000n. */
+  startTime?: bigint;
+}
+
+export interface NativeConnection {
+  origAddr: string;
+  origPort: number;
+  family: 'ipv4' | 'ipv6';
+  tgid: number;
+  uid: number;
+  startTime: bigint;
+  cookie: bigint;
+}
+
+export interface NativeEvent {
+  type: 'exec' | 'exit';
+  tgid: number;
+  startTime: bigint;
+  /** st_dev encoding of the executed file's device (exec only, else 0). */
+  dev: number;
+  /** inode of the executed file (exec only, else 0). */
+  ino: number;
+}
+
+export interface NativeAttachedProgram {
+  attachType: string;
+  id: number;
+  name: string;
+  tag: string;
+}
+
+export interface NativeProgramStats {
+  name: string;
+  id: number;
+  runCount: number;
+  runTimeNs: number;
+}
+
+export interface NativeFeatureCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export declare class NativeSteering {
+  constructor();
+  load(config: NativeConfig): void;
+  attach(cgroupPath: string, pinDir: string): { adopted?: boolean };
+  open(pinDir: string): void;
+  detach(): void;
+  close(): void;
+  setDestination(dest: NativeDestination): void;
+  deleteDestination(dest: { addr: string; port: number }): boolean;
+  listDestinations(): Required<NativeDestination>[];
+  setProcess(tgid: number, proc: NativeProcess): void;
+  deleteProcess(tgid: number): boolean;
+  getProcess(tgid: number): Required<NativeProcess> | null;
+  processCount(): number;
+  setScanComplete(done: boolean): void;
+  connectionFor(fd: number): NativeConnection | null;
+  counters(): Record<string, number>;
+  enableStats(): void;
+  programStats(): NativeProgramStats[];
+  startEvents(callback: (event: NativeEvent) => void): void;
+  stopEvents(): void;
+}
+
+export interface NativeBinding {
+  Steering: typeof NativeSteering;
+  query(cgroupPath: string): NativeAttachedProgram[];
+  probeFeatures(): NativeFeatureCheck[];
+  mountBpffs(path: string): void;
+}

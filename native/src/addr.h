@@ -1,0 +1,14 @@
+// IP text <-> the ABI's 16-byte form (IPv4 stored v4-mapped, network order).
+#pragma once
+#include <linux/types.h>
+#include <string>
+
+namespace sigil {
+
+// Parses "a.b.c.d", "::1", "::ffff:a.b.c.d"; false if it is none of these.
+bool ParseAddr(const std::string& text, __u32 out[4]);
+// IPv4 (also v4-mapped) prints dotted; everything else as IPv6 text.
+std::string FormatAddr(const __u32 addr[4]);
+bool IsV4Mapped(const __u32 addr[4]);
+
+}  // namespace sigil

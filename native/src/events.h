@@ -1,0 +1,35 @@
+// Process events from the ring buffer, delivered to JS without blocking the event loop:
+// a dedicated thread polls, a ThreadSafeFunction (unref'd, so it never keeps Node alive) calls back.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <thread>
+
+struct ring_buffer;
+
+namespace sigil {
+
+class EventPump {
+ public:
+  // Starts polling ringbuf_fd; callback(event) runs on the JS thread. Throws SysError.
+  EventPump(Napi::Env env, int ringbuf_fd, Napi::Function callback);
+  ~EventPump();
+  EventPump(const EventPump&) = delete;
+  EventPump& operator=(const EventPump&) = delete;
+
+  // Joins the thread and releases the callback; idempotent.
+  void Stop();
+
+ private:
+  static int OnSample(void* ctx, void* data, size_t size);
+  void Run();
+
+  ring_buffer* ring_ = nullptr;
+  Napi::ThreadSafeFunction tsfn_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace sigil

@@ -1,0 +1,579 @@
+#include "steering.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "abi.h"
+#include "addr.h"
+#include "errors.h"
+#include "kernel_query.h"
+#include "skel.h"
+
+namespace sigil {
+namespace {
+
+constexpr const char* kMapNames[] = {"sigil_procs", "sigil_dests", "sigil_settings", "sigil_records",
+                                     "sigil_handoff", "sigil_counters", "sigil_events"};
+
+#define SIGIL_COUNTER_NAME(name, js) js,
+constexpr const char* kCounterNames[] = {SIGIL_COUNTERS(SIGIL_COUNTER_NAME)};
+#undef SIGIL_COUNTER_NAME
+static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) == SIGIL_CNT_MAX, "counter names");
+
+const char* StateName(__u8 state) {
+  switch (state) {
+    case SIGIL_PROC_PENDING: return "pending";
+    case SIGIL_PROC_BOUND: return "bound";
+    case SIGIL_PROC_UNBOUND: return "unbound";
+    case SIGIL_PROC_EXEMPT: return "exempt";
+    default: return "unknown";
+  }
+}
+
+int StateFromName(const std::string& name) {
+  if (name == "pending") return SIGIL_PROC_PENDING;
+  if (name == "bound") return SIGIL_PROC_BOUND;
+  if (name == "unbound") return SIGIL_PROC_UNBOUND;
+  if (name == "exempt") return SIGIL_PROC_EXEMPT;
+  return -1;
+}
+
+int* MapSlot(MapFds& maps, const std::string& name) {
+  if (name == "sigil_procs") return &maps.procs;
+  if (name == "sigil_dests") return &maps.dests;
+  if (name == "sigil_settings") return &maps.settings;
+  if (name == "sigil_records") return &maps.records;
+  if (name == "sigil_handoff") return &maps.handoff;
+  if (name == "sigil_counters") return &maps.counters;
+  if (name == "sigil_events") return &maps.events;
+  return nullptr;
+}
+
+std::string MapPin(const std::string& dir, const std::string& name) { return dir + "/maps/" + name; }
+std::string LinkPin(const std::string& dir, const std::string& name) { return dir + "/links/" + name; }
+
+void MakeDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) Fail(errno, "mkdir", path);
+}
+
+std::vector<std::string> ListDir(const std::string& path) {
+  std::vector<std::string> names;
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return names;
+  while (dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(dir);
+  return names;
+}
+
+void RemovePins(const std::string& dir) {
+  for (const char* sub : {"/links", "/maps"}) {
+    for (const auto& name : ListDir(dir + sub)) unlink((dir + sub + "/" + name).c_str());
+    rmdir((dir + sub).c_str());
+  }
+  rmdir(dir.c_str());
+}
+
+// ---- argument helpers: each failure is a TypeError naming the usage ----
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* usage) {
+  if (info.Length() <= i || !info[i].IsString()) throw Usage(info.Env(), usage);
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Object ObjectArg(const Napi::CallbackInfo& info, size_t i, const char* usage) {
+  if (info.Length() <= i || !info[i].IsObject()) throw Usage(info.Env(), usage);
+  return info[i].As<Napi::Object>();
+}
+
+uint32_t U32Of(Napi::Env env, Napi::Value v, uint32_t max, const char* usage) {
+  if (!v.IsNumber()) throw Usage(env, usage);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) throw Usage(env, usage);
+  return static_cast<uint32_t>(d);
+}
+
+void AddrOf(Napi::Env env, Napi::Value v, __u32 out[4], const char* usage) {
+  if (!v.IsString() || !ParseAddr(v.As<Napi::String>().Utf8Value(), out)) throw Usage(env, usage);
+}
+
+sigil_dest_key DestKeyOf(Napi::Env env, Napi::Object o, const char* usage) {
+  sigil_dest_key key = {};
+  AddrOf(env, o.Get("addr"), key.addr, usage);
+  key.port = htons(static_cast<__u16>(U32Of(env, o.Get("port"), 65535, usage)));
+  return key;
+}
+
+bool MapLookup(int fd, const void* key, void* value, const char* call) {
+  if (bpf_map_lookup_elem(fd, key, value) == 0) return true;
+  if (errno == ENOENT) return false;
+  Fail(errno, call);
+}
+
+}  // namespace
+
+Napi::Function Steering::Define(Napi::Env env) {
+  return DefineClass(env, "Steering", {
+      InstanceMethod<&Steering::Load>("load"),
+      InstanceMethod<&Steering::Attach>("attach"),
+      InstanceMethod<&Steering::Open>("open"),
+      InstanceMethod<&Steering::Detach>("detach"),
+      InstanceMethod<&Steering::Close>("close"),
+      InstanceMethod<&Steering::SetDestination>("setDestination"),
+      InstanceMethod<&Steering::DeleteDestination>("deleteDestination"),
+      InstanceMethod<&Steering::ListDestinations>("listDestinations"),
+      InstanceMethod<&Steering::SetProcess>("setProcess"),
+      InstanceMethod<&Steering::DeleteProcess>("deleteProcess"),
+      InstanceMethod<&Steering::GetProcess>("getProcess"),
+      InstanceMethod<&Steering::ProcessCount>("processCount"),
+      InstanceMethod<&Steering::SetScanComplete>("setScanComplete"),
+      InstanceMethod<&Steering::ConnectionFor>("connectionFor"),
+      InstanceMethod<&Steering::Counters>("counters"),
+      InstanceMethod<&Steering::EnableStats>("enableStats"),
+      InstanceMethod<&Steering::ProgramStats>("programStats"),
+      InstanceMethod<&Steering::StartEvents>("startEvents"),
+      InstanceMethod<&Steering::StopEvents>("stopEvents"),
+  });
+}
+
+Steering::Steering(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Steering>(info), env_(info.Env()) {
+  napi_add_env_cleanup_hook(env_, &Steering::CleanupHook, this);
+}
+
+Steering::~Steering() {
+  ReleaseAll();
+  napi_remove_env_cleanup_hook(env_, &Steering::CleanupHook, this);
+}
+
+void Steering::CleanupHook(void* arg) { static_cast<Steering*>(arg)->ReleaseAll(); }
+
+void Steering::RequireMaps(Napi::Env env, const char* method) const {
+  if (maps_.procs < 0) throw Napi::Error::New(env, std::string(method) + ": not loaded; call load() or open(pinDir) first");
+}
+
+Napi::Value Steering::Load(const Napi::CallbackInfo& info) {
+  const char* usage = "load({ signerIPv4: string, signerIPv6?: string, signerPort: number })";
+  Napi::Env env = info.Env();
+  Napi::Object config = ObjectArg(info, 0, usage);
+  if (skel_ != nullptr || maps_.procs >= 0) throw Napi::Error::New(env, "load: already loaded");
+  __u32 ip4[4], ip6[4];
+  AddrOf(env, config.Get("signerIPv4"), ip4, usage);
+  if (!IsV4Mapped(ip4)) throw Usage(env, usage);
+  Napi::Value v6 = config.Get("signerIPv6");
+  if (v6.IsUndefined()) {
+    ParseAddr("::1", ip6);
+  } else {
+    AddrOf(env, v6, ip6, usage);
+  }
+  __u16 port = static_cast<__u16>(U32Of(env, config.Get("signerPort"), 65535, usage));
+  if (port == 0) throw Usage(env, usage);
+
+  TakeLibbpfLog();
+  sigil_bpf* skel = sigil_skel_open();
+  if (skel == nullptr) throw ToJsError(env, SysError{errno, "bpf_object__open", ""});
+  sigil_skel_configure(skel, ip4[3], ip6, htons(port));
+  int err = sigil_skel_load(skel);
+  if (err != 0) {
+    sigil_skel_destroy(skel);
+    SysError e{-err, "bpf_object__load", ""};
+    std::string log = TakeLibbpfLog();
+    if (!log.empty()) e.detail = "(libbpf log tail: " + log.substr(log.size() > 2000 ? log.size() - 2000 : 0) + ")";
+    throw ToJsError(env, e);
+  }
+  skel_ = skel;
+  bpf_object* obj = sigil_skel_object(skel_);
+  for (const char* name : kMapNames) {
+    bpf_map* map = bpf_object__find_map_by_name(obj, name);
+    *MapSlot(maps_, name) = map != nullptr ? bpf_map__fd(map) : -1;
+  }
+  maps_owned_ = false;
+  return env.Undefined();
+}
+
+Napi::Value Steering::Attach(const Napi::CallbackInfo& info) {
+  const char* usage = "attach(cgroupPath: string, pinDir: string)";
+  Napi::Env env = info.Env();
+  std::string cgroup_path = StringArg(info, 0, usage);
+  std::string pin_dir = StringArg(info, 1, usage);
+  if (pin_dir.empty() || pin_dir[0] != '/') throw Usage(env, usage);
+  if (!links_.empty()) {
+    if (pin_dir == pin_dir_) return Napi::Object::New(env);  // already attached here
+    throw Napi::Error::New(env, "attach: already attached under " + pin_dir_);
+  }
+  if (skel_ == nullptr) throw Napi::Error::New(env, "attach: not loaded; call load() first");
+  try {
+    pin_dir_ = pin_dir;
+    bool adopted = !ListDir(pin_dir + "/links").empty();
+    if (adopted) {
+      Adopt(true);
+    } else {
+      AttachFresh(cgroup_path);
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("adopted", Napi::Boolean::New(env, adopted));
+    return result;
+  } catch (const SysError& e) {
+    pin_dir_.clear();
+    throw ToJsError(env, e);
+  }
+}
+
+void Steering::AttachFresh(const std::string& cgroup_path) {
+  int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0) Fail(errno, "open", cgroup_path);
+  try {
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, sigil_skel_object(skel_)) {
+      bpf_link* link = bpf_program__get_type(prog) == BPF_PROG_TYPE_TRACING
+                           ? bpf_program__attach(prog)
+                           : bpf_program__attach_cgroup(prog, cg);
+      if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
+      links_.emplace_back(bpf_program__name(prog), link);
+    }
+    PinAll();
+  } catch (...) {
+    close(cg);
+    ReleaseLinks();
+    RemovePins(pin_dir_);
+    throw;
+  }
+  close(cg);
+}
+
+// Maps first, links last: whoever sees links/ may assume maps/ is complete.
+void Steering::PinAll() {
+  MakeDir(pin_dir_);
+  MakeDir(pin_dir_ + "/maps");
+  MakeDir(pin_dir_ + "/links");
+  for (const char* name : kMapNames) {
+    int err = bpf_obj_pin(*MapSlot(maps_, name), MapPin(pin_dir_, name).c_str());
+    if (err != 0) Fail(errno, "bpf_obj_pin", MapPin(pin_dir_, name));
+  }
+  for (auto& [name, link] : links_) {
+    int err = bpf_link__pin(link, LinkPin(pin_dir_, name).c_str());
+    if (err != 0) Fail(err, "bpf_link__pin", LinkPin(pin_dir_, name));
+  }
+}
+
+// Take over a set pinned by an earlier (possibly dead) agent instead of attaching a second one.
+void Steering::Adopt(bool with_links) {
+  MapFds opened;
+  try {
+    for (const char* name : kMapNames) {
+      int fd = bpf_obj_get(MapPin(pin_dir_, name).c_str());
+      if (fd < 0) Fail(errno, "bpf_obj_get", MapPin(pin_dir_, name));
+      *MapSlot(opened, name) = fd;
+    }
+    if (with_links) {
+      for (const auto& name : ListDir(pin_dir_ + "/links")) {
+        bpf_link* link = bpf_link__open(LinkPin(pin_dir_, name).c_str());
+        if (link == nullptr) Fail(errno, "bpf_link__open", LinkPin(pin_dir_, name));
+        links_.emplace_back(name, link);
+      }
+    }
+  } catch (...) {
+    for (const char* name : kMapNames) {
+      if (*MapSlot(opened, name) >= 0) close(*MapSlot(opened, name));
+    }
+    ReleaseLinks();
+    throw;
+  }
+  if (maps_owned_) {
+    for (const char* name : kMapNames) close(*MapSlot(maps_, name));
+  }
+  maps_ = opened;
+  maps_owned_ = true;
+}
+
+Napi::Value Steering::Open(const Napi::CallbackInfo& info) {
+  const char* usage = "open(pinDir: string)";
+  Napi::Env env = info.Env();
+  std::string pin_dir = StringArg(info, 0, usage);
+  if (skel_ != nullptr || maps_.procs >= 0) throw Napi::Error::New(env, "open: already loaded");
+  pin_dir_ = pin_dir;
+  try {
+    Adopt(false);
+  } catch (const SysError& e) {
+    pin_dir_.clear();
+    throw ToJsError(env, e);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Steering::Detach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (pin_dir_.empty()) return env.Undefined();
+  for (auto& [name, link] : links_) {
+    unlink(LinkPin(pin_dir_, name).c_str());
+    // Force the detach even if another process still holds the link (tracing links may refuse).
+    bpf_link_detach(bpf_link__fd(link));
+  }
+  ReleaseLinks();
+  RemovePins(pin_dir_);
+  pin_dir_.clear();
+  return env.Undefined();
+}
+
+void Steering::ReleaseLinks() {
+  for (auto& [name, link] : links_) bpf_link__destroy(link);
+  links_.clear();
+}
+
+void Steering::ReleaseAll() {
+  if (events_) {
+    events_->Stop();
+    events_.reset();
+  }
+  ReleaseLinks();
+  if (maps_owned_) {
+    for (const char* name : kMapNames) {
+      int* slot = MapSlot(maps_, name);
+      if (*slot >= 0) close(*slot);
+    }
+  }
+  maps_ = MapFds{};
+  maps_owned_ = false;
+  if (skel_ != nullptr) {
+    sigil_skel_destroy(skel_);
+    skel_ = nullptr;
+  }
+  if (stats_fd_ >= 0) {
+    close(stats_fd_);
+    stats_fd_ = -1;
+  }
+}
+
+Napi::Value Steering::Close(const Napi::CallbackInfo& info) {
+  ReleaseAll();
+  pin_dir_.clear();
+  return info.Env().Undefined();
+}
+
+Napi::Value Steering::SetDestination(const Napi::CallbackInfo& info) {
+  const char* usage = "setDestination({ addr: string, port: number, destId: number, deny?: boolean })";
+  Napi::Env env = info.Env();
+  Napi::Object o = ObjectArg(info, 0, usage);
+  sigil_dest_key key = DestKeyOf(env, o, usage);
+  sigil_dest value = {};
+  value.dest_id = U32Of(env, o.Get("destId"), 0xffffffffu, usage);
+  Napi::Value deny = o.Get("deny");
+  if (!deny.IsUndefined() && !deny.IsBoolean()) throw Usage(env, usage);
+  value.flags = deny.IsBoolean() && deny.As<Napi::Boolean>().Value() ? SIGIL_DEST_DENY : 0;
+  RequireMaps(env, "setDestination");
+  if (bpf_map_update_elem(maps_.dests, &key, &value, BPF_ANY) != 0) throw ToJsError(env, {errno, "bpf_map_update_elem", "sigil_dests"});
+  return env.Undefined();
+}
+
+Napi::Value Steering::DeleteDestination(const Napi::CallbackInfo& info) {
+  const char* usage = "deleteDestination({ addr: string, port: number })";
+  Napi::Env env = info.Env();
+  sigil_dest_key key = DestKeyOf(env, ObjectArg(info, 0, usage), usage);
+  RequireMaps(env, "deleteDestination");
+  if (bpf_map_delete_elem(maps_.dests, &key) == 0) return Napi::Boolean::New(env, true);
+  if (errno == ENOENT) return Napi::Boolean::New(env, false);
+  throw ToJsError(env, {errno, "bpf_map_delete_elem", "sigil_dests"});
+}
+
+Napi::Value Steering::ListDestinations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireMaps(env, "listDestinations");
+  Napi::Array out = Napi::Array::New(env);
+  sigil_dest_key key = {}, next = {};
+  sigil_dest value = {};
+  const void* cursor = nullptr;
+  uint32_t i = 0;
+  while (bpf_map_get_next_key(maps_.dests, cursor, &next) == 0) {
+    key = next;
+    cursor = &key;
+    if (bpf_map_lookup_elem(maps_.dests, &key, &value) != 0) continue;  // deleted meanwhile
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("addr", FormatAddr(key.addr));
+    d.Set("port", Napi::Number::New(env, ntohs(key.port)));
+    d.Set("destId", Napi::Number::New(env, value.dest_id));
+    d.Set("deny", Napi::Boolean::New(env, (value.flags & SIGIL_DEST_DENY) != 0));
+    out.Set(i++, d);
+  }
+  return out;
+}
+
+Napi::Value Steering::SetProcess(const Napi::CallbackInfo& info) {
+  const char* usage =
+      "setProcess(tgid: number, { state: 'pending'|'bound'|'unbound'|'exempt', bindingId?: number, startTime?: bigint })";
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Usage(env, usage);
+  __u32 tgid = U32Of(env, info[0], 0x7fffffff, usage);
+  Napi::Object o = ObjectArg(info, 1, usage);
+  Napi::Value state = o.Get("state");
+  int code = state.IsString() ? StateFromName(state.As<Napi::String>().Utf8Value()) : -1;
+  if (code < 0) throw Usage(env, usage);
+  sigil_proc value = {};
+  value.state = static_cast<__u8>(code);
+  Napi::Value binding = o.Get("bindingId");
+  value.binding_id = binding.IsUndefined() ? 0 : U32Of(env, binding, 0xffffffffu, usage);
+  Napi::Value start = o.Get("startTime");
+  if (!start.IsUndefined()) {
+    if (!start.IsBigInt()) throw Usage(env, usage);
+    bool lossless = true;
+    value.start_time = start.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) throw Usage(env, usage);
+  }
+  RequireMaps(env, "setProcess");
+  if (bpf_map_update_elem(maps_.procs, &tgid, &value, BPF_ANY) != 0) throw ToJsError(env, {errno, "bpf_map_update_elem", "sigil_procs"});
+  return env.Undefined();
+}
+
+Napi::Value Steering::DeleteProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Usage(env, "deleteProcess(tgid: number)");
+  __u32 tgid = U32Of(env, info[0], 0x7fffffff, "deleteProcess(tgid: number)");
+  RequireMaps(env, "deleteProcess");
+  if (bpf_map_delete_elem(maps_.procs, &tgid) == 0) return Napi::Boolean::New(env, true);
+  if (errno == ENOENT) return Napi::Boolean::New(env, false);
+  throw ToJsError(env, {errno, "bpf_map_delete_elem", "sigil_procs"});
+}
+
+Napi::Value Steering::GetProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Usage(env, "getProcess(tgid: number)");
+  __u32 tgid = U32Of(env, info[0], 0x7fffffff, "getProcess(tgid: number)");
+  RequireMaps(env, "getProcess");
+  sigil_proc value = {};
+  try {
+    if (!MapLookup(maps_.procs, &tgid, &value, "bpf_map_lookup_elem")) return env.Null();
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("state", StateName(value.state));
+  o.Set("bindingId", Napi::Number::New(env, value.binding_id));
+  o.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(value.start_time)));
+  return o;
+}
+
+Napi::Value Steering::ProcessCount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireMaps(env, "processCount");
+  __u32 key = 0, next = 0;
+  const void* cursor = nullptr;
+  uint32_t count = 0;
+  while (bpf_map_get_next_key(maps_.procs, cursor, &next) == 0) {
+    key = next;
+    cursor = &key;
+    count++;
+  }
+  return Napi::Number::New(env, count);
+}
+
+Napi::Value Steering::SetScanComplete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Usage(env, "setScanComplete(done: boolean)");
+  RequireMaps(env, "setScanComplete");
+  __u32 zero = 0;
+  sigil_settings value = {};
+  value.scan_complete = info[0].As<Napi::Boolean>().Value() ? 1 : 0;
+  if (bpf_map_update_elem(maps_.settings, &zero, &value, BPF_ANY) != 0) throw ToJsError(env, {errno, "bpf_map_update_elem", "sigil_settings"});
+  return env.Undefined();
+}
+
+Napi::Value Steering::ConnectionFor(const Napi::CallbackInfo& info) {
+  const char* usage = "connectionFor(fd: number)";
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Usage(env, usage);
+  int fd = static_cast<int>(U32Of(env, info[0], 0x7fffffff, usage));
+  RequireMaps(env, "connectionFor");
+  sigil_conn rec = {};
+  // SK_STORAGE maps take a socket fd as the key from user space.
+  if (bpf_map_lookup_elem(maps_.records, &fd, &rec) != 0) {
+    if (errno == ENOENT) return env.Null();
+    throw ToJsError(env, {errno, "bpf_map_lookup_elem", "sigil_records"});
+  }
+  if (rec.role != SIGIL_ROLE_ACCEPTED) return env.Null();  // a client socket, not one the signer accepted
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("origAddr", FormatAddr(rec.addr));
+  o.Set("origPort", Napi::Number::New(env, ntohs(rec.port)));
+  o.Set("family", rec.family == 2 ? "ipv4" : "ipv6");
+  o.Set("tgid", Napi::Number::New(env, rec.tgid));
+  o.Set("uid", Napi::Number::New(env, rec.uid));
+  o.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(rec.start_time)));
+  o.Set("cookie", Napi::BigInt::New(env, static_cast<uint64_t>(rec.cookie)));
+  return o;
+}
+
+Napi::Value Steering::Counters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireMaps(env, "counters");
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) throw ToJsError(env, {-cpus, "libbpf_num_possible_cpus", ""});
+  std::vector<__u64> values(static_cast<size_t>(cpus));
+  Napi::Object out = Napi::Object::New(env);
+  for (__u32 i = 0; i < SIGIL_CNT_MAX; i++) {
+    if (bpf_map_lookup_elem(maps_.counters, &i, values.data()) != 0) throw ToJsError(env, {errno, "bpf_map_lookup_elem", "sigil_counters"});
+    __u64 total = 0;
+    for (__u64 v : values) total += v;
+    out.Set(kCounterNames[i], Napi::Number::New(env, static_cast<double>(total)));
+  }
+  return out;
+}
+
+Napi::Value Steering::EnableStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (stats_fd_ < 0) {
+    // Run-time stats stay on while this fd is open (kernel-wide, reference counted).
+    stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (stats_fd_ < 0) throw ToJsError(env, {errno, "bpf_enable_stats", ""});
+  }
+  return env.Undefined();
+}
+
+Napi::Value Steering::ProgramStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  try {
+    for (auto& [name, link] : links_) {
+      ::sigil::ProgramStats s = StatsForLink(bpf_link__fd(link));
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", s.name);
+      o.Set("id", Napi::Number::New(env, s.id));
+      o.Set("runCount", Napi::Number::New(env, static_cast<double>(s.run_count)));
+      o.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(s.run_time_ns)));
+      out.Set(i++, o);
+    }
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
+  return out;
+}
+
+Napi::Value Steering::StartEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) throw Usage(env, "startEvents(callback: (event) => void)");
+  RequireMaps(env, "startEvents");
+  if (events_) throw Napi::Error::New(env, "startEvents: already started");
+  try {
+    events_ = std::make_unique<EventPump>(env, maps_.events, info[0].As<Napi::Function>());
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Steering::StopEvents(const Napi::CallbackInfo& info) {
+  if (events_) {
+    events_->Stop();
+    events_.reset();
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace sigil

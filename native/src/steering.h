@@ -1,0 +1,69 @@
+// `Steering`: one loaded (or adopted) set of Sigil BPF programs, links and maps.
+// Kernel handles are released by close() and, failing that, by the destructor.
+#pragma once
+#include <napi.h>
+#include <linux/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events.h"
+
+struct sigil_bpf;
+struct bpf_link;
+
+namespace sigil {
+
+// File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
+struct MapFds {
+  int procs = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
+};
+
+class Steering : public Napi::ObjectWrap<Steering> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Steering(const Napi::CallbackInfo& info);
+  ~Steering() override;
+
+ private:
+  Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value Open(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value SetDestination(const Napi::CallbackInfo& info);
+  Napi::Value DeleteDestination(const Napi::CallbackInfo& info);
+  Napi::Value ListDestinations(const Napi::CallbackInfo& info);
+  Napi::Value SetProcess(const Napi::CallbackInfo& info);
+  Napi::Value DeleteProcess(const Napi::CallbackInfo& info);
+  Napi::Value GetProcess(const Napi::CallbackInfo& info);
+  Napi::Value ProcessCount(const Napi::CallbackInfo& info);
+  Napi::Value SetScanComplete(const Napi::CallbackInfo& info);
+  Napi::Value ConnectionFor(const Napi::CallbackInfo& info);
+  Napi::Value Counters(const Napi::CallbackInfo& info);
+  Napi::Value EnableStats(const Napi::CallbackInfo& info);
+  Napi::Value ProgramStats(const Napi::CallbackInfo& info);
+  Napi::Value StartEvents(const Napi::CallbackInfo& info);
+  Napi::Value StopEvents(const Napi::CallbackInfo& info);
+
+  void AttachFresh(const std::string& cgroup_path);
+  void Adopt(bool with_links);
+  void PinAll();
+  void ReleaseLinks();
+  void ReleaseAll();
+  void RequireMaps(Napi::Env env, const char* method) const;
+  static void CleanupHook(void* arg);
+
+  sigil_bpf* skel_ = nullptr;
+  MapFds maps_;
+  bool maps_owned_ = false;  // true when maps_ came from pins and must be closed by us
+  std::vector<std::pair<std::string, bpf_link*>> links_;
+  std::string pin_dir_;
+  int stats_fd_ = -1;
+  std::unique_ptr<EventPump> events_;
+  napi_env env_;
+};
+
+}  // namespace sigil

@@ -1,0 +1,96 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import anyTest from 'ava';
+import { KernelFixture, kernelTest as test, bpfUnavailableReason } from '../helpers/kernel.js';
+import { KernelSteering, loadNative, queryCgroup } from '../../agent/steering/index.js';
+
+const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
+
+function programExists(id: number): boolean {
+  try {
+    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Argument checks need the addon but no kernel privileges.
+const addonTest = bpfUnavailableReason?.startsWith('native addon') && process.env['CI'] !== 'true' ? anyTest.skip : anyTest;
+
+addonTest('bad arguments throw a TypeError with a usage string', (t) => {
+  const native = loadNative();
+  const s = new native.Steering();
+  const bad: [string, () => unknown][] = [
+    ['load', () => s.load({} as never)],
+    ['load port 0', () => s.load({ signerIPv4: '127.0.0.1', signerPort: 0 })],
+    ['load v6 as v4', () => s.load({ signerIPv4: '::1', signerPort: 1 })],
+    ['setDestination addr', () => s.setDestination({ addr: 'not-an-ip', port: 1, destId: 1 })],
+    ['setDestination port', () => s.setDestination({ addr: '127.0.0.1', port: 70000, destId: 1 })],
+    ['setProcess state', () => s.setProcess(1, { state: 'happy' as never })],
+    ['setProcess tgid', () => s.setProcess(-1, { state: 'bound' })],
+    ['setProcess startTime', () => s.setProcess(1, { state: 'bound', startTime: 5 as never })],
+    ['connectionFor', () => s.connectionFor('3' as never)],
+    ['attach', () => s.attach('/sys/fs/cgroup', 'relative/pins')],
+    ['query', () => (native.query as (x: unknown) => unknown)(42)],
+  ];
+  for (const [what, fn] of bad) {
+    const err = t.throws(fn, { instanceOf: TypeError }, what);
+    t.regex(err?.message ?? '', /^usage: /, what);
+  }
+  s.close();
+});
+
+addonTest('failed syscalls carry errno, code and syscall', (t) => {
+  const err = t.throws(() => queryCgroup('/nonexistent-sigil-cgroup')) as NodeJS.ErrnoException;
+  t.like(err, { code: 'ENOENT', errno: -2, syscall: 'open' });
+  const openErr = t.throws(() => KernelSteering.openPinned('/sys/fs/bpf/sigil-test-does-not-exist')) as NodeJS.ErrnoException;
+  t.like(openErr, { code: 'ENOENT', syscall: 'bpf_obj_get' });
+});
+
+test('attaching twice adopts the pinned set: the kernel reports one program per hook', async (t) => {
+  const fx = await KernelFixture.create(t);
+  const first = await fx.attach({ signerIPv4: fx.loopback(), signerPort: 9 });
+  const ids = first.query().map((p) => p.id);
+  t.deepEqual(first.query().map((p) => p.attachType), CGROUP_TYPES);
+  t.false(first.adopted);
+  const second = await fx.attach({ signerIPv4: fx.loopback(), signerPort: 9 });
+  t.true(second.adopted);
+  t.deepEqual(queryCgroup(fx.cgroupPath).map((p) => p.id), ids, 'same programs, no second set');
+  second.setDestination({ addr: '10.1.2.3', port: 443, destId: 5 });
+  t.deepEqual(first.listDestinations(), [{ addr: '10.1.2.3', port: 443, destId: 5, deny: false }], 'the adopter writes the live maps');
+  for (const p of first.query()) t.regex(p.tag, /^[0-9a-f]{16}$/);
+});
+
+test('detach leaves no link, pin or program behind', async (t) => {
+  const fx = await KernelFixture.create(t);
+  const s = await fx.attach({ signerIPv4: fx.loopback(), signerPort: 9 });
+  s.enableStats();
+  const ids = s.programStats().map((p) => p.id);
+  t.is(ids.length, 8, '5 cgroup programs + exec, fork, exit');
+  t.true(existsSync(`${fx.pinDir}/links`));
+  s.detach();
+  s.close();
+  t.deepEqual(queryCgroup(fx.cgroupPath), []);
+  t.false(existsSync(fx.pinDir));
+  // Programs are freed after an RCU grace period.
+  let alive = ids;
+  for (let i = 0; i < 100 && alive.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    alive = alive.filter(programExists);
+  }
+  t.deepEqual(alive, []);
+});
+
+test('program stats count runs once enabled', async (t) => {
+  const fx = await KernelFixture.create(t);
+  const signerHost = fx.loopback();
+  const signer = await fx.listener(signerHost, fx.pinDir);
+  const s = await fx.attach({ signerIPv4: signerHost, signerPort: signer.port });
+  s.enableStats();
+  const client = await fx.peer('dial');
+  await client.dial(signerHost, signer.port);
+  const connect4 = s.programStats().find((p) => p.name === 'sigil_connect4');
+  t.true((connect4?.runCount ?? 0) >= 1);
+  t.true((connect4?.runTimeNs ?? 0) > 0);
+});
