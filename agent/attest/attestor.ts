@@ -1,0 +1,337 @@
+import { readdirSync } from 'node:fs';
+import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import { AgentError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { ATTEST_ERR } from './errors.js';
+import { readProcessFacts, type ProcessFacts } from './facts.js';
+import { HashCache } from './hash-cache.js';
+import { Matcher, type WorkloadEntry } from './matcher.js';
+import { PasswdNames } from './passwd.js';
+import { isKernelThread, nsFromTicks, readProcStat, sameStart, ticksFromNs } from './proc-stat.js';
+import type { ProcessEvent, ProcessStateSink } from './types.js';
+import { KeyedWorkQueue } from './work-queue.js';
+
+/** The answer for one process: its facts and the workload (with its bindings) it is bound to, if any. */
+export interface Attestation {
+  tgid: number;
+  /** Start time (ns since boot) this attestation is for. */
+  startTime: bigint;
+  facts: ProcessFacts;
+  state: 'bound' | 'unbound';
+  /** Index of the workload in `Attestor.workloads` (1-based), 0 when unbound. Written to the kernel. */
+  bindingIndex: number;
+  workload: string | undefined;
+  spiffeId: string | undefined;
+  /** The bindings this process may use, ordered by id; empty when unbound. */
+  bindings: readonly BindingSpec[];
+  /** Why a process is unbound. */
+  reason: 'no-match' | 'ambiguous' | undefined;
+}
+
+export interface AttestorOptions {
+  /** Where decisions go: the kernel's process map in production. */
+  sink: ProcessStateSink;
+  /** Initial policy; replace with setBindings(). */
+  bindings?: readonly BindingSpec[];
+  log?: Logger;
+  hashes?: HashCache;
+  passwd?: PasswdNames;
+  /** Processes attested at once (hashing a new binary is the expensive part). Default 4. */
+  concurrency?: number;
+  /** How long attestation() waits for a pending process. Default 3000 ms. */
+  pendingTimeoutMs?: number;
+}
+
+type Outcome = Attestation | AgentError;
+
+/** What the attestor knows about one live tgid. */
+interface Tracked {
+  tgid: number;
+  startTime: bigint;
+  /** Bumped at every (re-)start of attestation: a job whose generation is stale drops its result. */
+  generation: number;
+  facts: ProcessFacts | undefined;
+  outcome: Outcome | undefined;
+  /** Called once with the outcome of the current attestation (or GONE when the process exits). */
+  waiters: Set<(outcome: Outcome) => void>;
+  /** Last state written to the sink, to skip identical rewrites on policy changes. */
+  written: string | undefined;
+}
+
+/**
+ * Attestation of every process on the host (DESIGN.md "The path of one request", steps 1 and 4).
+ *
+ * - Exec events start a fresh attestation (the kernel already marked the process pending); exit
+ *   events forget the process and delete it from the sink. Jobs whose process exited or exec'd again
+ *   meanwhile drop their result, so no stale entry is ever written.
+ * - start() scans /proc for processes that were running before, then calls sink.scanComplete().
+ * - setBindings() swaps the policy atomically (a bad bundle throws and changes nothing), re-decides
+ *   every known process from its facts and attests processes it has not seen (forked children, which
+ *   the kernel gave their parent's state under the old policy).
+ * - attestation() is the signer's question; it refuses a PID whose start time is not the recorded one.
+ */
+export class Attestor {
+  private readonly sink: ProcessStateSink;
+  private readonly log: Logger;
+  private readonly hashes: HashCache;
+  private readonly passwd: PasswdNames;
+  private readonly pendingTimeoutMs: number;
+  private readonly tracked = new Map<number, Tracked>();
+  private readonly queue: KeyedWorkQueue<number>;
+  private matcher: Matcher;
+  private started = false;
+  private closed = false;
+
+  constructor(options: AttestorOptions) {
+    this.sink = options.sink;
+    this.log = options.log ?? createLogger({ level: 'silent' });
+    this.hashes = options.hashes ?? new HashCache();
+    this.passwd = options.passwd ?? new PasswdNames();
+    this.pendingTimeoutMs = options.pendingTimeoutMs ?? 3000;
+    this.matcher = Matcher.compile(options.bindings ?? []);
+    this.queue = new KeyedWorkQueue(options.concurrency ?? 4, (tgid) => this.attestJob(tgid));
+  }
+
+  /** The workload table whose 1-based indexes are written to the kernel. */
+  get workloads(): readonly WorkloadEntry[] {
+    return this.matcher.workloads;
+  }
+
+  /** Processes currently known (live ones, plus those whose exit has not been seen yet). */
+  get trackedCount(): number {
+    return this.tracked.size;
+  }
+
+  /** Attestation jobs queued or running. */
+  get queuedCount(): number {
+    return this.queue.size;
+  }
+
+  /** Resolves when no attestation job is queued or running. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Scans /proc for processes that were already running, then tells the sink the scan is complete. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('Attestor.start() called twice');
+    this.started = true;
+    const found = await this.scanUntracked();
+    if (this.closed) return;
+    this.log.info({ processes: found }, 'initial /proc scan complete');
+    this.sink.scanComplete();
+  }
+
+  handleEvent(event: ProcessEvent): void {
+    if (this.closed) return;
+    if (event.type === 'exec') {
+      this.track(event.tgid, event.startTime);
+      return;
+    }
+    this.forget(event.tgid, new AgentError(ATTEST_ERR.GONE, `process ${event.tgid} exited`));
+    this.sink.delete(event.tgid);
+  }
+
+  /** Replaces the policy (throws SIGIL_ERR_ATTEST_SELECTOR and keeps the old one if any selector is bad). */
+  async setBindings(specs: readonly BindingSpec[]): Promise<void> {
+    this.matcher = Matcher.compile(specs);
+    for (const entry of this.tracked.values()) {
+      if (entry.facts !== undefined && entry.outcome !== undefined) this.decide(entry, entry.facts);
+    }
+    await this.reconcile();
+  }
+
+  /**
+   * Brings the table in line with /proc: forgets processes whose exit event was lost (ring-buffer
+   * overflow) and attests live ones never seen (forked children). Cheap; run it now and then.
+   */
+  async reconcile(): Promise<void> {
+    for (const entry of [...this.tracked.values()]) {
+      let live: bigint | undefined;
+      try {
+        live = readProcStat(entry.tgid).startTimeTicks;
+      } catch {
+        live = undefined;
+      }
+      if (live === ticksFromNs(entry.startTime)) continue;
+      this.forget(entry.tgid, new AgentError(ATTEST_ERR.GONE, `process ${entry.tgid} exited`));
+      if (live === undefined) this.sink.delete(entry.tgid);
+    }
+    await this.scanUntracked();
+  }
+
+  /** The bindings a bound process may use (the signer picks the one whose destinations hold the SNI). */
+  bindingsFor(tgid: number): readonly BindingSpec[] {
+    const outcome = this.tracked.get(tgid)?.outcome;
+    return outcome instanceof AgentError || outcome === undefined ? [] : outcome.bindings;
+  }
+
+  /**
+   * The attestation of the process the kernel saw as (tgid, startTime ns). Waits for a pending one up
+   * to pendingTimeoutMs. Rejects with PID_REUSED when /proc/<tgid> is another process, GONE when it
+   * no longer exists, TIMEOUT, or FACTS. A process the attestor has not seen (a child forked without
+   * exec) is attested on the spot: same program, same answer as its parent.
+   */
+  async attestation(tgid: number, startTime: bigint): Promise<Attestation> {
+    if (this.closed) throw new AgentError(ATTEST_ERR.CLOSED, 'attestor is closed');
+    const live = readProcStat(tgid).startTimeTicks;
+    if (live !== ticksFromNs(startTime)) throw pidReused(tgid, startTime, live);
+    let entry = this.tracked.get(tgid);
+    if (entry === undefined || !sameStart(entry.startTime, startTime)) entry = this.track(tgid, startTime);
+    const outcome = entry.outcome ?? (await this.waitFor(entry));
+    if (outcome instanceof AgentError) throw outcome;
+    if (!sameStart(outcome.startTime, startTime)) throw pidReused(tgid, startTime, ticksFromNs(outcome.startTime));
+    return outcome;
+  }
+
+  /** Stops: waiters are rejected with CLOSED, nothing more is written to the sink. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.clear();
+    for (const tgid of [...this.tracked.keys()]) {
+      this.forget(tgid, new AgentError(ATTEST_ERR.CLOSED, 'attestor is closed'));
+    }
+  }
+
+  /** Starts (or restarts, after an exec) the attestation of a process. */
+  private track(tgid: number, startTime: bigint): Tracked {
+    let entry = this.tracked.get(tgid);
+    if (entry === undefined) {
+      entry = { tgid, startTime, generation: 0, facts: undefined, outcome: undefined, waiters: new Set(), written: undefined };
+      this.tracked.set(tgid, entry);
+    } else {
+      // Same object, so callers already waiting get the new outcome (and check its start time).
+      entry.generation++;
+      entry.startTime = startTime;
+      entry.facts = undefined;
+      entry.outcome = undefined;
+      entry.written = undefined;
+    }
+    this.queue.add(tgid);
+    return entry;
+  }
+
+  private forget(tgid: number, reason: AgentError): void {
+    const entry = this.tracked.get(tgid);
+    if (entry === undefined) return;
+    this.tracked.delete(tgid);
+    this.queue.remove(tgid);
+    this.notify(entry, reason);
+  }
+
+  private async attestJob(tgid: number): Promise<void> {
+    const entry = this.tracked.get(tgid);
+    if (entry === undefined || entry.outcome !== undefined) return;
+    const generation = entry.generation;
+    const current = (): boolean => !this.closed && this.tracked.get(tgid) === entry && entry.generation === generation;
+    try {
+      const facts = await readProcessFacts(tgid, { hashes: this.hashes, passwd: this.passwd });
+      if (!current()) return;
+      if (facts.startTimeTicks !== ticksFromNs(entry.startTime)) {
+        // /proc/<tgid> is already a newer process; its own exec event will attest it.
+        this.forget(tgid, new AgentError(ATTEST_ERR.GONE, `process ${tgid} exited before it was attested`));
+        return;
+      }
+      this.decide(entry, facts);
+    } catch (err) {
+      if (!current()) return;
+      const error = err instanceof AgentError ? err : new AgentError(ATTEST_ERR.FACTS, String(err), { cause: err });
+      if (error.code === ATTEST_ERR.GONE) {
+        this.forget(tgid, error);
+        return;
+      }
+      // Fail closed: a process whose facts cannot be read gets nothing.
+      this.log.warn({ tgid, code: error.code, err: error.message }, 'attestation failed; process left unbound');
+      entry.outcome = error;
+      this.write(entry, 'unbound', 0);
+      this.notify(entry, error);
+    }
+  }
+
+  /** Matches facts against the current policy, writes the decision, answers waiters. */
+  private decide(entry: Tracked, facts: ProcessFacts): void {
+    const match = this.matcher.match(facts);
+    const bound = match.state === 'bound' ? match : undefined;
+    const attestation: Attestation = {
+      tgid: entry.tgid,
+      startTime: entry.startTime,
+      facts,
+      state: match.state,
+      bindingIndex: bound?.workload.index ?? 0,
+      workload: bound?.workload.workload,
+      spiffeId: bound?.workload.spiffeId,
+      bindings: bound?.bindings ?? [],
+      reason: match.state === 'unbound' ? match.reason : undefined,
+    };
+    if (match.state === 'unbound' && match.reason === 'ambiguous') {
+      this.log.warn(
+        { tgid: entry.tgid, exePath: facts.exePath, sha256: facts.sha256, workloads: match.workloads },
+        'process matches several workloads; refused as ambiguous (unbound)',
+      );
+    }
+    entry.facts = facts;
+    entry.outcome = attestation;
+    this.write(entry, attestation.state, attestation.bindingIndex);
+    this.notify(entry, attestation);
+  }
+
+  private write(entry: Tracked, state: 'bound' | 'unbound', bindingIndex: number): void {
+    const written = `${state}:${bindingIndex}`;
+    if (entry.written === written) return;
+    entry.written = written;
+    this.sink.set(entry.tgid, { state, bindingIndex, startTime: entry.startTime });
+  }
+
+  private notify(entry: Tracked, outcome: Outcome): void {
+    const waiters = [...entry.waiters];
+    entry.waiters.clear();
+    for (const waiter of waiters) waiter(outcome);
+  }
+
+  private waitFor(entry: Tracked): Promise<Outcome> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        entry.waiters.delete(done);
+        resolve(new AgentError(ATTEST_ERR.TIMEOUT, `attestation of process ${entry.tgid} did not finish in ${this.pendingTimeoutMs} ms`, { status: 503 }));
+      }, this.pendingTimeoutMs);
+      const done = (outcome: Outcome): void => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      entry.waiters.add(done);
+    });
+  }
+
+  /** Attests every live user process not yet known; resolves when all of them have an outcome. */
+  private async scanUntracked(): Promise<number> {
+    const started: Tracked[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const tgid = Number(name);
+      if (this.tracked.has(tgid)) continue;
+      let stat;
+      try {
+        stat = readProcStat(tgid);
+      } catch {
+        continue; // exited meanwhile
+      }
+      if (isKernelThread(stat)) continue;
+      started.push(this.track(tgid, nsFromTicks(stat.startTimeTicks)));
+    }
+    await Promise.all(started.map((entry) => (entry.outcome !== undefined ? undefined : this.settledOrGone(entry))));
+    return started.length;
+  }
+
+  private settledOrGone(entry: Tracked): Promise<void> {
+    return new Promise((resolve) => entry.waiters.add(() => resolve()));
+  }
+}
+
+function pidReused(tgid: number, startTime: bigint, liveTicks: bigint): AgentError {
+  return new AgentError(
+    ATTEST_ERR.PID_REUSED,
+    `process ${tgid} is not the one the kernel saw (start ${ticksFromNs(startTime)} ticks, now ${liveTicks}): pid reused`,
+    { status: 403 },
+  );
+}

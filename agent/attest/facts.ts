@@ -1,0 +1,125 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { basename, resolve as resolvePath } from 'node:path';
+import { AgentError } from '../errors.js';
+import { ATTEST_ERR } from './errors.js';
+import type { HashCache } from './hash-cache.js';
+import { interpreterFamily, scriptArgument, type InterpreterFamily } from './interpreter.js';
+import type { PasswdNames } from './passwd.js';
+import { procError } from './proc-error.js';
+import { readProcStat } from './proc-stat.js';
+import { parseProcIds } from './proc-status.js';
+import { systemdUnitFromCgroup } from './systemd-unit.js';
+
+/** What attestation knows about one process, all read from /proc. */
+export interface ProcessFacts {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks since boot); with pid, names one process for all time. */
+  startTimeTicks: bigint;
+  /** Where the executable was when it was executed (without the kernel's " (deleted)" suffix). */
+  exePath: string;
+  /** The executable has been deleted (or replaced by rename) since exec; its hash is still of what ran. */
+  exeDeleted: boolean;
+  /** sha256 of what was executed, hashed through an fd of /proc/<pid>/exe. */
+  sha256: string;
+  /**
+   * Effective ids: what the kernel checks for permissions, so they are what `unix:uid`/`unix:gid`
+   * match. The real ids are kept for display (a setuid program differs in the two).
+   */
+  uid: number;
+  gid: number;
+  realUid: number;
+  realGid: number;
+  /** Name of the effective uid in /etc/passwd, if it has one. */
+  user: string | undefined;
+  /** Innermost systemd .service or .scope unit from /proc/<pid>/cgroup, if any. */
+  systemdUnit: string | undefined;
+  /** For a known interpreter started on a script file: that file (resolved against the process's cwd). */
+  script: { interpreter: InterpreterFamily; path: string; sha256: string } | undefined;
+}
+
+export interface FactsDeps {
+  hashes: HashCache;
+  passwd: PasswdNames;
+}
+
+const DELETED_SUFFIX = ' (deleted)';
+
+/**
+ * Reads the facts of a live process. Throws AgentError GONE when the process vanished (or was
+ * replaced by another with the same pid) while being read, FACTS when /proc could not be read.
+ */
+export async function readProcessFacts(pid: number, deps: FactsDeps): Promise<ProcessFacts> {
+  const stat = readProcStat(pid);
+  const rawExe = read(pid, 'exe', () => readlinkSync(`/proc/${pid}/exe`));
+  const exe = await readAsync(pid, 'exe', () => deps.hashes.digest(`/proc/${pid}/exe`));
+  const exeDeleted = exe.nlink === 0n;
+  const exePath = exeDeleted && rawExe.endsWith(DELETED_SUFFIX) ? rawExe.slice(0, -DELETED_SUFFIX.length) : rawExe;
+  const ids = parseProcIds(read(pid, 'status', () => readFileSync(`/proc/${pid}/status`, 'latin1')));
+  const systemdUnit = systemdUnitFromCgroup(read(pid, 'cgroup', () => readFileSync(`/proc/${pid}/cgroup`, 'utf8')));
+  const script = await readScript(pid, basename(exePath), deps.hashes);
+
+  // Everything above must describe one process: if the pid was reused meanwhile, give up.
+  if (readProcStat(pid).startTimeTicks !== stat.startTimeTicks) {
+    throw new AgentError(ATTEST_ERR.GONE, `process ${pid} exited and its pid was reused while it was attested`);
+  }
+  return {
+    pid,
+    startTimeTicks: stat.startTimeTicks,
+    exePath,
+    exeDeleted,
+    sha256: exe.sha256,
+    uid: ids.effectiveUid,
+    gid: ids.effectiveGid,
+    realUid: ids.realUid,
+    realGid: ids.realGid,
+    user: deps.passwd.nameOf(ids.effectiveUid),
+    systemdUnit,
+    script,
+  };
+}
+
+/**
+ * The script of an interpreter. Relative paths are opened through /proc/<pid>/cwd and absolute ones
+ * through /proc/<pid>/root, so they resolve as they did for the process (chroots, containers).
+ * A script that cannot be opened yields no script facts rather than an error.
+ */
+async function readScript(pid: number, exeBasename: string, hashes: HashCache): Promise<ProcessFacts['script']> {
+  const family = interpreterFamily(exeBasename);
+  if (family === undefined) return undefined;
+  const argv = read(pid, 'cmdline', () => readFileSync(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+  if (argv[argv.length - 1] === '') argv.pop();
+  const arg = scriptArgument(argv, family);
+  if (arg === undefined || arg.length === 0) return undefined;
+  let path: string;
+  let through: string;
+  if (arg.startsWith('/')) {
+    path = resolvePath(arg);
+    through = `/proc/${pid}/root${path}`;
+  } else {
+    const cwd = read(pid, 'cwd', () => readlinkSync(`/proc/${pid}/cwd`));
+    path = resolvePath(cwd, arg);
+    through = `/proc/${pid}/cwd/${arg}`;
+  }
+  try {
+    const digest = await hashes.digest(through);
+    return { interpreter: family, path, sha256: digest.sha256 };
+  } catch {
+    return undefined;
+  }
+}
+
+function read<T>(pid: number, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw procError(err, pid, what);
+  }
+}
+
+async function readAsync<T>(pid: number, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw procError(err, pid, what);
+  }
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import { AgentError } from '../../errors.js';
+import { readProcessFacts, type ProcessFacts } from '../../attest/facts.js';
+import { HashCache } from '../../attest/hash-cache.js';
+import { Matcher, type MatchResult } from '../../attest/matcher.js';
+import { PasswdNames } from '../../attest/passwd.js';
+import { selectorsThatHold } from '../../attest/selectors.js';
+
+export const summary = 'show what attestation sees for a process: facts, selectors that hold, binding';
+
+const USAGE = 'usage: sigil-agent attest <pid> [--json] [--bindings <file.json>]';
+
+/** `--bindings` takes a JSON array of BindingSpec or an AgentBundle ({ bindings: [...] }). */
+function loadBindings(file: string): BindingSpec[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read bindings file ${file}: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { bindings?: unknown } | null)?.bindings;
+  if (!Array.isArray(list)) throw new Error(`bindings file ${file}: expected an array of bindings or an object with "bindings"`);
+  return list as BindingSpec[];
+}
+
+function bindingView(match: MatchResult) {
+  if (match.state === 'bound') {
+    return {
+      state: 'bound' as const,
+      workload: match.workload.workload,
+      spiffeId: match.workload.spiffeId,
+      bindings: match.bindings.map((b) => ({ id: b.id, destinations: b.destinations })),
+    };
+  }
+  return match.reason === 'ambiguous'
+    ? { state: 'unbound' as const, reason: 'ambiguous', workloads: match.workloads }
+    : { state: 'unbound' as const, reason: 'no-match' };
+}
+
+function factsView(facts: ProcessFacts) {
+  // null, not absent: the operator sees that e.g. no systemd unit was found.
+  return {
+    ...facts,
+    startTimeTicks: facts.startTimeTicks.toString(),
+    user: facts.user ?? null,
+    systemdUnit: facts.systemdUnit ?? null,
+    script: facts.script ?? null,
+  };
+}
+
+function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<typeof bindingView> | undefined): string {
+  const lines = [
+    `pid          ${facts.pid}`,
+    `exe          ${facts.exePath}${facts.exeDeleted ? ' (deleted since exec)' : ''}`,
+    `sha256       ${facts.sha256}`,
+    `uid/gid      ${facts.uid}/${facts.gid} effective, ${facts.realUid}/${facts.realGid} real`,
+    `user         ${facts.user ?? '-'}`,
+    `systemd unit ${facts.systemdUnit ?? '-'}`,
+    `started      ${facts.startTimeTicks} ticks after boot`,
+  ];
+  if (facts.script) lines.push(`script       ${facts.script.path} (${facts.script.interpreter}) sha256 ${facts.script.sha256}`);
+  lines.push('', 'selectors that hold:', ...selectors.map((s) => `  ${s}`));
+  if (binding) {
+    lines.push('');
+    if (binding.state === 'bound') {
+      lines.push(`binding: bound to workload ${binding.workload} (${binding.spiffeId})`);
+      for (const b of binding.bindings) lines.push(`  ${b.id}: ${b.destinations.join(', ')}`);
+    } else {
+      const workloads = 'workloads' in binding && binding.workloads ? `: ${binding.workloads.join(', ')}` : '';
+      lines.push(`binding: unbound (${binding.reason}${workloads})`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { json?: boolean; bindings?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean' }, bindings: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`sigil-agent attest: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const [pidText, ...extra] = positionals;
+  if (pidText === undefined || extra.length > 0 || !/^[1-9]\d*$/.test(pidText)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const matcher = values.bindings === undefined ? undefined : Matcher.compile(loadBindings(values.bindings));
+    const facts = await readProcessFacts(Number(pidText), { hashes: new HashCache(), passwd: new PasswdNames() });
+    const selectors = selectorsThatHold(facts);
+    const binding = matcher ? bindingView(matcher.match(facts)) : undefined;
+    const out = values.json
+      ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}) }, null, 2)
+      : text(facts, selectors, binding);
+    process.stdout.write(`${out}\n`);
+    return 0;
+  } catch (err) {
+    const code = err instanceof AgentError ? ` [${err.code}]` : '';
+    process.stderr.write(`sigil-agent attest: ${(err as Error).message}${code}\n`);
+    return 1;
+  }
+}
