@@ -9,6 +9,9 @@ import { JwtSvidIssuer } from './issuer/issuer.js';
 import { KeyMaintenanceService } from './issuer/service.js';
 import { ensureAdminToken } from './http/admin-token.js';
 import { HttpService } from './http/server.js';
+import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/fleet-service.js';
+import type { FleetNatsAuth } from './fleet/nats-auth.js';
+import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export interface Service {
@@ -21,15 +24,22 @@ export interface RunningControlPlane {
   store: ResourceStore;
   issuer: JwtSvidIssuer;
   nc: NatsConnection;
+  /** The fleet (enrolment, bundles, health), when a fleet NATS authority is configured. */
+  fleet: FleetService | undefined;
   /** Resolves when every service has stopped and NATS is closed. */
   done: Promise<void>;
 }
 
+/** Settings not (yet) in the config file. Fleet: enabled by `auth` here or `<stateDir>/fleet/nats-auth.json`. */
+export interface ControlPlaneExtras {
+  fleet?: Partial<FleetSettings> & { auth?: FleetNatsAuth };
+}
+
 /**
- * The composition root: config → logging (given) → store → issuer → http, each long-running part a
+ * The composition root: config → logging (given) → store → issuer → http (→ fleet), each long-running part a
  * service with run(signal). The first failure aborts the others; `signal` (SIGINT/SIGTERM) stops all.
  */
-export async function startControlPlane(config: ControlPlaneConfig, log: Logger, signal: AbortSignal): Promise<RunningControlPlane> {
+export async function startControlPlane(config: ControlPlaneConfig, log: Logger, signal: AbortSignal, extras: ControlPlaneExtras = {}): Promise<RunningControlPlane> {
   const nc = await connect({
     servers: config.nats.url,
     name: 'sigil-controlplane',
@@ -57,9 +67,19 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     http.setIssuer(issuer);
     log.info({ address: url, issuer: issuer.issuerUrl, adminTokenFile: config.adminTokenFile }, 'listening');
 
+    const fleetAuth = extras.fleet?.auth ?? await loadFleetAuth(config.stateDir);
+    const fleet = fleetAuth
+      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }))
+      : undefined;
+    if (fleet) {
+      http.mount('public', publicFleetRoutes(fleet));
+      http.mount('admin', adminFleetRoutes(fleet));
+    }
+
     const services: Array<[string, Service]> = [
       ['keys', new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100))],
       ['http', http],
+      ...(fleet ? [['fleet', fleet] as [string, Service]] : []),
     ];
     const stop = new AbortController();
     signal.addEventListener('abort', () => stop.abort(), { once: true });
@@ -77,7 +97,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
       log.info('stopped');
     }).then(() => undefined);
     ready = true;
-    return { url, store, issuer, nc, done };
+    return { url, store, issuer, nc, fleet, done };
   } catch (err) {
     await nc.close();
     throw err;

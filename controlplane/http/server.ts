@@ -8,6 +8,9 @@ import { bearerMatches } from './admin-token.js';
 import { handleApi } from './api.js';
 import { sendError, sendJson } from './respond.js';
 
+/** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
+
 export interface HttpServiceOptions {
   host: string;
   port: number;
@@ -26,6 +29,7 @@ export class HttpService {
   private server: Server | undefined;
   private issuer: JwtSvidIssuer | undefined;
   private issuerPrefix = '';
+  private readonly routes: { public: RouteHandler[]; admin: RouteHandler[] } = { public: [], admin: [] };
 
   constructor(private readonly options: HttpServiceOptions) {}
 
@@ -36,6 +40,11 @@ export class HttpService {
   setIssuer(issuer: JwtSvidIssuer): void {
     this.issuer = issuer;
     this.issuerPrefix = new URL(issuer.issuerUrl).pathname.replace(/\/+$/, '');
+  }
+
+  /** Mounts more endpoints: `public` ones are tried before the admin-token check, `admin` ones after it. */
+  mount(access: 'public' | 'admin', handler: RouteHandler): void {
+    this.routes[access].push(handler);
   }
 
   /** Listens; resolves once listening so callers can read `address()`. */
@@ -88,11 +97,13 @@ export class HttpService {
       if (path === `${this.issuerPrefix}${JwtSvidIssuer.JWKS_PATH}`) return sendJson(res, 200, await issuer.jwks(), publicHeaders);
       if (path === `${this.issuerPrefix}${JwtSvidIssuer.BUNDLE_PATH}`) return sendJson(res, 200, await issuer.bundle(), publicHeaders);
     }
+    for (const route of this.routes.public) if (await route(req, res, path)) return;
     if (path.startsWith('/v1/')) {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
         throw new ControlPlaneError('SIGIL_ERR_API_UNAUTHORIZED', 'missing or wrong admin bearer token', { status: 401 });
       }
       if (await handleApi(req, res, path, store, log)) return;
+      for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
     throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });
   }

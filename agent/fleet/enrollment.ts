@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { fmtCreds } from '@nats-io/jwt';
+import { createUser } from '@nats-io/nkeys';
+import type { BundleSigningJwk, EnrollResponse } from '../../controlplane/protocol/fleet.js';
+import { isAgentId } from '../../controlplane/protocol/subjects.js';
+import { AgentError } from '../errors.js';
+import { AGENT_FLEET_CODES } from './errors.js';
+import { writeFileAtomic } from './state-files.js';
+
+/** What enrolment leaves in the state dir (`enrollment.json`); the NATS creds are in `nats.creds`. */
+export interface Enrollment {
+  agentId: string;
+  natsUrl: string;
+  /** The control plane's bundle-signing key, pinned: only bundles it signed are ever applied. */
+  bundleSigningJwk: BundleSigningJwk;
+  controlPlane: string;
+  enrolledAt: string;
+}
+
+export const ENROLLMENT_FILE = 'enrollment.json';
+export const CREDS_FILE = 'nats.creds';
+
+/**
+ * Enrols this host: generates the agent's NATS user nkey pair here (the seed never leaves the host),
+ * trades the one-time join token for an agent id and a user JWT, and stores both (0600 files).
+ */
+export async function enroll(options: { token: string; controlPlaneUrl: string; stateDir: string; hostname?: string }): Promise<Enrollment> {
+  const user = createUser();
+  const url = `${options.controlPlaneUrl.replace(/\/+$/, '')}/v1/enroll`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: options.token, publicNkey: user.getPublicKey(), hostname: options.hostname ?? osHostname() }),
+    });
+  } catch (err) {
+    throw new AgentError(AGENT_FLEET_CODES.ENROLL_FAILED, `cannot reach the control plane at ${url}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, { cause: err });
+  }
+  const body = await res.json().catch(() => undefined) as (EnrollResponse & { code?: string; message?: string }) | undefined;
+  if (!res.ok || !body) {
+    throw new AgentError(body?.code ?? AGENT_FLEET_CODES.ENROLL_FAILED, `enrolment refused (HTTP ${res.status}): ${body?.message ?? 'no details'}`);
+  }
+  if (!isAgentId(body.agentId) || typeof body.natsUserJwt !== 'string' || body.bundleSigningJwk?.kty !== 'EC' || typeof body.natsUrl !== 'string') {
+    throw new AgentError(AGENT_FLEET_CODES.ENROLL_FAILED, 'the control plane answered with an incomplete enrolment');
+  }
+  const enrollment: Enrollment = {
+    agentId: body.agentId, natsUrl: body.natsUrl, bundleSigningJwk: body.bundleSigningJwk,
+    controlPlane: options.controlPlaneUrl, enrolledAt: new Date().toISOString(),
+  };
+  await writeFileAtomic(join(options.stateDir, CREDS_FILE), new TextDecoder().decode(fmtCreds(body.natsUserJwt, user)));
+  await writeFileAtomic(join(options.stateDir, ENROLLMENT_FILE), `${JSON.stringify(enrollment, null, 2)}\n`);
+  return enrollment;
+}
+
+/** The enrolment and NATS creds stored in `stateDir`; SIGIL_ERR_ENROLL_MISSING when not enrolled. */
+export async function loadEnrollment(stateDir: string): Promise<{ enrollment: Enrollment; creds: Uint8Array }> {
+  try {
+    const enrollment = JSON.parse(await readFile(join(stateDir, ENROLLMENT_FILE), 'utf8')) as Enrollment;
+    return { enrollment, creds: await readFile(join(stateDir, CREDS_FILE)) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new AgentError(AGENT_FLEET_CODES.NOT_ENROLLED, `this host is not enrolled (no ${ENROLLMENT_FILE} in ${stateDir}); run sigil-agent enroll`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { KvWatchEntry } from '@nats-io/kv';
+import type { Logger } from '../log.js';
+import type { AgentBundle, BindingSpec } from '../protocol/bindings.js';
+import type { BundleGetReply } from '../protocol/fleet.js';
+import { agentIdOfSubject, subjects } from '../protocol/subjects.js';
+import { computeBindingsFor } from '../bindings/compute.js';
+import type { ResourceStore, Snapshot } from '../store/resource-store.js';
+import { META_KEY, type PolicyRecord } from '../store/journal.js';
+import { AgentRegistry, type AgentRecord } from './agent-registry.js';
+import type { BundleSigningKey } from './bundle-signing-key.js';
+import { FLEET_CODES } from './errors.js';
+
+/** The bundle last issued to one agent. */
+export interface IssuedBundle {
+  revision: number;
+  issuedAt: string;
+  /** sha256 of the bindings' JSON: a new revision with the same digest is not pushed. */
+  digest: string;
+  jws: string;
+}
+
+/**
+ * Keeps every agent's signed bundle current and delivers it.
+ *
+ * Triggers: a watch on the policy record (`meta.policy`: a committed apply, i.e. no `pending`) and a
+ * watch on the agent registry (enrolment, revocation). Each refresh takes one store snapshot,
+ * recomputes every agent's bindings and pushes a newly signed bundle (revision = the policy revision)
+ * only to agents whose bindings changed; an agent whose bindings did not change is current with the
+ * bundle it has. Refreshes are coalesced: changes during a refresh cause exactly one more.
+ *
+ * Agents ask for their bundle on every (re)connect (`bundle.get`, answered from the cache through the
+ * queue group, so replicas share the work); pushes go out from every replica and agents ignore
+ * revisions they already run.
+ */
+export class BundleDistributor {
+  readonly #issued = new Map<string, IssuedBundle>();
+  readonly #agents = new Map<string, AgentRecord>();
+  #revision = 0;
+  #refreshing: Promise<void> | undefined;
+  #dirty = false;
+  /** Resolves every time a refresh finished (tests and the bench wait on it). */
+  #listeners = new Set<(revision: number) => void>();
+
+  constructor(private readonly parts: {
+    nc: NatsConnection;
+    store: ResourceStore;
+    registry: AgentRegistry;
+    key: BundleSigningKey;
+    log: Logger;
+  }) {}
+
+  /** The policy revision of the last refresh. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  issuedTo(agentId: string): IssuedBundle | undefined {
+    return this.#issued.get(agentId);
+  }
+
+  /** Called after each refresh with the revision it covered. */
+  onRefreshed(listener: (revision: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { nc, store, registry, log } = this.parts;
+    const policyWatch = await store.kv.watch({ key: META_KEY });
+    const agentWatch = await registry.kv.watch({ key: `${AgentRegistry.KEY_PREFIX}>` });
+    const getSub = nc.subscribe(subjects.bundleGet('*'), { queue: subjects.controlPlaneQueue, callback: (err, msg) => {
+      if (err) return log.error({ err }, 'bundle.get subscription failed');
+      void this.#answerGet(msg.subject).then((reply) => msg.respond(JSON.stringify(reply)), (e: unknown) => log.error({ err: e }, 'bundle.get failed'));
+    } });
+    const stop = (): void => {
+      policyWatch.stop();
+      agentWatch.stop();
+      void getSub.drain().catch(() => undefined);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    await this.refresh();
+    await Promise.all([
+      this.#follow(policyWatch, (entry) => {
+        if (entry.operation !== 'PUT') return false;
+        return entry.json<PolicyRecord>().pending === undefined; // an apply still being written out: wait for its end
+      }),
+      this.#follow(agentWatch, (entry) => {
+        const id = entry.key.slice(AgentRegistry.KEY_PREFIX.length);
+        if (entry.operation === 'PUT') this.#agents.set(id, entry.json<AgentRecord>());
+        else this.#agents.delete(id);
+        return true;
+      }),
+      closedOf(getSub),
+    ]);
+    await this.#refreshing;
+  }
+
+  /** Recomputes every agent's bundle from one snapshot and pushes those that changed. */
+  refresh(): Promise<void> {
+    if (this.#refreshing) {
+      this.#dirty = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      try {
+        do {
+          this.#dirty = false;
+          await this.#refreshOnce();
+        } while (this.#dirty);
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #refreshOnce(): Promise<void> {
+    const snapshot = await this.parts.store.snapshot();
+    if (this.#agents.size === 0) for (const record of await this.parts.registry.list()) this.#agents.set(record.id, record);
+    // Signing runs off the event loop (WebCrypto), so all bundles are signed concurrently and each
+    // is published as soon as it is signed.
+    const results = await Promise.all([...this.#agents.values()].map((agent) => {
+      if (!agent.revokedAt) return this.#issue(agent, snapshot);
+      this.#issued.delete(agent.id);
+      return false;
+    }));
+    const pushed = results.filter(Boolean).length;
+    this.#revision = Math.max(this.#revision, snapshot.revision);
+    if (pushed > 0) this.parts.log.info({ revision: snapshot.revision, pushed, agents: this.#agents.size }, 'bundles pushed');
+    for (const listener of this.#listeners) listener(snapshot.revision);
+  }
+
+  /** Signs and pushes a new bundle for `agent` when its bindings changed; true when it did. */
+  async #issue(agent: AgentRecord, snapshot: Snapshot): Promise<boolean> {
+    const bindings = computeBindingsFor({ id: agent.id, labels: agent.labels }, snapshot.resources.values());
+    const digest = digestOf(bindings);
+    const previous = this.#issued.get(agent.id);
+    if (previous && (previous.digest === digest || previous.revision >= snapshot.revision)) return false;
+    const bundle: AgentBundle = { agentId: agent.id, revision: snapshot.revision, issuedAt: new Date().toISOString(), bindings };
+    const issued: IssuedBundle = { revision: bundle.revision, issuedAt: bundle.issuedAt, digest, jws: await this.parts.key.sign(bundle) };
+    this.#issued.set(agent.id, issued);
+    this.parts.nc.publish(subjects.bundlePush(agent.id), issued.jws);
+    return true;
+  }
+
+  async #answerGet(subject: string): Promise<BundleGetReply> {
+    const agentId = agentIdOfSubject(subject);
+    if (agentId === undefined) return { ok: false, code: FLEET_CODES.NO_BUNDLE, message: 'subject names no agent' };
+    let issued = this.#issued.get(agentId);
+    if (!issued) {
+      // Enrolled a moment ago (the registry watch has not caught up yet) or never computed.
+      const record = this.#agents.get(agentId) ?? await this.parts.registry.get(agentId);
+      if (!record || record.revokedAt) return { ok: false, code: FLEET_CODES.NO_BUNDLE, message: `agent "${agentId}" is not enrolled or was revoked` };
+      this.#agents.set(agentId, record);
+      await this.refresh();
+      issued = this.#issued.get(agentId);
+    }
+    return issued ? { ok: true, jws: issued.jws } : { ok: false, code: FLEET_CODES.NO_BUNDLE, message: 'no bundle yet' };
+  }
+
+  async #follow(watch: AsyncIterable<KvWatchEntry>, relevant: (entry: KvWatchEntry) => boolean): Promise<void> {
+    for await (const entry of watch) {
+      if (!relevant(entry)) continue;
+      this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
+    }
+  }
+}
+
+function digestOf(bindings: BindingSpec[]): string {
+  return createHash('sha256').update(JSON.stringify(bindings)).digest('hex');
+}
+
+async function closedOf(sub: Subscription): Promise<void> {
+  await sub.closed.catch(() => undefined);
+}

@@ -1,0 +1,152 @@
+/**
+ * Fleet messages between agents and the control plane: enrolment (HTTP), bundles, acks and heartbeats
+ * (NATS, on the subjects of ./subjects.ts). Both ends decode what they receive with the functions
+ * below; anything malformed is refused with a reason, never half-read.
+ */
+import { isAgentId } from './subjects.js';
+
+/** POST /v1/enroll body. The token is the one-time join token; the key is the agent's own NATS user nkey. */
+export interface EnrollRequest {
+  token: string;
+  /** Public NATS user nkey ("U..."); the seed never leaves the host. */
+  publicNkey: string;
+  hostname: string;
+}
+
+/** POST /v1/enroll answer. */
+export interface EnrollResponse {
+  agentId: string;
+  /** User JWT for `publicNkey`, confined to this agent's subjects. */
+  natsUserJwt: string;
+  /** The control plane's bundle-signing public key (ES256 JWK with `kid`), pinned by the agent. */
+  bundleSigningJwk: BundleSigningJwk;
+  natsUrl: string;
+}
+
+export interface BundleSigningJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  kid: string;
+  alg: 'ES256';
+  use: 'sig';
+}
+
+/** JWS `typ` of a signed bundle, so no other ES256 JWT of ours can pass for one. */
+export const BUNDLE_JWS_TYPE = 'sigil-bundle+jws';
+
+/** Reply to `subjects.bundleGet(id)`: the compact JWS, or why there is none. */
+export type BundleGetReply = { ok: true; jws: string } | { ok: false; code: string; message: string };
+
+/** Agent → `subjects.bundleAck(id)`. */
+export interface BundleAck {
+  agentId: string;
+  revision: number;
+  appliedAt: string;
+}
+
+/** One BPF program as the kernel reports it attached (BPF_PROG_QUERY on the agent's cgroup). */
+export interface ProgramInfo {
+  attachType: string;
+  id: number;
+  name: string;
+  tag: string;
+}
+
+/** What one workload identity did on this host, for `sigil inventory`. */
+export interface WorkloadUsage {
+  spiffeId: string;
+  /** Live processes attested to this identity now. */
+  processes: number;
+  requestsSigned: number;
+  /** ISO 8601 of the last signed request, if any. */
+  lastUsedAt?: string;
+  destinations: string[];
+}
+
+/** A bundle the agent refused (kept until the next heartbeat reported it). */
+export interface RefusedBundle {
+  at: string;
+  code: string;
+  reason: string;
+  revision?: number;
+}
+
+/** Agent → `subjects.heartbeat(id)`, every few seconds (jittered). */
+export interface Heartbeat {
+  agentId: string;
+  version: string;
+  /** The bundle revision the agent runs (0 when it has none). */
+  revision: number;
+  sentAt: string;
+  programs: ProgramInfo[];
+  /** e.g. steeredConnections, signedRequests, denials. */
+  counters: Record<string, number>;
+  workloads: WorkloadUsage[];
+  /** Bundles refused since the last heartbeat. */
+  refused: RefusedBundle[];
+}
+
+type Result<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function parseJson(data: Uint8Array | string): unknown {
+  try {
+    return JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
+export function decodeEnrollRequest(value: unknown): Result<EnrollRequest> {
+  if (!isObject(value)) return { ok: false, reason: 'body must be a JSON object' };
+  if (!isString(value['token'], 256)) return { ok: false, reason: 'token: required string' };
+  if (typeof value['publicNkey'] !== 'string' || !/^U[A-Z2-7]{55}$/.test(value['publicNkey'])) return { ok: false, reason: 'publicNkey: must be a NATS user public nkey (U…)' };
+  if (!isString(value['hostname'], 253)) return { ok: false, reason: 'hostname: required string' };
+  return { ok: true, value: { token: value['token'], publicNkey: value['publicNkey'], hostname: value['hostname'] } };
+}
+
+export function decodeBundleAck(data: Uint8Array | string): Result<BundleAck> {
+  const v = parseJson(data);
+  if (!isObject(v)) return { ok: false, reason: 'not a JSON object' };
+  if (!isAgentId(v['agentId'])) return { ok: false, reason: 'agentId: missing or malformed' };
+  if (!isCount(v['revision'])) return { ok: false, reason: 'revision: must be a whole number' };
+  if (!isString(v['appliedAt'], 64) || Number.isNaN(Date.parse(v['appliedAt']))) return { ok: false, reason: 'appliedAt: must be a date' };
+  return { ok: true, value: { agentId: v['agentId'], revision: v['revision'], appliedAt: v['appliedAt'] } };
+}
+
+export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
+  const v = parseJson(data);
+  if (!isObject(v)) return { ok: false, reason: 'not a JSON object' };
+  if (!isAgentId(v['agentId'])) return { ok: false, reason: 'agentId: missing or malformed' };
+  if (!isString(v['version'], 64)) return { ok: false, reason: 'version: required string' };
+  if (!isCount(v['revision'])) return { ok: false, reason: 'revision: must be a whole number' };
+  if (!isString(v['sentAt'], 64)) return { ok: false, reason: 'sentAt: required string' };
+  const programs = v['programs'];
+  if (!Array.isArray(programs) || programs.length > 256) return { ok: false, reason: 'programs: must be a list' };
+  for (const p of programs) {
+    if (!isObject(p) || !isString(p['attachType'], 64) || !isCount(p['id']) || typeof p['name'] !== 'string' || typeof p['tag'] !== 'string') {
+      return { ok: false, reason: 'programs: each needs attachType, id, name, tag' };
+    }
+  }
+  const counters = v['counters'];
+  if (!isObject(counters) || !Object.values(counters).every(isCount)) return { ok: false, reason: 'counters: must map names to whole numbers' };
+  const workloads = v['workloads'];
+  if (!Array.isArray(workloads) || workloads.length > 4096) return { ok: false, reason: 'workloads: must be a list' };
+  for (const w of workloads) {
+    if (!isObject(w) || !isString(w['spiffeId'], 2048) || !isCount(w['processes']) || !isCount(w['requestsSigned'])
+      || !Array.isArray(w['destinations']) || !w['destinations'].every((d) => isString(d, 253))
+      || (w['lastUsedAt'] !== undefined && !isString(w['lastUsedAt'], 64))) {
+      return { ok: false, reason: 'workloads: each needs spiffeId, processes, requestsSigned, destinations' };
+    }
+  }
+  const refused = v['refused'] ?? [];
+  if (!Array.isArray(refused) || refused.length > 64 || !refused.every((r) => isObject(r) && isString(r['code'], 128) && typeof r['reason'] === 'string')) {
+    return { ok: false, reason: 'refused: must be a list of {at, code, reason}' };
+  }
+  return { ok: true, value: { ...(v as unknown as Heartbeat), refused: refused as RefusedBundle[] } };
+}
