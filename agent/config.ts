@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { parse } from 'yaml';
+import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
 import { AgentError } from './errors.js';
 
 /**
@@ -17,6 +17,8 @@ export interface AgentConfig {
     cgroup: string;
     /** bpffs directory for pinned links and maps, so a restarted agent adopts them. */
     pinDir: string;
+    /** A cgroup under `cgroup` the agent moves itself into at start (demo, tests); empty = stay put. */
+    agentCgroup: string;
   };
   signer: {
     /** Loopback addresses the kernel redirects to; fixed so pinned programs stay right across restarts. */
@@ -41,7 +43,7 @@ export interface AgentConfig {
     listen: string;
   };
   /** Opt-in per binding: also write an OCI config profile readable only by the workload's uid. */
-  fileFallback: Array<{ binding: string; uid: number; gid?: number; dir: string }>;
+  fileFallback: FileFallbackConfig[];
 }
 
 export interface AgentConfigOverrides {
@@ -105,7 +107,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
 
   only(raw, '', ['stateDir', 'log', 'steering', 'signer', 'upstream', 'dns', 'controlPlane', 'admin', 'fileFallback']);
   const log = section('log', ['level']);
-  const steering = section('steering', ['cgroup', 'pinDir']);
+  const steering = section('steering', ['cgroup', 'pinDir', 'agentCgroup']);
   const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs']);
   const upstream = section('upstream', ['caFile']);
   const dns = section('dns', ['graceSeconds', 'resolve']);
@@ -124,21 +126,11 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     }
   }
 
-  const fileFallback: AgentConfig['fileFallback'] = [];
-  const ff = raw['fileFallback'];
-  if (ff !== undefined && ff !== null) {
-    if (!Array.isArray(ff)) fail('fileFallback', 'must be a list');
-    (ff as unknown[]).forEach((entry, i) => {
-      const at = `fileFallback[${i}]`;
-      if (!isMapping(entry)) return fail(at, 'must be a mapping with binding, uid and dir');
-      only(entry, `${at}.`, ['binding', 'uid', 'gid', 'dir']);
-      const binding = str(entry, `${at}.binding`, 'binding') ?? fail(`${at}.binding`, 'is required');
-      const uid = int(entry, `${at}.uid`, 'uid', 0, 2 ** 32 - 2) ?? fail(`${at}.uid`, 'is required');
-      const gid = int(entry, `${at}.gid`, 'gid', 0, 2 ** 32 - 2);
-      const dir = str(entry, `${at}.dir`, 'dir') ?? fail(`${at}.dir`, 'is required');
-      if (!dir.startsWith('/')) fail(`${at}.dir`, 'must be an absolute path');
-      fileFallback.push({ binding, uid, dir, ...(gid === undefined ? {} : { gid }) });
-    });
+  let fileFallback: FileFallbackConfig[];
+  try {
+    fileFallback = parseFileFallbackConfigs(raw['fileFallback']);
+  } catch (err) {
+    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${(err as Error).message}`, { cause: err });
   }
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_AGENT_STATE_DIR;
@@ -153,6 +145,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     steering: {
       cgroup: overrides.cgroup ?? str(steering, 'steering.cgroup', 'cgroup') ?? '',
       pinDir: overrides.pinDir ?? str(steering, 'steering.pinDir', 'pinDir') ?? '/sys/fs/bpf/sigil',
+      agentCgroup: str(steering, 'steering.agentCgroup', 'agentCgroup') ?? '',
     },
     signer: {
       ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? '127.0.0.1', 'signer.ipv4', 4),
@@ -187,6 +180,3 @@ async function readConfigFile(file: string): Promise<Raw> {
   if (!isMapping(value)) throw new AgentError('SIGIL_ERR_CONFIG', `${file}: the top level must be a mapping`);
   return value;
 }
-
-/** Where the agent keeps what enrolment gave it. */
-export const enrolmentFile = (config: AgentConfig): string => join(config.stateDir, 'enrolment.json');

@@ -12,6 +12,8 @@ import { HttpService } from './http/server.js';
 import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/fleet-service.js';
 import type { FleetNatsAuth } from './fleet/nats-auth.js';
 import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
+import { ExchangeResponderService } from './exchange/service.js';
+import { StoreBindingOwnership } from './exchange/store-ownership.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export interface Service {
@@ -80,6 +82,12 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
       ['keys', new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100))],
       ['http', http],
       ...(fleet ? [['fleet', fleet] as [string, Service]] : []),
+      // Exchanges need to know which agent holds which binding: only with a fleet (enrolled agents).
+      ...(fleet ? [['exchange', new ExchangeResponderService(nc, {
+        ownership: new StoreBindingOwnership(store, fleet),
+        minter: issuer,
+        log: log.child({ part: 'exchange' }),
+      })] as [string, Service]] : []),
     ];
     const stop = new AbortController();
     signal.addEventListener('abort', () => stop.abort(), { once: true });

@@ -97,4 +97,6 @@ export interface NativeBinding {
   query(cgroupPath: string): NativeAttachedProgram[];
   probeFeatures(): NativeFeatureCheck[];
   mountBpffs(path: string): void;
+  /** One sd_notify(3) datagram to $NOTIFY_SOCKET ("@" = abstract namespace); false when it is unset. */
+  sdNotify(state: string): boolean;
 }

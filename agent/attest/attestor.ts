@@ -160,6 +160,17 @@ export class Attestor {
     await this.scanUntracked();
   }
 
+  /** Live bound processes per SPIFFE ID (the heartbeat's inventory). */
+  boundProcesses(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const entry of this.tracked.values()) {
+      const outcome = entry.outcome;
+      if (outcome === undefined || outcome instanceof AgentError || outcome.state !== 'bound' || outcome.spiffeId === undefined) continue;
+      counts.set(outcome.spiffeId, (counts.get(outcome.spiffeId) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** The bindings a bound process may use (the signer picks the one whose destinations hold the SNI). */
   bindingsFor(tgid: number): readonly BindingSpec[] {
     const outcome = this.tracked.get(tgid)?.outcome;

@@ -77,6 +77,11 @@ export class FleetClient {
     return client;
   }
 
+  /** The NATS connection once `connected` has resolved (the credential exchange shares it). */
+  get connection(): NatsConnection | undefined {
+    return this.#nc;
+  }
+
   get agentId(): string {
     return this.enrollment.agentId;
   }

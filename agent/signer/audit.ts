@@ -32,14 +32,20 @@ export function auditPath(requestTarget: string): string {
   return path.replace(/^\/p\/[^/]+\//, '/p/[redacted]/');
 }
 
+/** Hears every audit event too (metrics, the heartbeat's inventory); must not throw. */
+export type AuditListener = (event: AuditEvent) => void;
+
 export class Auditor {
   readonly #log: Logger;
+  readonly #listener: AuditListener | undefined;
 
-  constructor(log: Logger, agentId: string) {
+  constructor(log: Logger, agentId: string, listener?: AuditListener) {
     this.#log = log.child({ part: 'signer-audit', agentId });
+    this.#listener = listener;
   }
 
   record(event: AuditEvent): void {
     this.#log.info({ event: 'request', ...event }, 'signed request');
+    this.#listener?.(event);
   }
 }

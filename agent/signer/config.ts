@@ -2,6 +2,8 @@
 export interface SignerLimits {
   /** Largest request header block accepted (bytes). */
   maxHeaderSize: number;
+  /** Most request header lines accepted (431 above); Node would otherwise drop the excess silently. */
+  maxHeaderCount: number;
   /** Time a client has to send the whole header block. */
   headersTimeoutMs: number;
   /** Time a client has to send a whole request, body included (large uploads need room). */
@@ -40,6 +42,7 @@ export interface SignerSettings {
 
 export const DEFAULT_LIMITS: SignerLimits = {
   maxHeaderSize: 16 * 1024,
+  maxHeaderCount: 256,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15 * 60_000,
   keepAliveTimeoutMs: 15_000,

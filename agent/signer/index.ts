@@ -6,4 +6,5 @@ export { SignerError, SIGNER_ERRORS, CONNECTION_ERRORS } from './errors.js';
 export type {
   ConnectionRecord, ConnectionAttributor, WorkloadResolver, ResolvedWorkload, DestinationIndex, CredentialProvider, SessionCredential,
 } from './ports.js';
+export type { AuditEvent, AuditListener } from './audit.js';
 export * as ociSignature from './oci-signature.js';

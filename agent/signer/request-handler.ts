@@ -94,7 +94,25 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const tgid = record.tgid;
     const count = (inFlight.get(tgid) ?? 0) + 1;
     inFlight.set(tgid, count);
-    res.once('close', () => {
+    // The end of this request, whichever comes first: its response closes, or its connection does.
+    // Node never closes the response of a pipelined request whose connection went away before its
+    // turn; counting on that alone leaked the in-flight count until the process got only 429s.
+    const onDone: Array<() => void> = [];
+    let done = false;
+    const socket = req.socket;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      socket.off('close', finish);
+      for (const fn of onDone) fn();
+    };
+    const whenDone = (fn: () => void): void => {
+      if (done) fn();
+      else onDone.push(fn);
+    };
+    res.once('close', finish);
+    socket.once('close', finish);
+    whenDone(() => {
       const left = (inFlight.get(tgid) ?? 1) - 1;
       if (left <= 0) inFlight.delete(tgid);
       else inFlight.set(tgid, left);
@@ -118,6 +136,14 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const work = async (): Promise<void> => {
       if (count > deps.limits.maxConcurrentPerProcess) {
         throw new SignerError('TOO_MANY_REQUESTS', `process ${tgid} already has ${deps.limits.maxConcurrentPerProcess} requests in flight through the signer; lower its concurrency or raise limits.maxConcurrentPerProcess`);
+      }
+      // Node keeps only the first maxHeadersCount lines and drops the rest without a word; refuse instead.
+      if (req.rawHeaders.length / 2 > deps.limits.maxHeaderCount) {
+        throw new SignerError('TOO_MANY_HEADERS', `more than ${deps.limits.maxHeaderCount} request headers; send fewer or raise limits.maxHeaderCount`);
+      }
+      // HTTP/1.0 and a version-less (0.9) request line would otherwise be signed and forwarded as 1.1.
+      if (req.httpVersion !== '1.1') {
+        throw new SignerError('BAD_REQUEST', `HTTP/${req.httpVersion} is not supported; the signer speaks HTTP/1.1 only`);
       }
       if (!target.startsWith('/')) {
         throw new SignerError('BAD_REQUEST', 'request target must be an origin-form path (/...)');
@@ -169,7 +195,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         { address: record.origAddr, port: record.origPort, servername: sni },
         { method, path: target, headers },
       );
-      res.once('close', () => {
+      whenDone(() => {
         if (!res.writableFinished) upstream.destroy();
       });
       upstream.once('timeout', () => upstream.destroy(new Error('upstream timed out')));
@@ -178,13 +204,16 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         upstream.once('error', reject);
       });
       const sent = body !== undefined ? (upstream.end(body), Promise.resolve()) : pipeline(req, upstream);
+      // Handled at once: a client that aborts its upload (or sends a bad chunk) before the upstream
+      // answers must not become an unhandled rejection, which would end the agent. An early answer
+      // (e.g. 401) may also end the upload; either way the response (or its failure) tells the client.
+      sent.catch(() => undefined);
       let upRes: http.IncomingMessage;
       try {
         upRes = await response;
       } catch (err) {
         throw new SignerError('UPSTREAM_FAILED', `could not reach ${sni} at ${record.origAddr}:${record.origPort}: ${(err as Error).message}`, { cause: err });
       }
-      sent.catch(() => undefined); // an early answer (e.g. 401) may end the upload; the response tells the client
       const requestIdHeader = upRes.headers['opc-request-id'];
       upstreamRequestId = Array.isArray(requestIdHeader) ? requestIdHeader[0] : requestIdHeader;
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableResponseHeaders(upRes.rawHeaders));

@@ -8,9 +8,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Auditor } from './audit.js';
+import { Auditor, type AuditListener } from './audit.js';
 import type { SignerSettings } from './config.js';
-import { CONNECTION_ERRORS } from './errors.js';
+import { CONNECTION_ERRORS, SIGNER_ERRORS } from './errors.js';
 import { Forwarder } from './forward.js';
 import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
@@ -28,6 +28,8 @@ export interface SignerDeps {
   settings: SignerSettings;
   /** Audit sink; default a child of `log`. */
   auditLog?: Logger;
+  /** Hears every audit event (metrics, inventory). */
+  onAudit?: AuditListener;
 }
 
 /** True when `addr` is one of `candidates`, comparing IPv4, IPv6 and v4-mapped forms by value. */
@@ -40,6 +42,16 @@ function addressIn(addr: string, candidates: ReadonlySet<string>): boolean {
   const family = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
   return list.check(addr, family) || (mapped !== null && list.check(mapped[1] as string, 'ipv4'));
+}
+
+/** Answers on a socket the HTTP server has given up on (parse error, CONNECT) and closes it. */
+function refuseRaw(socket: net.Socket, status: number, message: string): void {
+  if (!socket.writable || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ code: 'InvalidParameter', message });
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -73,27 +85,30 @@ export class SignerServer {
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-      requireHostHeader: true,
+      // Checked by the request handler instead, which answers in OCI's error shape and says why.
+      requireHostHeader: false,
       insecureHTTPParser: false,
     });
     this.#http.timeout = limits.idleTimeoutMs;
+    // One more than allowed, so the request handler can tell "too many" from "exactly the limit".
+    this.#http.maxHeadersCount = limits.maxHeaderCount + 1;
     this.#http.on('request', createRequestHandler({
       credentials: deps.credentials,
       forwarder,
-      auditor: new Auditor(deps.auditLog ?? deps.log, deps.agentId),
+      auditor: new Auditor(deps.auditLog ?? deps.log, deps.agentId, deps.onAudit),
       limits,
       log: this.#log,
       contextOf: (socket) => this.#contexts.get(socket as object),
     }));
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       this.#log.info({ code: err.code, reason: err.message }, 'malformed request refused');
-      if (socket.writable && !socket.destroyed) {
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-        const body = JSON.stringify({ code: 'InvalidParameter', message: `malformed HTTP request (${err.code ?? 'parse error'})` });
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-      } else {
-        socket.destroy();
-      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      refuseRaw(socket, status, `malformed HTTP request (${err.code ?? 'parse error'})`);
+    });
+    // Without a listener Node just drops a CONNECT; say why instead. The signer is not a proxy.
+    this.#http.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
+      this.#log.info({ code: SIGNER_ERRORS.BAD_REQUEST.code, target: req.url }, 'CONNECT refused');
+      refuseRaw(socket, 400, `CONNECT is not supported: the signer is not a proxy; send origin-form requests (${SIGNER_ERRORS.BAD_REQUEST.code})`);
     });
     // The http server is never listened on (connections are handed to it), so start its header and
     // request timeout checker the way listen() would.
@@ -188,7 +203,6 @@ export class SignerServer {
       ALPNProtocols: ['http/1.1'],
       requestCert: false,
       rejectUnauthorized: false,
-      handshakeTimeout: this.#deps.settings.limits.handshakeTimeoutMs,
       SNICallback: (servername, cb) => {
         const host = servername.toLowerCase();
         let reason: string | undefined;
@@ -207,11 +221,20 @@ export class SignerServer {
           (err: Error) => cb(err, undefined),
         );
       },
-    } as tls.TLSSocketOptions & { handshakeTimeout: number });
+    });
     this.#contexts.set(tlsSocket, ctx);
     let established = false;
+    // A TLSSocket made by hand ignores handshakeTimeout (only tls.Server applies it), so a client that
+    // connects and says nothing would hold its socket forever.
+    const handshakeMs = this.#deps.settings.limits.handshakeTimeoutMs;
+    const handshakeTimer = setTimeout(() => {
+      this.#log.info({ code: CONNECTION_ERRORS.HANDSHAKE_REFUSED, tgid: record.tgid, reason: `no TLS handshake within ${handshakeMs} ms` }, 'TLS handshake failed');
+      tlsSocket.destroy();
+    }, handshakeMs);
+    tlsSocket.once('close', () => clearTimeout(handshakeTimer));
     tlsSocket.once('secure', () => {
       established = true;
+      clearTimeout(handshakeTimer);
       if (tlsSocket.alpnProtocol && tlsSocket.alpnProtocol !== 'http/1.1') {
         tlsSocket.destroy();
         return;

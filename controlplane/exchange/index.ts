@@ -6,3 +6,4 @@ export { OciTokenExchangeDriver, type OciDriverOptions } from './oci-driver.js';
 export { ClientSecretFiles } from './client-secret.js';
 export { ExchangeError } from './errors.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+export { StoreBindingOwnership, type AgentDirectory } from './store-ownership.js';

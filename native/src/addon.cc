@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "kernel_query.h"
+#include "sd_notify.h"
 #include "steering.h"
 
 namespace sigil {
@@ -59,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("query", Napi::Function::New(env, Query, "query"));
   exports.Set("probeFeatures", Napi::Function::New(env, Probe, "probeFeatures"));
   exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   return exports;
 }
 

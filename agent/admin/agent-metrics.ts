@@ -1,0 +1,85 @@
+/**
+ * The agent's metric families. Parts report into one AgentMetrics (the composition root hands it
+ * around); the BPF counters and the policy revision are read at scrape time, so they are never stale.
+ * Label values are bounded sets (HTTP status, error codes, counter names): no SPIFFE IDs, no paths.
+ */
+import type { AuditEvent } from '../signer/audit.js';
+import { LabelledCounter, renderExposition, type MetricFamily } from './exposition.js';
+
+export interface AgentMetricsSources {
+  /** KernelSteering.counters(): per-branch BPF counters summed over CPUs; undefined before attach. */
+  bpfCounters?: () => Record<string, number> | undefined;
+  /** The policy (bundle) revision the agent runs; undefined before the first bundle. */
+  policyRevision?: () => number | undefined;
+  /** Bindings with a credential now. */
+  activeBindings?: () => number;
+}
+
+/** "passedNotListed" → "passed_not_listed". */
+const snake = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+
+export class AgentMetrics {
+  readonly #signed = new LabelledCounter();
+  readonly #denials = new LabelledCounter();
+  readonly #attestCache = new LabelledCounter();
+  readonly #refreshes = new LabelledCounter();
+  readonly #sources: AgentMetricsSources;
+
+  constructor(sources: AgentMetricsSources = {}) {
+    this.#sources = sources;
+  }
+
+  /**
+   * One signer audit event (pass as the Auditor's listener). Requests the signer forwarded with a
+   * signature count by upstream status; requests it answered itself count as denials by error code.
+   */
+  observeRequest(event: AuditEvent): void {
+    if (event.errorCode !== undefined) this.#denials.inc(event.errorCode);
+    else this.#signed.inc(String(event.status));
+  }
+
+  /** A refusal decided outside the signer's audit path (e.g. a connection closed before any request). */
+  denied(reason: string): void {
+    this.#denials.inc(reason);
+  }
+
+  /** An executable hash served from (hit) or missing in (miss) the attestation hash cache. */
+  attestationCache(hit: boolean): void {
+    this.#attestCache.inc(hit ? 'hit' : 'miss');
+  }
+
+  /** One session-token exchange for a binding finished. */
+  tokenRefresh(ok: boolean): void {
+    this.#refreshes.inc(ok ? 'ok' : 'failed');
+  }
+
+  families(): MetricFamily[] {
+    const bpf = this.#sources.bpfCounters?.() ?? {};
+    const revision = this.#sources.policyRevision?.();
+    const families: MetricFamily[] = [
+      { name: 'sigil_agent_steered_connections_total', type: 'counter', help: 'Connections the kernel redirected to the signer.',
+        samples: bpf['steered'] === undefined ? [] : [{ value: bpf['steered'] }] },
+      { name: 'sigil_agent_signed_requests_total', type: 'counter', help: 'Requests signed and forwarded, by upstream HTTP status.',
+        samples: this.#signed.samples('code') },
+      { name: 'sigil_agent_denials_total', type: 'counter', help: 'Requests or connections the agent refused, by reason (SIGIL error code).',
+        samples: this.#denials.samples('reason') },
+      { name: 'sigil_agent_attestation_cache_total', type: 'counter', help: 'Executable hash lookups in the attestation cache, by result.',
+        samples: this.#attestCache.samples('result') },
+      { name: 'sigil_agent_token_refreshes_total', type: 'counter', help: 'Session-token exchanges, by result (ok or failed).',
+        samples: this.#refreshes.samples('result') },
+      { name: 'sigil_agent_bpf_counter_total', type: 'counter', help: 'BPF program branch counters (summed over CPUs), by counter.',
+        samples: Object.entries(bpf).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ labels: { counter: snake(name) }, value })) },
+      { name: 'sigil_agent_policy_revision', type: 'gauge', help: 'Policy bundle revision the agent runs (absent before the first bundle).',
+        samples: revision === undefined ? [] : [{ value: revision }] },
+    ];
+    if (this.#sources.activeBindings) {
+      families.push({ name: 'sigil_agent_active_bindings', type: 'gauge', help: 'Bindings on this host.', samples: [{ value: this.#sources.activeBindings() }] });
+    }
+    return families;
+  }
+
+  /** Prometheus text 0.0.4, for startAdminServer's `metrics`. */
+  render(): string {
+    return renderExposition(this.families());
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The agent's composition root: builds the parts in the order the fail-closed promise needs and
+ * tears them down in reverse.
+ *
+ *   local CA → kernel steering (attach or adopt pins, exempt self) → attestation (events first, then
+ *   the /proc scan) → DNS destinations → credentials → signer
+ *
+ * Bundles come from outside (the fleet client, or a test) through `apply()`.
+ */
+import type { Logger } from 'pino';
+import type { AgentBundle } from '../../controlplane/protocol/bindings.js';
+import { Attestor } from '../attest/index.js';
+import type { AgentConfig } from '../config.js';
+import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
+import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
+import type { ConnectionRecord } from '../signer/ports.js';
+import { DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
+import { placeAgent } from './cgroup-placement.js';
+import { KernelProcessSink } from './kernel-sink.js';
+import { PolicyApplier } from './policy-applier.js';
+import { UsageTracker } from './usage.js';
+import { AttestingWorkloadResolver } from './workload-resolver.js';
+
+export interface AgentOptions {
+  config: AgentConfig;
+  log: Logger;
+  agentId: string;
+  /** How session tokens are obtained (NATS request/reply to the control plane in production). */
+  exchange: ExchangeClient;
+  /** Audit events go here (default: a child of `log`). */
+  auditLog?: Logger;
+  /** Hears every audit event too (metrics). */
+  onAudit?: AuditListener;
+}
+
+/** A running agent. `close()` stops serving; pinned kernel state stays for the next agent to adopt. */
+export class Agent {
+  private constructor(
+    readonly steering: KernelSteering,
+    readonly attestor: Attestor,
+    readonly destinations: DestinationResolver,
+    readonly credentials: CredentialManager,
+    readonly signer: SignerServer,
+    readonly ca: LocalCa,
+    readonly usage: UsageTracker,
+    private readonly applier: PolicyApplier,
+    private readonly stopEvents: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(options: AgentOptions): Promise<Agent> {
+    const { config, log, agentId } = options;
+    const ca = await LocalCa.open({ stateDir: config.stateDir });
+    const steeredCgroup = config.steering.cgroup || (await findCgroup2Mount());
+    await placeAgent(steeredCgroup, config.steering.agentCgroup || undefined);
+    const steering = await KernelSteering.attach({
+      signerIPv4: config.signer.ipv4,
+      signerIPv6: config.signer.ipv6,
+      signerPort: config.signer.port,
+      pinDir: config.steering.pinDir,
+      cgroupPath: steeredCgroup,
+    });
+    const cleanup: Array<() => unknown> = [() => steering.close()];
+    try {
+      // Our own upstream sockets must never be steered back to us.
+      steering.exemptSelf();
+      log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
+
+      const attestor = new Attestor({ sink: new KernelProcessSink(steering), log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
+      cleanup.push(() => attestor.close());
+      // Subscribe before scanning, so a process that starts during the scan is not missed.
+      const stopEvents = steering.onProcessEvent((event) => attestor.handleEvent(event));
+      cleanup.push(stopEvents);
+      await attestor.start();
+
+      const destinations = new DestinationResolver({ table: steering, resolve: config.dns.resolve, graceMs: config.dns.graceSeconds * 1000 });
+      destinations.start({ onError: (err) => log.warn({ err }, 'DNS refresh of OCI destinations failed; keeping the last addresses') });
+      cleanup.push(() => destinations.stop());
+
+      const fallback = config.fileFallback;
+      const credentials = new CredentialManager({
+        client: options.exchange,
+        log: log.child({ part: 'credentials' }),
+        listeners: fallback.length > 0 ? [new FileFallback(fallback, log.child({ part: 'file-fallback' }))] : [],
+      });
+      cleanup.push(() => credentials.close());
+
+      const usage = new UsageTracker();
+      const signer = await SignerServer.listen({
+        attributor: { connectionFor: (socket) => toRecord(steering.connectionFor(socket)) },
+        resolver: new AttestingWorkloadResolver(attestor),
+        destinations: { addressesOf: (host) => destinations.addressesFor(host) },
+        credentials,
+        ca,
+        log: log.child({ part: 'signer' }),
+        agentId,
+        settings: signerSettings({
+          listenHosts: [config.signer.ipv4, config.signer.ipv6],
+          port: config.signer.port,
+          limits: { maxSignedBodyBytes: config.signer.maxSignedBodyBytes, attestTimeoutMs: config.signer.attestTimeoutMs },
+          upstream: config.upstream.caFile ? { caFile: config.upstream.caFile } : {},
+        }),
+        ...(options.auditLog ? { auditLog: options.auditLog } : {}),
+        onAudit: (event) => {
+          usage.record(event);
+          options.onAudit?.(event);
+        },
+      });
+      log.info({ addresses: signer.addresses() }, 'signer listening');
+
+      const applier = new PolicyApplier({ attestor, destinations, credentials, log: log.child({ part: 'policy' }) });
+      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, applier, stopEvents, log);
+    } catch (err) {
+      for (const undo of cleanup.reverse()) await safely(undo);
+      throw err;
+    }
+  }
+
+  /** The policy revision currently applied (0 before the first bundle). */
+  get revision(): number {
+    return this.applier.revision;
+  }
+
+  /** Applies a verified bundle: destinations, attestation, credentials. */
+  apply(bundle: AgentBundle): Promise<void> {
+    return this.applier.apply(bundle);
+  }
+
+  /** Stops serving. The kernel programs stay attached and pinned: steered connects fail closed. */
+  async close(): Promise<void> {
+    await safely(() => this.signer.close());
+    this.stopEvents();
+    this.destinations.stop();
+    await safely(() => this.credentials.close());
+    this.attestor.close();
+    this.steering.close();
+    this.log.info('agent stopped');
+  }
+}
+
+/** The kernel's record in the signer's shape (v4-mapped addresses unwrapped). */
+function toRecord(conn: ReturnType<KernelSteering['connectionFor']>): ConnectionRecord | null {
+  if (conn === null) return null;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(conn.origAddr);
+  const origAddr = mapped ? (mapped[1] as string) : conn.origAddr;
+  return { ...conn, origAddr, family: mapped || conn.family === 'ipv4' ? 4 : 6 };
+}
+
+async function safely(fn: () => unknown): Promise<void> {
+  try {
+    await fn();
+  } catch {
+    // Teardown continues; the first error already explains the failure.
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * `sigil-agent run`: the agent as a long-running service.
+ *
+ *   enrolment → Agent (kernel, attestation, signer) → fleet client (last good bundle first, then
+ *   NATS) → admin endpoint → READY=1 once a policy is applied → … SIGTERM → stop in reverse.
+ *
+ * The kernel programs stay attached and pinned when the agent stops or dies, so steered connects fail
+ * closed until the next agent adopts them.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { AgentMetrics, startAdminServer, type AdminServer } from '../admin/index.js';
+import type { AgentConfig } from '../config.js';
+import { FleetClient, loadEnrollment } from '../fleet/index.js';
+import { createSystemdNotifier } from '../systemd/index.js';
+import { Agent } from './agent.js';
+import { DeferredExchangeClient } from './deferred-exchange.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface DaemonOptions {
+  config: AgentConfig;
+  log: Logger;
+  signal: AbortSignal;
+  heartbeatIntervalMs?: number;
+}
+
+export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: DaemonOptions): Promise<void> {
+  const systemd = createSystemdNotifier({ onError: (err) => log.warn({ err }, 'sd_notify failed') });
+  const { enrollment } = await loadEnrollment(config.stateDir);
+  let resolveNats!: (nc: NatsConnection) => void;
+  const nats = new Promise<NatsConnection>((resolve) => (resolveNats = resolve));
+
+  let metrics: AgentMetrics | undefined;
+  const agent = await Agent.start({
+    config,
+    log,
+    agentId: enrollment.agentId,
+    exchange: new DeferredExchangeClient(nats, enrollment.agentId),
+    onAudit: (event) => metrics?.observeRequest(event),
+  });
+  let fleet: FleetClient | undefined;
+  let admin: AdminServer | undefined;
+  let ready = false;
+  try {
+    metrics = new AgentMetrics({
+      bpfCounters: () => agent.steering.counters(),
+      policyRevision: () => agent.revision || undefined,
+      activeBindings: () => agent.credentials.statuses().filter((s) => s.state === 'fresh').length,
+    });
+    fleet = await FleetClient.start({
+      stateDir: config.stateDir,
+      natsUrl: config.controlPlane.natsUrl,
+      version: AGENT_VERSION,
+      log: log.child({ part: 'fleet' }),
+      ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
+      apply: async (bundle) => {
+        await agent.apply(bundle);
+        if (!ready) {
+          ready = true;
+          systemd.ready(`serving policy revision ${bundle.revision}`);
+          log.info({ revision: bundle.revision }, 'ready');
+        }
+      },
+      programs: () => agent.steering.query(),
+      counters: () => agent.steering.counters(),
+      workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
+      onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
+    });
+    void fleet.connected.then(() => {
+      if (fleet?.connection) resolveNats(fleet.connection);
+    });
+    if (config.admin.listen) {
+      admin = await startAdminServer({
+        listen: config.admin.listen,
+        log: log.child({ part: 'admin' }),
+        metrics: () => metrics?.render() ?? '',
+        health: () => ({ started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }) }),
+      });
+    }
+    const watchdog = systemd.startWatchdog();
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    watchdog?.stop();
+    systemd.stopping();
+  } finally {
+    await admin?.close().catch(() => undefined);
+    await fleet?.stop().catch(() => undefined);
+    await agent.close();
+  }
+}

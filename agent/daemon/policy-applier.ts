@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { AgentBundle, BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { Attestor } from '../attest/index.js';
+import type { CredentialManager } from '../credentials/index.js';
+import type { DestinationResolver } from '../steering/index.js';
+
+/** OCI endpoints are HTTPS on 443; the destination map is keyed by address and port. */
+export const OCI_PORT = 443;
+
+/** Every hostname some binding may reach, once each, sorted (the destination map's input). */
+export function destinationHosts(bindings: readonly BindingSpec[]): string[] {
+  return [...new Set(bindings.flatMap((b) => b.destinations.map((d) => d.toLowerCase())))].sort();
+}
+
+/**
+ * Applies one bundle to the running parts, in the order that keeps the fail-closed promise: first
+ * the destinations (so new OCI addresses are steered), then attestation (who is bound), then
+ * credentials (new bindings start their exchange, removed ones drop their key at once).
+ */
+export class PolicyApplier {
+  #revision = 0;
+
+  constructor(
+    private readonly parts: {
+      attestor: Attestor;
+      destinations: DestinationResolver;
+      credentials: CredentialManager;
+      log: Logger;
+    },
+  ) {}
+
+  get revision(): number {
+    return this.#revision;
+  }
+
+  async apply(bundle: AgentBundle): Promise<void> {
+    const { attestor, destinations, credentials, log } = this.parts;
+    await destinations.setDestinations(destinationHosts(bundle.bindings).map((hostname) => ({ hostname, port: OCI_PORT })));
+    await attestor.setBindings(bundle.bindings);
+    credentials.setBindings(bundle.bindings);
+    this.#revision = bundle.revision;
+    log.info({ revision: bundle.revision, bindings: bundle.bindings.map((b) => b.id) }, 'policy applied');
+  }
+}

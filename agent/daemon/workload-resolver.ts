@@ -1,0 +1,20 @@
+import type { Attestor } from '../attest/index.js';
+import { AgentError } from '../errors.js';
+import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../signer/ports.js';
+
+/**
+ * The signer's view of attestation: the kernel's record of a steered connection in, the workload
+ * and its bindings out. The attestor checks the kernel-recorded start time against the live
+ * /proc/<pid> (PID reuse) and awaits a pending attestation within its bound.
+ */
+export class AttestingWorkloadResolver implements WorkloadResolver {
+  constructor(private readonly attestor: Attestor) {}
+
+  async resolve(rec: ConnectionRecord): Promise<ResolvedWorkload> {
+    const a = await this.attestor.attestation(rec.tgid, rec.startTime);
+    if (a.state !== 'bound' || a.spiffeId === undefined || a.bindings.length === 0) {
+      throw new AgentError('SIGIL_ERR_ATTEST_UNBOUND', `process ${rec.tgid} (${a.facts.exePath}) is bound to no workload on this host (${a.reason ?? 'no-match'})`, { status: 403 });
+    }
+    return { tgid: rec.tgid, exePath: a.facts.exePath, exeSha256: a.facts.sha256, spiffeId: a.spiffeId, bindings: a.bindings };
+  }
+}

@@ -1,0 +1,26 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../log.js';
+import type { Service } from '../server.js';
+import { ExchangeService } from './exchange-service.js';
+import { OciTokenExchangeDriver } from './oci-driver.js';
+import type { BindingOwnership, SvidMinter } from './ports.js';
+import { startExchangeResponder } from './responder.js';
+
+/** The exchange responder as one of the control plane's services: answers until the signal fires. */
+export class ExchangeResponderService implements Service {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger },
+  ) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    const service = new ExchangeService({ ...this.deps, drivers: { oci: new OciTokenExchangeDriver() } });
+    const responder = startExchangeResponder(this.nc, service, { log: this.deps.log });
+    this.deps.log.info('answering credential exchange requests');
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await responder.stop();
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The whole system on one machine, as the end-to-end tests and the local demo run it:
+ *
+ *   nats-server (JetStream, decentralised JWT auth) ─ control plane (in this process: store, issuer,
+ *   fleet, exchange) ─ OCI IAM stand-in (verifies JWT-SVIDs against the control plane's JWKS) ─ OCI
+ *   Object Storage stand-in (verifies every request signature, on 127.77.x.2:443 under its real name)
+ *   ─ `sigil-agent run` as a child process in a private cgroup (enrolled with a join token, steering
+ *   only that cgroup, pins in a private bpffs dir) ─ workloads in `<cgroup>/workloads`.
+ *
+ * `startStack()` returns when the agent reports ready (policy applied). `stop()` undoes everything in
+ * reverse, also after a failure part-way through: processes by pid, pins, cgroups, temp files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { KernelSteering, findCgroup2Mount } from '../../agent/steering/index.js';
+import { loadConfig } from '../../controlplane/config/config.js';
+import { createNatsAuth, natsServerConfig } from '../../controlplane/fleet/nats-auth.js';
+import { createLogger } from '../../controlplane/log.js';
+import { parseResources } from '../../controlplane/resources/parse.js';
+import { startControlPlane, type RunningControlPlane } from '../../controlplane/server.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { createTestPki, type TestPki } from '../helpers/test-pki.js';
+import { startIamStandIn, type IamStandIn } from '../standins/oci-iam.js';
+import { startObjectStorageStandIn, type ObjectStorageStandIn } from '../standins/oci-objectstorage.js';
+import { runWorkload, type WorkloadRun } from './workload-runner.js';
+
+export const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export const AGENT_MAIN = path.join(ROOT, 'dist/agent/cli/main.js');
+export const WORKLOAD_SCRIPT = path.join(ROOT, 'dist/test/e2e/oci-sdk-workload.js');
+export const REGION = 'us-ashburn-1';
+export const OS_HOST = `objectstorage.${REGION}.oraclecloud.com`;
+export const SPIFFE_ID = 'spiffe://demo.sigil.dev/billing/exporter';
+export const PRINCIPAL = 'ocid1.user.oc1..sigildemobillingexporter';
+const CLIENT_ID = 'sigil-demo-app';
+
+export interface StackOptions {
+  /** Log lines of the agent go here too (default: kept in memory only). */
+  agentLogFile?: string;
+  heartbeatMs?: number;
+  /** Lifetime of the UPSTs the IAM stand-in issues (default 3600 s). */
+  tokenLifetimeSeconds?: number;
+  /** Extra WorkloadIdentity/WorkloadCredential documents; the default policy binds the SDK workload. */
+  extraPolicy?: object[];
+}
+
+export interface Stack {
+  root: string;
+  cgroup: string;
+  workloadCgroup: string;
+  pinDir: string;
+  pki: TestPki;
+  nats: NatsServer;
+  cp: RunningControlPlane;
+  adminToken: string;
+  iam: IamStandIn;
+  objectStorage: ObjectStorageStandIn;
+  agent: { child: ChildProcess; pid: number; stateDir: string; configFile: string; adminUrl: string; signerPort: number; output(): string };
+  /** CA bundle a workload trusts: the agent's local CA plus the test CA (the "public" CA of the stand-ins). */
+  caBundle: string;
+  /** Placeholder OCI config written by `sigil-agent oci-config`. */
+  ociConfig: string;
+  /** A copy of node with one byte appended: same program, different hash, so not bound. */
+  unboundNode: string;
+  /** Runs the SDK workload in the workload cgroup (bound when run by the real node). */
+  runSdkWorkload(opts?: { node?: string; tag?: string; repeat?: number; uid?: number; onSpawn?: (pid: number) => void }): Promise<WorkloadRun>;
+  /** The control plane's admin HTTP API. */
+  api<T>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
+  applyPolicy(docs: object[]): Promise<number>;
+  /** Waits until the agent's /readyz answers 200. */
+  agentReady(timeoutMs?: number): Promise<void>;
+  restartAgent(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function sha256File(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
+}
+
+/** The default policy: one identity (node running the SDK workload script), one OCI source, one credential. */
+export async function defaultPolicy(iamUrl: string, secretFile: string, caFile: string, lifetime: number): Promise<object[]> {
+  return [
+    {
+      apiVersion: 'sigil.dev/v1', kind: 'CredentialSource', metadata: { name: 'oci-demo' },
+      spec: { kind: 'oci', domainUrl: iamUrl, clientId: CLIENT_ID, clientSecretFile: secretFile, region: REGION, caFile, tokenLifetimeSeconds: lifetime },
+    },
+    {
+      apiVersion: 'sigil.dev/v1', kind: 'WorkloadIdentity', metadata: { name: 'billing-exporter' },
+      spec: {
+        spiffeId: SPIFFE_ID,
+        owner: 'team-billing',
+        agents: { labels: { role: 'demo' } },
+        selectors: [`unix:sha256:${await sha256File(process.execPath)}`, `script:sha256:${await sha256File(WORKLOAD_SCRIPT)}`],
+      },
+    },
+    {
+      apiVersion: 'sigil.dev/v1', kind: 'WorkloadCredential', metadata: { name: 'billing-exporter-objectstorage' },
+      spec: { workload: 'billing-exporter', source: 'oci-demo', destinations: [OS_HOST], ttl: '15m' },
+    },
+  ];
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const undo: Array<() => Promise<unknown> | unknown> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const fn of undo.splice(0).reverse()) {
+      try { await fn(); } catch { /* keep undoing */ }
+    }
+  };
+  try {
+    const id = randomBytes(4).toString('hex');
+    const net8 = 100 + (randomBytes(1)[0]! % 150);
+    const root = await mkdtemp(path.join(os.tmpdir(), 'sigil-e2e-'));
+    undo.push(() => rm(root, { recursive: true, force: true }));
+    const cgroup = path.join(await findCgroup2Mount(), `sigil-e2e-${id}`);
+    const workloadCgroup = path.join(cgroup, 'workloads');
+    const pinDir = `/sys/fs/bpf/sigil-e2e-${id}`;
+    await mkdir(workloadCgroup, { recursive: true });
+    undo.push(async () => {
+      for (const dir of [workloadCgroup, path.join(cgroup, 'agent'), cgroup]) await rmdirWhenEmpty(dir);
+    });
+
+    const pki = await createTestPki();
+    undo.push(() => pki.close());
+
+    // NATS with the fleet's JWT authority; the control plane in this process.
+    const auth = await createNatsAuth();
+    const nats = await startNatsServer({ config: natsServerConfig(auth, path.join(root, 'resolver')) });
+    undo.push(() => nats.cleanup());
+    const cpState = path.join(root, 'controlplane');
+    await mkdir(cpState, { recursive: true, mode: 0o700 });
+    const cpCreds = path.join(cpState, 'cp.creds');
+    await writeFile(cpCreds, auth.controlPlaneCreds, { mode: 0o600 });
+    const cpConfig = await loadConfig(undefined, { natsUrl: nats.url, listen: '127.0.0.1:0', stateDir: cpState, logLevel: 'warn' });
+    cpConfig.nats.credsFile = cpCreds;
+    const cpStop = new AbortController();
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    const cp = await startControlPlane(cpConfig, createLogger({ level: 'warn' }), cpStop.signal, { fleet: { auth: auth.fleet, heartbeatIntervalMs: heartbeatMs } });
+    undo.push(async () => { cpStop.abort(); await cp.done.catch(() => undefined); });
+    const adminToken = (await readFile(cpConfig.adminTokenFile, 'utf8')).trim();
+    const api = async <T>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }> => {
+      const res = await fetch(`${cp.url}${apiPath}`, {
+        method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+
+    // The OCI stand-ins: IAM trusts the control plane's JWKS; Object Storage trusts IAM's UPSTs.
+    const clientSecret = randomBytes(24).toString('base64url');
+    const secretFile = path.join(cpState, 'oci-client-secret');
+    await writeFile(secretFile, clientSecret, { mode: 0o600 });
+    const iam = await startIamStandIn({
+      pki, address: `127.77.${net8}.1`, clientId: CLIENT_ID, clientSecret,
+      trust: { issuer: cp.issuer.issuerUrl, audience: CLIENT_ID, jwksUrl: `${cp.url}/.well-known/jwks.json` },
+      principals: [{ equals: SPIFFE_ID, principal: PRINCIPAL }, { pattern: /^spiffe:\/\//, principal: 'ocid1.user.oc1..sigildemoother' }],
+      ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+    });
+    undo.push(() => iam.close());
+    const objectStorage = await startObjectStorageStandIn({ pki, address: `127.77.${net8}.2`, port: 443, region: REGION, trustedIssuers: [iam.publicKey] });
+    undo.push(() => objectStorage.close());
+
+    const lifetime = options.tokenLifetimeSeconds ?? 3600;
+    const applyPolicy = async (docs: object[]): Promise<number> =>
+      (await cp.store.apply(parseResources(docs.map((d) => JSON.stringify(d)).join('\n---\n')))).revision;
+    await applyPolicy([...(await defaultPolicy(iam.url, secretFile, pki.caFile, Math.max(300, lifetime))), ...(options.extraPolicy ?? [])]);
+
+    // Enrol the agent with a one-time join token, through the real CLI.
+    const stateDir = path.join(root, 'agent');
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    const token = await api<{ token: string }>('POST', '/v1/tokens', { labels: { role: 'demo' } });
+    if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
+    await runNode([AGENT_MAIN, 'enroll', '--token', token.body.token, '--control-plane', cp.url, '--state-dir', stateDir]);
+
+    const signerPort = await freePort();
+    const adminPort = await freePort();
+    const configFile = path.join(root, 'agent.yaml');
+    await writeFile(configFile, stringify({
+      stateDir,
+      log: { level: 'info' },
+      steering: { cgroup, pinDir, agentCgroup: path.join(cgroup, 'agent') },
+      signer: { port: signerPort },
+      upstream: { caFile: pki.caFile },
+      dns: { resolve: { [OS_HOST]: [objectStorage.address] } },
+      controlPlane: { natsUrl: nats.url },
+      admin: { listen: `127.0.0.1:${adminPort}` },
+    }));
+    const adminUrl = `http://127.0.0.1:${adminPort}`;
+
+    let child!: ChildProcess;
+    let output = '';
+    const startAgent = (): void => {
+      child = spawn(process.execPath, [AGENT_MAIN, 'run', '--config', configFile, '--heartbeat-ms', String(heartbeatMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const onData = (d: Buffer): void => {
+        output += d.toString();
+        if (options.agentLogFile) appendFileSync(options.agentLogFile, d);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+    };
+    const stopAgent = async (sig: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(sig);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    };
+    startAgent();
+    undo.push(async () => {
+      await stopAgent();
+      // The agent leaves its programs pinned by design (fail closed); the stack removes them.
+      await detachPinned(cgroup, pinDir, signerPort);
+    });
+
+    const agentReady = async (timeoutMs = 30_000): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`agent exited (${child.exitCode}):\n${output}`);
+        const ok = await fetch(`${adminUrl}/readyz`).then((r) => r.status === 200, () => false);
+        if (ok) return;
+        if (Date.now() > deadline) throw new Error(`agent not ready after ${timeoutMs} ms:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await agentReady();
+
+    // What a workload's owner does: a placeholder OCI config, and trust in the agent's CA.
+    const ociDir = path.join(root, 'oci');
+    await runNode([AGENT_MAIN, 'oci-config', '--dir', ociDir, '--region', REGION]);
+    await chmod(ociDir, 0o755);
+    const caBundle = path.join(root, 'ca-bundle.pem');
+    await writeFile(caBundle, `${await readFile(path.join(stateDir, 'ca.pem'), 'utf8')}\n${pki.caCertPem}`, { mode: 0o644 });
+    const unboundNode = path.join(root, 'node-copy');
+    await copyFile(process.execPath, unboundNode);
+    appendFileSync(unboundNode, Buffer.from([0]));
+    await chmod(unboundNode, 0o755);
+    await chmod(root, 0o755);
+
+    const stack: Stack = {
+      root, cgroup, workloadCgroup, pinDir, pki, nats, cp, adminToken, iam, objectStorage, caBundle, unboundNode,
+      ociConfig: path.join(ociDir, 'config'),
+      agent: { get child() { return child; }, get pid() { return child.pid ?? -1; }, stateDir, configFile, adminUrl, signerPort, output: () => output },
+      api,
+      applyPolicy,
+      agentReady,
+      runSdkWorkload: (opts = {}) => runWorkload({
+        cgroup: workloadCgroup,
+        hosts: { [OS_HOST]: objectStorage.address },
+        command: opts.node ?? process.execPath,
+        args: [WORKLOAD_SCRIPT, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1)],
+        env: { NODE_EXTRA_CA_CERTS: caBundle },
+        ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+      }),
+      async restartAgent() {
+        await stopAgent();
+        startAgent();
+        await agentReady();
+      },
+      stop: stopAll,
+    };
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function runNode(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(args[0] ?? '')} ${args[1]} exited ${code}: ${out}`))));
+  });
+}
+
+/** Adopts the pinned set (same config as the agent) and detaches it: no link, pin or program left. */
+async function detachPinned(cgroup: string, pinDir: string, signerPort: number): Promise<void> {
+  try {
+    const steering = await KernelSteering.attach({ signerIPv4: '127.0.0.1', signerPort, cgroupPath: cgroup, pinDir });
+    steering.detach();
+    steering.close();
+  } finally {
+    await rm(pinDir, { recursive: true, force: true });
+  }
+}
+
+/** rmdir a cgroup once its last process has gone (killed processes take a moment to leave). */
+async function rmdirWhenEmpty(dir: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY') throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
