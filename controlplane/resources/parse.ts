@@ -26,7 +26,14 @@ export function parseResources(text: string): Resource[] {
       for (const err of doc.errors) issues.push({ document: at, field: '(yaml)', message: err.message.split('\n')[0] ?? err.message });
       continue;
     }
-    const value = doc.toJS({ maxAliasCount: 0 }) as unknown;
+    let value: unknown;
+    try {
+      // No aliases at all: policy has no use for them, and they are how YAML bombs expand.
+      value = doc.toJS({ maxAliasCount: 0 }) as unknown;
+    } catch (err) {
+      issues.push({ document: index++, field: '(yaml)', message: (err as Error).message.split('\n')[0] ?? 'cannot be decoded' });
+      continue;
+    }
     if (value === null || value === undefined) continue; // an empty document between `---` lines
     const at = index++;
     const resource = checkResource(value, (issue) => issues.push({ document: at, ...issue }));

@@ -11,6 +11,9 @@
  *   iam.publicKey  // KeyObject that signs every UPST: give it to startObjectStorageStandIn
  *   iam.setFailing('unavailable' | 'reset' | 'hang' | 'off')
  *   iam.issued     // number of UPSTs issued;  iam.exchanges: ExchangeRecord[] (no tokens)
+ *
+ * With SIGIL_SECRETS_LEDGER=<file> set, every UPST issued is also appended to that file (see
+ * test/secrets/ledger.ts), so a scan after the run can prove none leaked.
  *   await iam.close()
  *
  * POST /oauth2/v1/token, application/x-www-form-urlencoded, HTTP Basic client authentication;
@@ -25,6 +28,7 @@ import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { TestPki } from '../helpers/test-pki.js';
+import { recordSecret } from '../secrets/ledger.js';
 import { listenHttps, readBody } from './https-listener.js';
 import { mintUpst } from './upst.js';
 
@@ -309,6 +313,7 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
       (token) => {
         issued++;
         record.status = 200;
+        recordSecret('upst', token); // only when SIGIL_SECRETS_LEDGER is set (test/secrets/scan.ts)
         send(res, 200, { token });
       },
       (err: unknown) => {

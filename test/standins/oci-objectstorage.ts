@@ -8,6 +8,9 @@
  *   os.objects    // Map "<bucket>/<object>" → StoredObject (size, sha256, md5; body only up to maxStoredBytes)
  *   await os.close()
  *
+ * With SIGIL_SECRETS_LEDGER=<file> set, the signature of every request that verified is appended to
+ * that file (bounded per process; see test/secrets/ledger.ts).
+ *
  * Authentication (before routing, like OCI): `Authorization: Signature ...` checked by
  * oci-request-verifier.ts, keyId must be `ST$<UPST>` where the UPST is an unexpired RS256 token of one
  * of `trustedIssuers`; the request signature must verify with the UPST's `jwk` claim. Anything else →
@@ -23,6 +26,7 @@ import type { TestPki } from '../helpers/test-pki.js';
 import { listenHttps, readBody } from './https-listener.js';
 import { SignatureRejected, parseSignatureAuthorization, verifyBodyHash, verifySignedHeaders } from './oci-request-verifier.js';
 import { UpstRejected, verifyUpst } from './upst.js';
+import { recordSecret } from '../secrets/ledger.js';
 
 const NOT_AUTHENTICATED_MESSAGE = 'The required information to complete authentication was not provided or was incorrect.';
 
@@ -145,10 +149,11 @@ export async function startObjectStorageStandIn(opts: ObjectStorageStandInOption
 
   async function authenticate(req: IncomingMessage, record: RecordedRequest): Promise<{ who: Principal; body?: Buffer }> {
     const signed = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers };
-    const { keyId } = parseSignatureAuthorization(headerString(req, 'authorization'));
+    const { keyId, signature } = parseSignatureAuthorization(headerString(req, 'authorization'));
     if (!keyId.startsWith('ST$')) throw new SignatureRejected('keyId is not a session token (ST$...)');
     const upst = await verifyUpst(keyId.slice(3), trusted, { now: now() });
     const checked = verifySignedHeaders(signed, upst.sessionKey, { now: now() });
+    recordSecret('signature', signature.toString('base64')); // only when SIGIL_SECRETS_LEDGER is set
     const who = { principal: upst.principal, sourceSubject: upst.claims.source_sub };
     if (!checked.bodyHashRequired) return { who };
     const body = await readBody(req, maxSignedBodyBytes);
