@@ -21,7 +21,7 @@ test: build
 	npx ava
 
 demo: build
-	node dist/agent/demo/main.js $(DEMO_ARGS)
+	node dist/test/e2e/demo-main.js $(DEMO_ARGS)
 
 clean:
 	rm -rf dist build
