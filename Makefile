@@ -1,6 +1,9 @@
 # The two Quick start commands are `make demo` and `make test` (README). Both install what a fresh
 # Debian 12 machine lacks, build, then run. `.ci/run` calls `make test`.
 SHELL := /bin/bash
+# Debian 12 ships Node.js 18; a newer one comes from the npm registry's node-linux-<arch> package.
+NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)
+NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux
 
 .PHONY: deps build test demo clean
@@ -11,7 +14,12 @@ deps:
 	  echo "installing Debian packages: $$missing"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
-	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node.js >= 20.19 is required, found "+process.versions.node); process.exit(1) }'
+	@if ! node -e "$(NODE_OK)" 2>/dev/null; then \
+	  echo "Node.js >= 20.19 not found: installing Debian's npm, then Node.js 22 from the npm registry"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm && \
+	  npm install -g --no-audit --no-fund node-linux-$(NODE_ARCH)@22; \
+	fi
+	@node -e "$(NODE_OK)" || { echo "Node.js >= 20.19 is required (found $$(node --version 2>/dev/null || echo none)); put it first on PATH"; exit 1; }
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
 build: deps

@@ -9,9 +9,12 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
 import { startControlPlane } from '../server.js';
 import { parseArgs, stringFlag, UsageError } from './args.js';
+import { initNats } from './init-nats.js';
 
 const USAGE = `usage: sigil-controlplane run [--config <file>] [--nats-url <url>] [--listen <host:port>]
-                              [--state-dir <dir>] [--issuer-url <url>] [--log-level <level>]`;
+                              [--state-dir <dir>] [--issuer-url <url>] [--log-level <level>]
+       sigil-controlplane init-nats --state-dir <dir> --nats-config <file> [--data-dir <dir>]
+                              [--listen <host:port>] [--agent-nats-url <url>] [--force]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === 'init-nats') return initNatsCommand(rest);
   if (command !== 'run') {
     process.stderr.write(`${command === undefined ? '' : `sigil-controlplane: unknown command '${command}'\n`}${USAGE}\n`);
     return 2;
@@ -49,6 +53,29 @@ async function main(argv: string[]): Promise<number> {
   }
   const running = await startControlPlane(config, log, stop.signal);
   await running.done;
+  return 0;
+}
+
+async function initNatsCommand(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(argv, { 'state-dir': {}, 'nats-config': {}, 'data-dir': {}, listen: {}, 'agent-nats-url': {}, force: { boolean: true } });
+    if (!stringFlag(args, 'state-dir') || !stringFlag(args, 'nats-config')) throw new UsageError('--state-dir and --nats-config are required');
+  } catch (err) {
+    process.stderr.write(`sigil-controlplane: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const stateDir = stringFlag(args, 'state-dir') as string;
+  const agentNatsUrl = stringFlag(args, 'agent-nats-url');
+  const { files } = await initNats({
+    stateDir,
+    natsConfig: stringFlag(args, 'nats-config') as string,
+    dataDir: stringFlag(args, 'data-dir') ?? '/var/lib/sigil-nats',
+    listen: stringFlag(args, 'listen') ?? '127.0.0.1:4222',
+    force: args.flags['force'] === true,
+    ...(agentNatsUrl ? { agentNatsUrl } : {}),
+  });
+  process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\nstart nats-server with -c on that config, then set nats.credsFile to ${stateDir}/controlplane.creds\n`);
   return 0;
 }
 
