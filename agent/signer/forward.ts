@@ -61,7 +61,8 @@ export class Forwarder {
 
   /** Reads the trust roots once; a missing or unreadable `caFile` is an error naming the file. */
   static async create(settings: UpstreamSettings): Promise<Forwarder> {
-    const ca = await systemCaCertificates();
+    // A copy: Node 22+ returns tls.getCACertificates() frozen.
+    const ca = [...(await systemCaCertificates())];
     if (settings.caFile !== undefined) {
       try {
         ca.push(await fs.readFile(settings.caFile, 'utf8'));

@@ -14,7 +14,7 @@ import { CONNECTION_ERRORS, SIGNER_ERRORS } from './errors.js';
 import { Forwarder } from './forward.js';
 import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
-import type { ConnectionAttributor, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
+import type { ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
 import { createRequestHandler, type ConnectionContext } from './request-handler.js';
 
 export interface SignerDeps {
@@ -189,10 +189,38 @@ export class SignerServer {
       },
       (err: unknown) => {
         const code = err instanceof AgentError ? err.code : CONNECTION_ERRORS.WORKLOAD_UNRESOLVED;
+        if (code === CONNECTION_ERRORS.UNBOUND) {
+          this.#passThrough(socket, record);
+          return;
+        }
         this.#log.warn({ code, tgid: record.tgid, reason: (err as Error).message }, 'connection from an unresolved process closed');
         socket.destroy();
       },
     );
+  }
+
+  /**
+   * A process still pending when it connected is steered here (so nothing connects unseen); if it
+   * then attests as bound to nothing, it gets what it would have had without Sigil: its bytes relayed
+   * unchanged to the destination it dialled (from the kernel's record, never from the client), TLS
+   * end to end, no signature. The relay socket is the agent's own, which the kernel never steers.
+   */
+  #passThrough(socket: net.Socket, record: ConnectionRecord): void {
+    if (socket.destroyed) return;
+    this.#log.info({ code: CONNECTION_ERRORS.UNBOUND, tgid: record.tgid, destination: `${record.origAddr}:${record.origPort}` }, 'unbound process relayed unchanged to its destination');
+    const upstream = net.connect({ host: record.origAddr, port: record.origPort });
+    this.#sockets.add(upstream);
+    upstream.once('close', () => {
+      this.#sockets.delete(upstream);
+      socket.destroy();
+    });
+    socket.once('close', () => upstream.destroy());
+    upstream.on('error', (err) => this.#log.debug({ reason: err.message }, 'pass-through upstream error'));
+    upstream.once('connect', () => {
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+      socket.resume();
+    });
   }
 
   #terminateTls(socket: net.Socket, ctx: ConnectionContext): void {
@@ -205,9 +233,7 @@ export class SignerServer {
       rejectUnauthorized: false,
       SNICallback: (servername, cb) => {
         const host = servername.toLowerCase();
-        let reason: string | undefined;
-        if (!destinationAllowed(workload.bindings, host)) reason = `${host} is not a destination of ${workload.spiffeId}'s bindings`;
-        else if (!addressIn(record.origAddr, this.#deps.destinations.addressesOf(host))) reason = `${host} does not resolve to the dialled address ${record.origAddr}`;
+        const reason = this.#refusal(ctx, host);
         if (reason) {
           this.#log.warn({ code: CONNECTION_ERRORS.HANDSHAKE_REFUSED, tgid: record.tgid, exePath: workload.exePath, sni: host }, reason);
           cb(new AgentError(CONNECTION_ERRORS.HANDSHAKE_REFUSED, reason), undefined);
@@ -239,6 +265,19 @@ export class SignerServer {
         tlsSocket.destroy();
         return;
       }
+      // A resumed TLS session (Node's https.Agent resumes by default) never reaches SNICallback: OpenSSL
+      // asks for no certificate. Apply the same checks to the name the session carries here.
+      if (ctx.sni === '') {
+        const servername = (tlsSocket as unknown as { servername?: string | false }).servername;
+        const host = typeof servername === 'string' ? servername.toLowerCase() : '';
+        const reason = host === '' ? 'resumed TLS session without a server name' : this.#refusal(ctx, host);
+        if (reason) {
+          this.#log.warn({ code: CONNECTION_ERRORS.HANDSHAKE_REFUSED, tgid: record.tgid, exePath: workload.exePath, sni: host }, reason);
+          tlsSocket.destroy();
+          return;
+        }
+        ctx.sni = host;
+      }
       this.#http.emit('connection', tlsSocket);
     });
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
@@ -247,6 +286,13 @@ export class SignerServer {
       }
       tlsSocket.destroy();
     });
+  }
+
+  /** Why this connection may not be served as `host`, or undefined when it may. */
+  #refusal(ctx: ConnectionContext, host: string): string | undefined {
+    if (!destinationAllowed(ctx.workload.bindings, host)) return `${host} is not a destination of ${ctx.workload.spiffeId}'s bindings`;
+    if (!addressIn(ctx.record.origAddr, this.#deps.destinations.addressesOf(host))) return `${host} does not resolve to the dialled address ${ctx.record.origAddr}`;
+    return undefined;
   }
 
   /** Stops listening and ends every connection and upstream pool. */

@@ -46,7 +46,7 @@ test.serial('the same script under a copy of node with another hash is not bound
   const first = run.lines[0];
   t.is(first?.['op'], 'getNamespace', run.stdout + run.stderr);
   t.is(first?.['ok'], false);
-  t.is(first?.['status'], 401);
+  t.is(first?.['status'], 401, run.stdout + run.stderr);
   const seen = stack.objectStorage.requests.slice(before);
   t.true(seen.length >= 1);
   t.true(seen.every((r) => r.status === 401 && r.principal === undefined));

@@ -27,7 +27,7 @@ import { parseResources } from '../../controlplane/resources/parse.js';
 import { startControlPlane, type RunningControlPlane } from '../../controlplane/server.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { createTestPki, type TestPki } from '../helpers/test-pki.js';
-import { startIamStandIn, type IamStandIn } from '../standins/oci-iam.js';
+import { startIamStandIn, type IamStandIn, type PrincipalRule } from '../standins/oci-iam.js';
 import { startObjectStorageStandIn, type ObjectStorageStandIn } from '../standins/oci-objectstorage.js';
 import { runWorkload, type WorkloadRun } from './workload-runner.js';
 
@@ -48,6 +48,8 @@ export interface StackOptions {
   tokenLifetimeSeconds?: number;
   /** Extra WorkloadIdentity/WorkloadCredential documents; the default policy binds the SDK workload. */
   extraPolicy?: object[];
+  /** (hardening) IAM principal rules tried before the default ones, e.g. one principal per SPIFFE ID. */
+  principals?: PrincipalRule[];
 }
 
 export interface Stack {
@@ -76,6 +78,8 @@ export interface Stack {
   /** Waits until the agent's /readyz answers 200. */
   agentReady(timeoutMs?: number): Promise<void>;
   restartAgent(): Promise<void>;
+  /** (hardening) Stops the in-process control plane and starts it again on the same port and state. */
+  restartControlPlane(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -126,7 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   try {
     const id = randomBytes(4).toString('hex');
-    const net8 = 100 + (randomBytes(1)[0]! % 150);
+    let net8 = 100 + (randomBytes(1)[0]! % 150);
     const root = await mkdtemp(path.join(os.tmpdir(), 'sigil-e2e-'));
     undo.push(() => rm(root, { recursive: true, force: true }));
     const cgroup = path.join(await findCgroup2Mount(), `sigil-e2e-${id}`);
@@ -150,9 +154,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await writeFile(cpCreds, auth.controlPlaneCreds, { mode: 0o600 });
     const cpConfig = await loadConfig(undefined, { natsUrl: nats.url, listen: '127.0.0.1:0', stateDir: cpState, logLevel: 'warn' });
     cpConfig.nats.credsFile = cpCreds;
-    const cpStop = new AbortController();
+    let cpStop = new AbortController();
     const heartbeatMs = options.heartbeatMs ?? 1000;
-    const cp = await startControlPlane(cpConfig, createLogger({ level: 'warn' }), cpStop.signal, { fleet: { auth: auth.fleet, heartbeatIntervalMs: heartbeatMs } });
+    const cpExtras = { fleet: { auth: auth.fleet, heartbeatIntervalMs: heartbeatMs } };
+    let cp = await startControlPlane(cpConfig, createLogger({ level: 'warn' }), cpStop.signal, cpExtras);
     undo.push(async () => { cpStop.abort(); await cp.done.catch(() => undefined); });
     const adminToken = (await readFile(cpConfig.adminTokenFile, 'utf8')).trim();
     const api = async <T>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }> => {
@@ -167,15 +172,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const clientSecret = randomBytes(24).toString('base64url');
     const secretFile = path.join(cpState, 'oci-client-secret');
     await writeFile(secretFile, clientSecret, { mode: 0o600 });
+    // Object Storage needs 443 on its own 127.77.N.2; N is random, so another stack running at the
+    // same time (parallel test files) may hold it: then take another N.
+    let objectStorage: ObjectStorageStandIn | undefined;
+    for (let attempt = 0; !objectStorage; attempt++) {
+      try {
+        objectStorage = await startObjectStorageStandIn({ pki, address: `127.77.${net8}.2`, port: 443, region: REGION, trustedIssuers: [] });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+        net8 = 100 + (randomBytes(1)[0]! % 150);
+      }
+    }
+    undo.push(() => objectStorage.close());
     const iam = await startIamStandIn({
       pki, address: `127.77.${net8}.1`, clientId: CLIENT_ID, clientSecret,
       trust: { issuer: cp.issuer.issuerUrl, audience: CLIENT_ID, jwksUrl: `${cp.url}/.well-known/jwks.json` },
-      principals: [{ equals: SPIFFE_ID, principal: PRINCIPAL }, { pattern: /^spiffe:\/\//, principal: 'ocid1.user.oc1..sigildemoother' }],
+      principals: [...(options.principals ?? []), { equals: SPIFFE_ID, principal: PRINCIPAL }, { pattern: /^spiffe:\/\//, principal: 'ocid1.user.oc1..sigildemoother' }],
       ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
     });
     undo.push(() => iam.close());
-    const objectStorage = await startObjectStorageStandIn({ pki, address: `127.77.${net8}.2`, port: 443, region: REGION, trustedIssuers: [iam.publicKey] });
-    undo.push(() => objectStorage.close());
+    objectStorage.trustIssuer(iam.publicKey);
 
     const lifetime = options.tokenLifetimeSeconds ?? 3600;
     const applyPolicy = async (docs: object[]): Promise<number> =>
@@ -255,7 +271,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await chmod(root, 0o755);
 
     const stack: Stack = {
-      root, cgroup, workloadCgroup, pinDir, pki, nats, cp, adminToken, iam, objectStorage, caBundle, unboundNode,
+      root, cgroup, workloadCgroup, pinDir, pki, nats, get cp() { return cp; }, adminToken, iam, objectStorage, caBundle, unboundNode,
       ociConfig: path.join(ociDir, 'config'),
       agent: { get child() { return child; }, get pid() { return child.pid ?? -1; }, stateDir, configFile, adminUrl, signerPort, output: () => output },
       api,
@@ -274,6 +290,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await stopAgent();
         startAgent();
         await agentReady();
+      },
+      async restartControlPlane() {
+        // Same listen port, so the issuer URL (which IAM trusts) stays the same.
+        cpStop.abort();
+        await cp.done.catch(() => undefined);
+        cpStop = new AbortController();
+        const again = await loadConfig(undefined, { natsUrl: nats.url, listen: new URL(cp.url).host, stateDir: cpState, logLevel: 'warn' });
+        again.nats.credsFile = cpCreds;
+        cp = await startControlPlane(again, createLogger({ level: 'warn' }), cpStop.signal, cpExtras);
       },
       stop: stopAll,
     };

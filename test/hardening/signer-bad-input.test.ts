@@ -113,8 +113,9 @@ test('a header block over the limit gets 431', async (t) => {
     { name: 'one huge header', send: () => GET(`X-Big: ${'a'.repeat(9000)}\r\n`), status: 431, says: /HPE_HEADER_OVERFLOW/ },
     // Node drops header lines past its count limit without a word; the signer once forwarded the rest
     // with its signature after them, where the upstream's own limit cut it off.
-    { name: '300 small headers', send: () => GET('X-A: b\r\n'.repeat(300)), status: 431, says: /more than 256 request headers/ },
-    { name: '1,200 small headers', send: () => GET('X-A: b\r\n'.repeat(1200)), status: 431, says: /more than 256 request headers/ },
+    // Node 20 parses them all and the signer's count limit answers; Node 22+'s parser stops first.
+    { name: '300 small headers', send: () => GET('X-A: b\r\n'.repeat(300)), status: 431, says: /more than 256 request headers|HPE_HEADER_OVERFLOW/ },
+    { name: '1,200 small headers', send: () => GET('X-A: b\r\n'.repeat(1200)), status: 431, says: /more than 256 request headers|HPE_HEADER_OVERFLOW/ },
     { name: 'huge target', send: () => `GET /n/${'a'.repeat(9000)} HTTP/1.1\r\n${host}\r\n`, status: 431, says: /HPE_HEADER_OVERFLOW/ },
   ]);
 });

@@ -192,12 +192,26 @@ test('a connection the kernel has no record of is closed before TLS', async (t) 
   t.true(logLines.some((l) => l.includes('SIGIL_ERR_SIGNER_UNATTRIBUTED')));
 });
 
-test('an unresolved (unbound) process is closed before TLS', async (t) => {
+test('an unbound process is relayed unchanged to the destination it dialled: TLS with the real server, nothing signed', async (t) => {
   const { source, tgid } = steer([binding('x')]);
   resolver.byTgid.delete(tgid);
-  const r = await rawExchange(source, { servername: OS_HOST });
-  t.false(r.secure);
-  t.true(logLines.some((l) => l.includes('SIGIL_ERR_ATTEST_UNBOUND')));
+  const upstreamCa = await fs.readFile(upstream.caFile, 'utf8');
+  const r = await new Promise<{ secure: boolean; data: string; error?: string }>((resolve) => {
+    let secure = false;
+    let data = '';
+    // Trusting only the upstream's CA: the handshake succeeds only with the real server, not the signer.
+    const s = tls.connect({ host: SIGNER_ADDR, port: signer.port, localAddress: source, ca: upstreamCa, servername: OS_HOST } as tls.ConnectionOptions, () => {
+      secure = true;
+      s.write(`GET /n/ HTTP/1.1\r\nHost: ${OS_HOST}\r\nConnection: close\r\n\r\n`);
+    });
+    s.on('data', (d: Buffer) => { data += d.toString(); });
+    s.on('error', (err) => resolve({ secure, data, error: err.message }));
+    s.on('close', () => resolve({ secure, data }));
+    s.setTimeout(8000, () => s.destroy());
+  });
+  t.true(r.secure, r.error);
+  t.regex(r.data, /^HTTP\/1\.1 401/, 'the server saw the request exactly as sent: unsigned');
+  t.true(logLines.some((l) => l.includes('SIGIL_ERR_ATTEST_UNBOUND') && l.includes('relayed unchanged')));
 });
 
 test('the handshake fails for an SNI outside the bindings, one not resolving to the dialled IP, or none', async (t) => {
