@@ -21,6 +21,8 @@ import { PolicyApplier } from './policy-applier.js';
 import { UsageTracker } from './usage.js';
 import { AttestingWorkloadResolver } from './workload-resolver.js';
 
+const RECONCILE_INTERVAL_MS = 30_000;
+
 export interface AgentOptions {
   config: AgentConfig;
   log: Logger;
@@ -69,9 +71,15 @@ export class Agent {
       const attestor = new Attestor({ sink: new KernelProcessSink(steering), log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
       cleanup.push(() => attestor.close());
       // Subscribe before scanning, so a process that starts during the scan is not missed.
-      const stopEvents = steering.onProcessEvent((event) => attestor.handleEvent(event));
-      cleanup.push(stopEvents);
+      const unsubscribe = steering.onProcessEvent((event) => attestor.handleEvent(event));
+      cleanup.push(unsubscribe);
       await attestor.start();
+      // Catches what events cannot: exits lost to a full ring buffer, children forked without exec.
+      const reconcile = setInterval(() => {
+        attestor.reconcile().catch((err: unknown) => log.warn({ err }, 'attestation reconcile failed'));
+      }, RECONCILE_INTERVAL_MS);
+      reconcile.unref();
+      cleanup.push(() => clearInterval(reconcile));
 
       const destinations = new DestinationResolver({ table: steering, resolve: config.dns.resolve, graceMs: config.dns.graceSeconds * 1000 });
       destinations.start({ onError: (err) => log.warn({ err }, 'DNS refresh of OCI destinations failed; keeping the last addresses') });
@@ -109,6 +117,10 @@ export class Agent {
       log.info({ addresses: signer.addresses() }, 'signer listening');
 
       const applier = new PolicyApplier({ attestor, destinations, credentials, log: log.child({ part: 'policy' }) });
+      const stopEvents = (): void => {
+        clearInterval(reconcile);
+        unsubscribe();
+      };
       return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, applier, stopEvents, log);
     } catch (err) {
       for (const undo of cleanup.reverse()) await safely(undo);
