@@ -4,9 +4,12 @@
  * pinned key, atomic 0600 persistence, ack); no BPF. The control plane runs in-process against a real
  * nats-server. One policy change alters every agent's bindings; the figure is the p99 of
  * (ack seen by an observer − start of the apply). Goal (issue 7): p99 ≤ 500 ms at 1,000 agents.
- * Run: UV_THREADPOOL_SIZE=64 node dist/bench/fleet.js [n] → {"fleet":{"agents":1000,"applyToAckP99Ms":…,…}}
+ * Run: UV_THREADPOOL_SIZE=64 node dist/bench/fleet.js [n] [processes] → {"fleet":{"agents":1000,"applyToAckP99Ms":…,…}}
  * (the bigger thread pool stands in for 1,000 hosts' own disks: each agent fsyncs its bundle).
+ * With `processes` > 0 the agents run in that many child processes (bench/fleet-agents.ts) instead of
+ * this one, so the control plane's figure is not bounded by one event loop running every agent too.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +35,41 @@ export interface FleetBenchResult {
   applyToAckMaxMs: number;
   /** Apply start → the control plane had signed and published every agent's bundle. */
   pushAllMs: number;
+  /** Processes the simulated agents ran in (0: in this one). */
+  agentProcesses: number;
+}
+
+const AGENTS_CHILD = fileURLToPath(new URL('./fleet-agents.js', import.meta.url));
+
+/** Starts the agents in `processes` children (pushed to `children` at once, for cleanup); resolves once every child says its agents run `revision`. */
+async function startAgentProcesses(children: ChildProcess[], dirs: string[], processes: number, revision: number): Promise<void> {
+  const per = Math.ceil(dirs.length / processes);
+  for (let i = 0; i < dirs.length; i += per) {
+    children.push(spawn(process.execPath, [AGENTS_CHILD, String(revision), ...dirs.slice(i, i + per)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? '64' },
+    }));
+  }
+  await Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"ready"')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`fleet-agents exited ${code} before its agents were ready`)));
+  })));
+}
+
+async function stopAgentProcesses(children: ChildProcess[]): Promise<void> {
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  })));
 }
 
 const policy = (destination: string): string => [
@@ -44,12 +82,13 @@ const phase = (name: string): void => {
   if (process.env['SIGIL_BENCH_DEBUG']) process.stderr.write(`${new Date().toISOString()} ${name}\n`);
 };
 
-export async function benchFleet(n = 1000): Promise<FleetBenchResult> {
+export async function benchFleet(n = 1000, processes = 0): Promise<FleetBenchResult> {
   const root = await mkdtemp(join(tmpdir(), 'sigil-bench-fleet-'));
   const auth = await createNatsAuth();
   const nats = await startNatsServer({ config: `${natsServerConfig(auth, join(root, 'resolver'))}\nmax_connections: ${n + 100}\n` });
   const stop = new AbortController();
   const clients: FleetClient[] = [];
+  const children: ChildProcess[] = [];
   const log = createLogger({ level: 'error' });
   let cpDone: Promise<void> | undefined;
   try {
@@ -75,16 +114,20 @@ export async function benchFleet(n = 1000): Promise<FleetBenchResult> {
       await fleet.registry.add({ id, hostname: id, labels: { fleet: 'bench' }, publicNkey: user.getPublicKey(), enrolledAt: new Date().toISOString() });
     }
     phase('enrolled');
-    for (let i = 0; i < n; i++) {
-      const dir = join(root, `agent-bench-${String(i).padStart(5, '0')}`);
-      clients.push(await FleetClient.start({ stateDir: dir, version: 'bench', log, heartbeatIntervalMs: 60_000, programs: () => [], apply: async () => undefined }));
-    }
-    await Promise.all(clients.map((c) => c.connected));
-    phase('connected');
-    const deadline = Date.now() + 60_000;
-    while (clients.some((c) => c.revision < revision)) {
-      if (Date.now() > deadline) throw new Error('agents did not get their first bundle');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const dirs = Array.from({ length: n }, (_, i) => join(root, `agent-bench-${String(i).padStart(5, '0')}`));
+    if (processes > 0) {
+      await startAgentProcesses(children, dirs, processes, revision);
+    } else {
+      for (const dir of dirs) {
+        clients.push(await FleetClient.start({ stateDir: dir, version: 'bench', log, heartbeatIntervalMs: 60_000, programs: () => [], apply: async () => undefined }));
+      }
+      await Promise.all(clients.map((c) => c.connected));
+      phase('connected');
+      const deadline = Date.now() + 60_000;
+      while (clients.some((c) => c.revision < revision)) {
+        if (Date.now() > deadline) throw new Error('agents did not get their first bundle');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
 
     phase('first bundle everywhere');
@@ -115,10 +158,11 @@ export async function benchFleet(n = 1000): Promise<FleetBenchResult> {
     const latencies = [...ackAt.values()].map((t) => t - t0).sort((a, b) => a - b);
     await observer.close();
     const pick = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? 0) * 10) / 10;
-    return { agents: n, applyToAckP99Ms: pick(0.99), applyToAckP50Ms: pick(0.5), applyToAckMaxMs: pick(1), pushAllMs };
+    return { agents: n, applyToAckP99Ms: pick(0.99), applyToAckP50Ms: pick(0.5), applyToAckMaxMs: pick(1), pushAllMs, agentProcesses: processes };
   } finally {
     phase('measured');
     await Promise.all(clients.map((c) => c.stop()));
+    await stopAgentProcesses(children);
     stop.abort();
     await cpDone?.catch(() => undefined);
     phase('stopped');
@@ -128,7 +172,7 @@ export async function benchFleet(n = 1000): Promise<FleetBenchResult> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  benchFleet(process.argv[2] ? Number(process.argv[2]) : undefined).then(
+  benchFleet(process.argv[2] ? Number(process.argv[2]) : undefined, Number(process.argv[3] ?? 0)).then(
     (fleet) => process.stdout.write(`${JSON.stringify({ fleet })}\n`),
     (err: unknown) => {
       process.stderr.write(`bench fleet: ${String(err)}\n`);

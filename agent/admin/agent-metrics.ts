@@ -13,6 +13,8 @@ export interface AgentMetricsSources {
   policyRevision?: () => number | undefined;
   /** Bindings with a credential now. */
   activeBindings?: () => number;
+  /** CredentialManager.stats: requests that waited for a token although their binding had one before. */
+  credentialStats?: () => { blockedOnRefresh: number };
 }
 
 /** "passedNotListed" → "passed_not_listed". */
@@ -74,6 +76,10 @@ export class AgentMetrics {
     ];
     if (this.#sources.activeBindings) {
       families.push({ name: 'sigil_agent_active_bindings', type: 'gauge', help: 'Bindings on this host.', samples: [{ value: this.#sources.activeBindings() }] });
+    }
+    if (this.#sources.credentialStats) {
+      families.push({ name: 'sigil_agent_credential_blocked_on_refresh_total', type: 'counter', help: 'Requests that waited on a session-token refresh (should stay 0).',
+        samples: [{ value: this.#sources.credentialStats().blockedOnRefresh }] });
     }
     return families;
   }

@@ -47,6 +47,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       bpfCounters: () => agent.steering.counters(),
       policyRevision: () => agent.revision || undefined,
       activeBindings: () => agent.credentials.statuses().filter((s) => s.state === 'fresh').length,
+      credentialStats: () => agent.credentials.stats,
     });
     fleet = await FleetClient.start({
       stateDir: config.stateDir,

@@ -140,7 +140,8 @@ export class SignerServer {
   async #listenAll(): Promise<void> {
     let port = this.#deps.settings.port;
     for (const host of this.#deps.settings.listenHosts) {
-      const listener = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket));
+      // noDelay: a response's last small write must not wait for the client's delayed ACK (Nagle).
+      const listener = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#onConnection(socket));
       try {
         await new Promise<void>((resolve, reject) => {
           listener.once('error', reject);

@@ -353,3 +353,40 @@ test.after('the captured log holds no token, key or signature', (t) => {
   t.false(text.includes('ST$'));
   t.false(/Signature version/.test(text));
 });
+
+// A resumed TLS session never reaches SNICallback (OpenSSL asks for no certificate); Node's https.Agent
+// resumes by default, so every connection after a client's first one takes this path.
+interface RawAnswer { text: string; reused: boolean; session: Buffer | undefined }
+function rawGet(source: string, session?: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    let text = '';
+    let reused = false;
+    let ticket: Buffer | undefined;
+    const s = tls.connect({ host: SIGNER_ADDR, port: signer.port, localAddress: source, ca: ca.certPem, servername: OS_HOST, ...(session ? { session } : {}) } as tls.ConnectionOptions, () => {
+      reused = s.isSessionReused();
+      s.write(`GET /n/ HTTP/1.1\r\nhost: ${OS_HOST}\r\nconnection: close\r\n\r\n`);
+    });
+    s.on('session', (t: Buffer) => { ticket = t; });
+    s.on('data', (d: Buffer) => { text += d.toString(); });
+    s.on('error', () => undefined);
+    s.on('close', () => resolve({ text, reused, session: ticket }));
+  });
+}
+
+test('a resumed TLS session is served, and checked against the caller\'s bindings like a fresh one', async (t) => {
+  const b = binding('os-resumed');
+  const cred = credentials.add(b.id, upstream);
+  const { source } = steer([b]);
+  const first = await rawGet(source);
+  t.regex(first.text, /^HTTP\/1\.1 200 /);
+  t.truthy(first.session);
+  const resumed = await rawGet(source, first.session);
+  t.true(resumed.reused, 'the second connection resumed the first one\'s session');
+  t.regex(resumed.text, /^HTTP\/1\.1 200 /);
+  t.is(seenWith(cred).length, 2);
+
+  // The same session offered by a process whose bindings do not include the host gets no answer.
+  const other = steer([binding('iaas-only', { destinations: ['iaas.us-ashburn-1.oraclecloud.com'] })]);
+  t.is((await rawGet(other.source, first.session)).text, '');
+  t.is(seenWith(cred).length, 2);
+});

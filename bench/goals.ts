@@ -1,0 +1,54 @@
+/** The goals of issue 9 and the table main.ts prints: each figure, its goal, met or not. */
+
+export interface Goal {
+  /** Dotted path into the results JSON. */
+  path: string;
+  unit: string;
+  /** Absent: reported for context, no goal. */
+  max?: number;
+  min?: number;
+}
+
+export const GOALS: Goal[] = [
+  { path: 'signer.signCostUs', unit: 'µs' },
+  { path: 'signer.agentCpuPerRequestUs', unit: 'µs' },
+  { path: 'signer.cpuOverheadRatio', unit: '×', max: 1.5 },
+  { path: 'signer.viaSigilRps', unit: 'req/s' },
+  { path: 'signer.inAppSdkRps', unit: 'req/s' },
+  { path: 'signer.ratioToInApp', unit: '×', min: 0.8 },
+  { path: 'signer.clientCpuPerRequestUsViaSigil', unit: 'µs' },
+  { path: 'signer.clientCpuPerRequestUsInApp', unit: 'µs' },
+  { path: 'signer.addedLatencyP50Us', unit: 'µs', max: 250 },
+  { path: 'signer.addedLatencyP99Us', unit: 'µs', max: 2000 },
+  { path: 'bpf.connect4SteeredNs', unit: 'ns', max: 300 },
+  { path: 'bpf.connect4PassNs', unit: 'ns', max: 100 },
+  { path: 'attest.first100MBms', unit: 'ms', max: 150 },
+  { path: 'attest.cachedUs', unit: 'µs', max: 20 },
+  { path: 'fleet.applyToAckP99Ms', unit: 'ms', max: 500 },
+  { path: 'fleet.oneProcess.applyToAckP99Ms', unit: 'ms', max: 500 },
+  { path: 'agent.rssMB1000Conns', unit: 'MB', max: 150 },
+  { path: 'credentials.blockedOnRefresh', unit: '', max: 0 },
+];
+
+function valueAt(results: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), results);
+}
+
+export function verdict(goal: Goal, value: unknown): string {
+  if (value === null) return 'not run';
+  if (typeof value !== 'number' || Number.isNaN(value)) return 'MISSING';
+  if (goal.max !== undefined) return value <= goal.max ? 'met' : 'MISSED';
+  if (goal.min !== undefined) return value >= goal.min ? 'met' : 'MISSED';
+  return '';
+}
+
+export function formatTable(results: unknown, goals: Goal[]): string {
+  const rows = goals.map((g) => {
+    const value = valueAt(results, g.path);
+    const goal = g.max !== undefined ? `≤ ${g.max}` : g.min !== undefined ? `≥ ${g.min}` : '';
+    return [g.path, `${typeof value === 'number' ? value : String(value)} ${g.unit}`.trim(), goal, verdict(g, value)];
+  });
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['figure', 'value', 'goal', ''][i]!.length));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(['figure', 'value', 'goal', '']), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,135 @@
+/**
+ * `npm run bench` (`node dist/bench/main.js [--quick] [--out FILE]`): every Sigil benchmark side by side
+ * in one run, as root on the real kernel. Writes bench/results/latest.json (or --out) and prints a
+ * table of the figures against the goals of issue 9. `--quick` takes 1–2 minutes; the full run ~6–8.
+ *
+ * The fleet runs in child processes of its own (1,000 agents in one process, then spread over several),
+ * so neither the stack nor this process's event loop is in its figures.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchAttest } from './attest.js';
+import { benchBpf } from './bpf.js';
+import type { FleetBenchResult } from './fleet.js';
+import { benchSignCost } from './sign.js';
+import { benchThroughStack } from './through-stack.js';
+import { GOALS, formatTable } from './goals.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, 'profile-agent': { type: 'string' }, 'only-stack': { type: 'boolean', default: false } } });
+const quick = values.quick ?? false;
+const out = values.out ?? path.join(ROOT, 'bench/results/latest.json');
+const started = Date.now();
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+};
+
+/** Runs bench/fleet.js in a child with the bigger thread pool it documents; returns its figures. */
+function fleetInChild(agents: number, processes: number): Promise<FleetBenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(HERE, 'fleet.js'), String(agents), String(processes)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, UV_THREADPOOL_SIZE: '64' },
+    });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = text.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) return reject(new Error(`bench fleet (${agents} agents, ${processes} processes) exited ${code}: ${text}`));
+      resolve((JSON.parse(line) as { fleet: FleetBenchResult }).fleet);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmarks load BPF programs and move processes between cgroups: run them as root');
+  const cpus = os.cpus();
+  const machine = {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    kernel: os.release(),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+  log(`${quick ? 'quick' : 'full'} run on ${machine.cores} × ${machine.cpuModel}, Linux ${machine.kernel}, node ${machine.node}`);
+
+  if (values['only-stack']) {
+    // A development aid for profiling the signer: the stack phase alone, printed, nothing written.
+    const stackOnly = await benchThroughStack({
+      throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
+      ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
+      log,
+    });
+    process.stdout.write(`${JSON.stringify(stackOnly, null, 2)}\n`);
+    return;
+  }
+
+  log('RSA-2048 sign cost');
+  const { signCostUs } = benchSignCost(quick ? 1000 : 4000);
+
+  log('connect4 hook run time');
+  const bpf = await benchBpf(quick ? 2000 : 10_000);
+
+  log('attestation');
+  const attest = await benchAttest();
+
+  log('signer through the whole stack');
+  const stackBench = await benchThroughStack({
+    throughputSeconds: quick ? 6 : 20,
+    concurrency: 16,
+    latencyRequests: quick ? 300 : 2000,
+    heldConnections: 1000,
+    tokenLifetimeSeconds: 10,
+    ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
+    log,
+  });
+
+  // The quick run skips the one-process fleet (about a minute of enrolment and connection set-up).
+  let fleetOne: FleetBenchResult | null = null;
+  if (!quick) {
+    log('fleet: 1,000 agents in one process');
+    fleetOne = await fleetInChild(1000, 0);
+    log(`  ${JSON.stringify(fleetOne)}`);
+  }
+  log('fleet: 1,000 agents in 4 processes');
+  const fleetSpread = await fleetInChild(1000, 4);
+  log(`  ${JSON.stringify(fleetSpread)}`);
+
+  const { signer: stackSigner, agent, credentials } = stackBench;
+  const results = {
+    run: { mode: quick ? 'quick' : 'full', seconds: Math.round((Date.now() - started) / 1000) },
+    machine,
+    signer: {
+      signCostUs,
+      ...stackSigner,
+      cpuOverheadRatio: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
+    },
+    bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connects: bpf.connects },
+    attest,
+    fleet: {
+      agents: fleetSpread.agents,
+      applyToAckP99Ms: fleetSpread.applyToAckP99Ms,
+      agentProcesses: fleetSpread.agentProcesses,
+      spread: fleetSpread,
+      oneProcess: fleetOne,
+    },
+    agent,
+    credentials,
+  };
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${path.relative(process.cwd(), out) || out}`);
+  process.stdout.write(`${formatTable(results, GOALS)}\n`);
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
