@@ -121,7 +121,7 @@ export class FleetClient {
         }
         this.#revision = bundle.revision;
         this.#appliedAt = new Date().toISOString();
-        await writeFileAtomic(join(this.options.stateDir, BUNDLE_FILE), JSON.stringify({ jws, appliedAt: this.#appliedAt } satisfies PersistedBundle));
+        await this.#persist(jws, bundle.revision);
         log.info({ revision: bundle.revision, bindings: bundle.bindings.length }, 'bundle applied');
       }
       // Equal revision: nothing to do, but ack again so a restarted control plane learns where we are.
@@ -132,6 +132,22 @@ export class FleetClient {
       this.#refused.push({ at: new Date().toISOString(), code: err.code, reason: err.message, ...(err.revision === undefined ? {} : { revision: err.revision }) });
       if (this.#refused.length > 16) this.#refused.shift();
       throw err;
+    }
+  }
+
+  /**
+   * Saves the running bundle as the last good one. A failure (disk full, read-only) is logged loudly
+   * but does not undo the apply: the bundle runs, and the file on disk stays the previous good one
+   * (the write is atomic), which a restart loads before NATS brings this revision again.
+   */
+  async #persist(jws: string, revision: number): Promise<void> {
+    const file = join(this.options.stateDir, BUNDLE_FILE);
+    try {
+      await writeFileAtomic(file, JSON.stringify({ jws, appliedAt: this.#appliedAt ?? new Date().toISOString() } satisfies PersistedBundle));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.options.log.error({ code: AGENT_FLEET_CODES.PERSIST_FAILED, errno: e.code, file, revision, reason: e.message },
+        `bundle revision ${revision} is applied but could not be saved to ${file} (${e.code ?? e.message}); a restart would load the previous saved bundle`);
     }
   }
 

@@ -159,7 +159,9 @@ export class LocalCa {
     }
 
     await fs.mkdir(path.dirname(exportPath), { recursive: true, mode: 0o755 });
-    await writeFileAtomic(exportPath, certPem ?? cert.toString('pem'), 0o644);
+    // Rewritten only when it differs: an agent restarting on a full disk must not fail over an identical copy.
+    const exported = certPem ?? cert.toString('pem');
+    if ((await readIfExists(exportPath)) !== exported) await writeFileAtomic(exportPath, exported, 0o644);
 
     const leafKeys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemOf(await subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
