@@ -152,7 +152,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
       ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? '::1', 'signer.ipv6', 6),
       port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? 15443,
       maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', 1024, 2 ** 31) ?? 8 * 1024 * 1024,
-      attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 3_000,
+      attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 10_000,
     },
     upstream: caFile === undefined ? {} : { caFile },
     dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', 0, 86_400) ?? 300, resolve },
