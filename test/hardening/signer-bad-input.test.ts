@@ -129,8 +129,9 @@ test('slowloris: headers trickled one byte per 500 ms get 408 within the header 
   const statuses = await serving.stop();
   t.true(slow.secure);
   t.is(firstStatus(slow.data), 408, slow.data);
-  // headersTimeout 2 s, checked every 1 s: the answer comes between 2 and 3 s (plus scheduling).
-  t.true(slow.elapsedMs >= 1900 && slow.elapsedMs < 4500, `closed after ${Math.round(slow.elapsedMs)} ms`);
+  // headersTimeout 2 s, checked every 1 s: the answer comes between 2 and 3 s plus scheduling (4.7 s
+  // seen on a loaded 2-core CI machine). The whole trickle would take ~30 s, so 8 s still proves it.
+  t.true(slow.elapsedMs >= 1900 && slow.elapsedMs < 8000, `closed after ${Math.round(slow.elapsedMs)} ms`);
   t.deepEqual(world.seenWith(bad.cred), []);
   t.true(statuses.length >= 3 && statuses.every((s) => s === 200), statuses.join(','));
 });
