@@ -27,7 +27,11 @@ enum sigil_proc_state {
 	SIGIL_PROC_EXEMPT = 4,
 };
 
-/* Process map value, keyed by tgid (__u32). */
+/*
+ * Process map value, keyed by tgid (__u32). The exec sequence number lives in its own map
+ * (sigil_exec_seqs, tgid -> __u32) that only the kernel writes: user space rewrites this value
+ * whole, and a read-compare-write racing an exec must never move a process's sequence backwards.
+ */
 struct sigil_proc {
 	__u8 state;          /* enum sigil_proc_state */
 	__u8 pad[3];
@@ -70,13 +74,14 @@ struct sigil_conn {
 	__u8 role;           /* enum sigil_conn_role */
 	__u32 tgid;
 	__u32 uid;
-	__u32 pad;
+	__u32 exec_seq;      /* the caller's exec sequence number at connect (sigil_exec_seqs; 0 if none) */
 	__u64 start_time;    /* from the process map; 0 if the process had no entry yet */
 	__u64 cookie;        /* socket cookie of the client socket */
 };
 SIGIL_ASSERT(sizeof(struct sigil_conn) == 48, "sigil_conn size");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, port) == 16, "sigil_conn.port");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, tgid) == 20, "sigil_conn.tgid");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, exec_seq) == 28, "sigil_conn.exec_seq");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, start_time) == 32, "sigil_conn.start_time");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, cookie) == 40, "sigil_conn.cookie");
 
@@ -105,11 +110,14 @@ struct sigil_event {
 	__u32 type;          /* enum sigil_event_type */
 	__u32 tgid;
 	__u64 start_time;    /* task->start_boottime, ns */
-	__u64 dev;           /* kernel dev_t of the executed file (EXEC only): MAJOR = dev >> 20 */
+	__u32 dev;           /* kernel dev_t of the executed file (EXEC only): MAJOR = dev >> 20 */
+	__u32 exec_seq;      /* the process's exec sequence number after this exec (EXEC only) */
 	__u64 ino;           /* inode of the executed file (EXEC only) */
 };
 SIGIL_ASSERT(sizeof(struct sigil_event) == 32, "sigil_event size");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, dev) == 16, "sigil_event.dev");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, exec_seq) == 20, "sigil_event.exec_seq");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, ino) == 24, "sigil_event.ino");
 
 /*
  * Per-CPU counters, one per branch. X(NAME, "jsName"): the enum and user space's name table both

@@ -39,6 +39,18 @@ struct {
 	__type(value, struct sigil_proc);
 } sigil_procs SEC(".maps");
 
+/*
+ * tgid -> exec sequence number: 1 after the first exec seen, +1 per exec, copied on fork, deleted
+ * at exit. Only these programs write it (user space reads), so it never moves backwards. A connection
+ * carries the value it had at connect; attestation refuses an outcome for a later exec.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SIGIL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sigil_exec_seqs SEC(".maps");
+
 /* OCI endpoint IP:port -> destination id/flags. Written by the agent from DNS. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -114,6 +126,14 @@ static __always_inline __u8 sigil_proc_state(__u32 tgid, __u64 *start_time)
 	return sigil_scan_complete() ? SIGIL_PROC_UNBOUND : SIGIL_PROC_PENDING;
 }
 
+/* 0 for a process no exec of which was seen (found by the /proc scan, or a child of one). */
+static __always_inline __u32 sigil_exec_seq(__u32 tgid)
+{
+	__u32 *seq = bpf_map_lookup_elem(&sigil_exec_seqs, &tgid);
+
+	return seq ? *seq : 0;
+}
+
 static __always_inline void sigil_set_v4_mapped(__u32 addr[4], __u32 ip4)
 {
 	addr[0] = 0;
@@ -177,7 +197,7 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 	rec->role = SIGIL_ROLE_CLIENT;
 	rec->tgid = tgid;
 	rec->uid = (__u32)bpf_get_current_uid_gid();
-	rec->pad = 0;
+	rec->exec_seq = sigil_exec_seq(tgid);
 	rec->start_time = start_time;
 	rec->cookie = bpf_get_socket_cookie(ctx);
 	sigil_count(SIGIL_CNT_STEERED);
@@ -384,7 +404,7 @@ int sigil_peername6(struct bpf_sock_addr *ctx)
 	return VERDICT_ALLOW;
 }
 
-static __always_inline int sigil_emit(__u32 type, __u32 tgid, __u64 start_time, __u64 dev, __u64 ino)
+static __always_inline int sigil_emit(__u32 type, __u32 tgid, __u64 start_time, __u32 dev, __u32 exec_seq, __u64 ino)
 {
 	struct sigil_event *event = bpf_ringbuf_reserve(&sigil_events, sizeof(*event), 0);
 
@@ -396,6 +416,7 @@ static __always_inline int sigil_emit(__u32 type, __u32 tgid, __u64 start_time, 
 	event->tgid = tgid;
 	event->start_time = start_time;
 	event->dev = dev;
+	event->exec_seq = exec_seq;
 	event->ino = ino;
 	bpf_ringbuf_submit(event, 0);
 	return 0;
@@ -417,12 +438,16 @@ int BPF_PROG(sigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	struct sigil_proc proc = {};
 	struct inode *inode = bprm->file->f_inode;
 	__u32 tgid = task->tgid;
+	__u32 seq = sigil_exec_seq(tgid) + 1;
 
+	/* The sequence first: a connect that sees the new PENDING state also sees the new image's number. */
+	if (bpf_map_update_elem(&sigil_exec_seqs, &tgid, &seq, BPF_ANY))
+		sigil_count(SIGIL_CNT_PROCMAP_FULL);
 	proc.state = SIGIL_PROC_PENDING;
 	proc.start_time = task->start_boottime;
 	sigil_proc_put(tgid, &proc);
 	sigil_count(SIGIL_CNT_EXEC_SEEN);
-	sigil_emit(SIGIL_EVENT_EXEC, tgid, proc.start_time, inode->i_sb->s_dev, inode->i_ino);
+	sigil_emit(SIGIL_EVENT_EXEC, tgid, proc.start_time, inode->i_sb->s_dev, seq, inode->i_ino);
 	return 0;
 }
 
@@ -433,9 +458,14 @@ int BPF_PROG(sigil_fork, struct task_struct *parent, struct task_struct *child)
 	struct sigil_proc *parent_proc, proc;
 	__u32 parent_tgid = parent->tgid;
 	__u32 child_tgid = child->tgid;
+	__u32 *parent_seq;
 
 	if (child->pid != child->tgid)
 		return 0; /* a new thread, not a new process */
+	/* Same program image, same exec sequence number: the child's connections compare like the parent's. */
+	parent_seq = bpf_map_lookup_elem(&sigil_exec_seqs, &parent_tgid);
+	if (parent_seq && bpf_map_update_elem(&sigil_exec_seqs, &child_tgid, parent_seq, BPF_ANY))
+		sigil_count(SIGIL_CNT_PROCMAP_FULL);
 	parent_proc = bpf_map_lookup_elem(&sigil_procs, &parent_tgid);
 	if (!parent_proc)
 		return 0;
@@ -457,7 +487,8 @@ int BPF_PROG(sigil_exit, struct task_struct *task)
 		return 0;
 	start_time = task->group_leader->start_boottime;
 	bpf_map_delete_elem(&sigil_procs, &tgid);
+	bpf_map_delete_elem(&sigil_exec_seqs, &tgid);
 	sigil_count(SIGIL_CNT_EXIT_SEEN);
-	sigil_emit(SIGIL_EVENT_EXIT, tgid, start_time, 0, 0);
+	sigil_emit(SIGIL_EVENT_EXIT, tgid, start_time, 0, 0, 0);
 	return 0;
 }

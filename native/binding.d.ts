@@ -29,12 +29,26 @@ export interface NativeProcess {
   startTime?: bigint;
 }
 
+/** What setProcess() takes: the exec sequence number is the kernel's and is never written. */
+export interface NativeProcessWrite extends NativeProcess {
+  /** Write only if the kernel's exec sequence number of tgid is still this (else return false). */
+  expectExecSeq?: number;
+}
+
+/** What getProcess() returns. */
+export interface NativeProcessEntry extends Required<NativeProcess> {
+  /** The kernel's exec sequence number: 1 after the first exec seen, +1 per exec; 0 when none seen. */
+  execSeq: number;
+}
+
 export interface NativeConnection {
   origAddr: string;
   origPort: number;
   family: 'ipv4' | 'ipv6';
   tgid: number;
   uid: number;
+  /** The caller's exec sequence number when it connected (0 if no exec of it was seen). */
+  execSeq: number;
   startTime: bigint;
   cookie: bigint;
 }
@@ -47,6 +61,8 @@ export interface NativeEvent {
   dev: number;
   /** inode of the executed file (exec only, else 0). */
   ino: number;
+  /** The process's exec sequence number after this exec (exec only, else 0). */
+  execSeq: number;
 }
 
 export interface NativeAttachedProgram {
@@ -79,9 +95,10 @@ export declare class NativeSteering {
   setDestination(dest: NativeDestination): void;
   deleteDestination(dest: { addr: string; port: number }): boolean;
   listDestinations(): Required<NativeDestination>[];
-  setProcess(tgid: number, proc: NativeProcess): void;
+  /** False (nothing written) when `expectExecSeq` is given and the process has exec'd since. */
+  setProcess(tgid: number, proc: NativeProcessWrite): boolean;
   deleteProcess(tgid: number): boolean;
-  getProcess(tgid: number): Required<NativeProcess> | null;
+  getProcess(tgid: number): NativeProcessEntry | null;
   processCount(): number;
   setScanComplete(done: boolean): void;
   connectionFor(fd: number): NativeConnection | null;

@@ -16,6 +16,8 @@ export interface Attestation {
   tgid: number;
   /** Start time (ns since boot) this attestation is for. */
   startTime: bigint;
+  /** Kernel exec sequence number of the program image this is for (undefined when not known). */
+  execSeq: number | undefined;
   facts: ProcessFacts;
   state: 'bound' | 'unbound';
   /** Index of the workload in `Attestor.workloads` (1-based), 0 when unbound. Written to the kernel. */
@@ -44,16 +46,27 @@ export interface AttestorOptions {
 
 type Outcome = Attestation | AgentError;
 
+/** A caller of attestation() waiting for an outcome; `execSeq` is the image its connection came from. */
+interface Waiter {
+  execSeq: number | undefined;
+  done(outcome: Outcome): void;
+}
+
 /** What the attestor knows about one live tgid. */
 interface Tracked {
   tgid: number;
   startTime: bigint;
+  /**
+   * Kernel exec sequence number of the image being attested: from the exec event, else read from the
+   * kernel (sink.execSeq) when the job starts; undefined when neither knows it.
+   */
+  execSeq: number | undefined;
   /** Bumped at every (re-)start of attestation: a job whose generation is stale drops its result. */
   generation: number;
   facts: ProcessFacts | undefined;
   outcome: Outcome | undefined;
   /** Called once with the outcome of the current attestation (or GONE when the process exits). */
-  waiters: Set<(outcome: Outcome) => void>;
+  waiters: Set<Waiter>;
   /** Last state written to the sink, to skip identical rewrites on policy changes. */
   written: string | undefined;
 }
@@ -68,7 +81,14 @@ interface Tracked {
  * - setBindings() swaps the policy atomically (a bad bundle throws and changes nothing), re-decides
  *   every known process from its facts and attests processes it has not seen (forked children, which
  *   the kernel gave their parent's state under the old policy).
- * - attestation() is the signer's question; it refuses a PID whose start time is not the recorded one.
+ * - attestation() is the signer's question; it refuses a PID whose start time is not the recorded one,
+ *   and (given the connection's exec sequence number) a process that exec'd after it connected.
+ *
+ * Exec sequence numbers (kernel: 1 after the first exec seen, +1 per exec, copied on fork, 0 for a
+ * process no exec of which was seen). An outcome is tagged with the number of the image it is about:
+ * the exec event's, or, for a process first seen by the /proc scan, reconcile or a connection (forked
+ * children), the kernel's current number read when its job starts. Because /proc shows the newest
+ * image, the job reads the kernel's number again after reading the facts and starts over if it moved.
  */
 export class Attestor {
   private readonly sink: ProcessStateSink;
@@ -125,7 +145,7 @@ export class Attestor {
   handleEvent(event: ProcessEvent): void {
     if (this.closed) return;
     if (event.type === 'exec') {
-      this.track(event.tgid, event.startTime);
+      this.track(event.tgid, event.startTime, event.execSeq);
       return;
     }
     this.forget(event.tgid, new AgentError(ATTEST_ERR.GONE, `process ${event.tgid} exited`));
@@ -178,20 +198,28 @@ export class Attestor {
   }
 
   /**
-   * The attestation of the process the kernel saw as (tgid, startTime ns). Waits for a pending one up
-   * to pendingTimeoutMs. Rejects with PID_REUSED when /proc/<tgid> is another process, GONE when it
-   * no longer exists, TIMEOUT, or FACTS. A process the attestor has not seen (a child forked without
-   * exec) is attested on the spot: same program, same answer as its parent.
+   * The attestation of the process the kernel saw as (tgid, startTime ns, execSeq). Waits for a
+   * pending one up to pendingTimeoutMs. Rejects with PID_REUSED when /proc/<tgid> is another process,
+   * EXECED when the process exec'd after the connection was made (execSeq given and older than the
+   * process's current image), GONE when it no longer exists, TIMEOUT, or FACTS. A process the
+   * attestor has not seen (a child forked without exec) is attested on the spot: same program, same
+   * answer as its parent.
    */
-  async attestation(tgid: number, startTime: bigint): Promise<Attestation> {
+  async attestation(tgid: number, startTime: bigint, execSeq?: number): Promise<Attestation> {
     if (this.closed) throw new AgentError(ATTEST_ERR.CLOSED, 'attestor is closed');
     const live = readProcStat(tgid).startTimeTicks;
     if (live !== ticksFromNs(startTime)) throw pidReused(tgid, startTime, live);
     let entry = this.tracked.get(tgid);
     if (entry === undefined || !sameStart(entry.startTime, startTime)) entry = this.track(tgid, startTime);
-    const outcome = entry.outcome ?? (await this.waitFor(entry));
+    if (execSeq !== undefined && entry.execSeq !== undefined && entry.execSeq !== execSeq) {
+      if (entry.execSeq > execSeq) throw execed(tgid, execSeq, entry.execSeq);
+      // The connection comes from a newer image whose exec event is still on its way: attest that one.
+      entry = this.track(tgid, startTime, execSeq);
+    }
+    const outcome = entry.outcome ?? (await this.waitFor(entry, execSeq));
     if (outcome instanceof AgentError) throw outcome;
     if (!sameStart(outcome.startTime, startTime)) throw pidReused(tgid, startTime, ticksFromNs(outcome.startTime));
+    if (execSeq !== undefined) this.checkStillImage(tgid, execSeq, outcome);
     return outcome;
   }
 
@@ -205,19 +233,40 @@ export class Attestor {
     }
   }
 
+  /**
+   * The outcome answers a connection from image `execSeq` only if it is about that image and the
+   * kernel still runs it: /proc (hence the facts) shows the newest image, and an exec event can lag.
+   */
+  private checkStillImage(tgid: number, execSeq: number, outcome: Attestation): void {
+    if (outcome.execSeq !== undefined && outcome.execSeq !== execSeq) throw execed(tgid, execSeq, outcome.execSeq);
+    if (this.sink.execSeq === undefined) return;
+    const now = this.sink.execSeq(tgid);
+    if (now === undefined) throw new AgentError(ATTEST_ERR.GONE, `process ${tgid} exited`);
+    if (now !== execSeq) throw execed(tgid, execSeq, now);
+  }
+
   /** Starts (or restarts, after an exec) the attestation of a process. */
-  private track(tgid: number, startTime: bigint): Tracked {
+  private track(tgid: number, startTime: bigint, execSeq?: number): Tracked {
     let entry = this.tracked.get(tgid);
     if (entry === undefined) {
-      entry = { tgid, startTime, generation: 0, facts: undefined, outcome: undefined, waiters: new Set(), written: undefined };
+      entry = { tgid, startTime, execSeq, generation: 0, facts: undefined, outcome: undefined, waiters: new Set(), written: undefined };
       this.tracked.set(tgid, entry);
     } else {
-      // Same object, so callers already waiting get the new outcome (and check its start time).
+      // Same object, so callers already waiting get the new outcome (and check its start time)...
       entry.generation++;
       entry.startTime = startTime;
+      entry.execSeq = execSeq;
       entry.facts = undefined;
       entry.outcome = undefined;
       entry.written = undefined;
+      // ...except those whose connection came from another program image: that image is gone.
+      if (execSeq !== undefined) {
+        for (const waiter of [...entry.waiters]) {
+          if (waiter.execSeq === undefined || waiter.execSeq === execSeq) continue;
+          entry.waiters.delete(waiter);
+          waiter.done(execed(tgid, waiter.execSeq, execSeq));
+        }
+      }
     }
     this.queue.add(tgid);
     return entry;
@@ -237,11 +286,18 @@ export class Attestor {
     const generation = entry.generation;
     const current = (): boolean => !this.closed && this.tracked.get(tgid) === entry && entry.generation === generation;
     try {
+      if (entry.execSeq === undefined) entry.execSeq = this.sink.execSeq?.(tgid);
       const facts = await readProcessFacts(tgid, { hashes: this.hashes, passwd: this.passwd });
       if (!current()) return;
       if (facts.startTimeTicks !== ticksFromNs(entry.startTime)) {
         // /proc/<tgid> is already a newer process; its own exec event will attest it.
         this.forget(tgid, new AgentError(ATTEST_ERR.GONE, `process ${tgid} exited before it was attested`));
+        return;
+      }
+      const seqNow = this.sink.execSeq?.(tgid);
+      if (entry.execSeq !== undefined && seqNow !== undefined && seqNow !== entry.execSeq) {
+        // It exec'd before or while we read: the facts may be the newer image's. Attest that one.
+        this.track(tgid, entry.startTime, seqNow);
         return;
       }
       this.decide(entry, facts);
@@ -267,6 +323,7 @@ export class Attestor {
     const attestation: Attestation = {
       tgid: entry.tgid,
       startTime: entry.startTime,
+      execSeq: entry.execSeq,
       facts,
       state: match.state,
       bindingIndex: bound?.workload.index ?? 0,
@@ -290,27 +347,36 @@ export class Attestor {
   private write(entry: Tracked, state: 'bound' | 'unbound', bindingIndex: number): void {
     const written = `${state}:${bindingIndex}`;
     if (entry.written === written) return;
-    entry.written = written;
-    this.sink.set(entry.tgid, { state, bindingIndex, startTime: entry.startTime });
+    const applied = this.sink.set(entry.tgid, {
+      state,
+      bindingIndex,
+      startTime: entry.startTime,
+      ...(entry.execSeq === undefined ? {} : { execSeq: entry.execSeq }),
+    });
+    // Refused: the process exec'd since; its exec event restarts attestation for the new image.
+    entry.written = applied === false ? undefined : written;
   }
 
   private notify(entry: Tracked, outcome: Outcome): void {
     const waiters = [...entry.waiters];
     entry.waiters.clear();
-    for (const waiter of waiters) waiter(outcome);
+    for (const waiter of waiters) waiter.done(outcome);
   }
 
-  private waitFor(entry: Tracked): Promise<Outcome> {
+  private waitFor(entry: Tracked, execSeq: number | undefined): Promise<Outcome> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        entry.waiters.delete(done);
+        entry.waiters.delete(waiter);
         resolve(new AgentError(ATTEST_ERR.TIMEOUT, `attestation of process ${entry.tgid} did not finish in ${this.pendingTimeoutMs} ms`, { status: 503 }));
       }, this.pendingTimeoutMs);
-      const done = (outcome: Outcome): void => {
-        clearTimeout(timer);
-        resolve(outcome);
+      const waiter: Waiter = {
+        execSeq,
+        done: (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
       };
-      entry.waiters.add(done);
+      entry.waiters.add(waiter);
     });
   }
 
@@ -335,8 +401,16 @@ export class Attestor {
   }
 
   private settledOrGone(entry: Tracked): Promise<void> {
-    return new Promise((resolve) => entry.waiters.add(() => resolve()));
+    return new Promise((resolve) => entry.waiters.add({ execSeq: undefined, done: () => resolve() }));
   }
+}
+
+function execed(tgid: number, connectedSeq: number, nowSeq: number): AgentError {
+  return new AgentError(
+    ATTEST_ERR.EXECED,
+    `process ${tgid} exec'd after it connected (exec ${connectedSeq}, now ${nowSeq}); the connection belongs to the program that opened it`,
+    { status: 403 },
+  );
 }
 
 function pidReused(tgid: number, startTime: bigint, liveTicks: bigint): AgentError {

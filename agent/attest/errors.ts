@@ -12,6 +12,11 @@ export const ATTEST_ERR = {
   TIMEOUT: 'SIGIL_ERR_ATTEST_TIMEOUT',
   /** The facts of a live process could not be read (permissions, unexpected /proc content). */
   FACTS: 'SIGIL_ERR_ATTEST_FACTS',
+  /**
+   * The process exec'd after it opened the connection being attributed: the connection belongs to the
+   * program image that opened it, which is gone, so nothing can be said about it.
+   */
+  EXECED: 'SIGIL_ERR_ATTEST_EXECED',
   /** The attestor was closed while a caller waited. */
   CLOSED: 'SIGIL_ERR_ATTEST_CLOSED',
 } as const;

@@ -12,9 +12,19 @@ export class KernelProcessSink implements ProcessStateSink {
     private readonly selfTgid: number = process.pid,
   ) {}
 
-  set(tgid: number, entry: ProcessStateEntry): void {
-    if (tgid === this.selfTgid) return;
-    this.steering.setProcess(tgid, { state: entry.state, bindingId: entry.bindingIndex, startTime: entry.startTime });
+  /** False when the process exec'd after the image the decision is about (nothing written). */
+  set(tgid: number, entry: ProcessStateEntry): boolean {
+    if (tgid === this.selfTgid) return true;
+    return this.steering.setProcess(tgid, {
+      state: entry.state,
+      bindingId: entry.bindingIndex,
+      startTime: entry.startTime,
+      ...(entry.execSeq === undefined ? {} : { expectExecSeq: entry.execSeq }),
+    });
+  }
+
+  execSeq(tgid: number): number | undefined {
+    return this.steering.getProcess(tgid)?.execSeq;
   }
 
   delete(tgid: number): void {

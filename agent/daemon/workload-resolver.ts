@@ -5,13 +5,15 @@ import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../si
 /**
  * The signer's view of attestation: the kernel's record of a steered connection in, the workload
  * and its bindings out. The attestor checks the kernel-recorded start time against the live
- * /proc/<pid> (PID reuse) and awaits a pending attestation within its bound.
+ * /proc/<pid> (PID reuse), the exec sequence number against the process's current one (an exec
+ * after connect: SIGIL_ERR_ATTEST_EXECED, which the signer answers by closing) and awaits a pending
+ * attestation within its bound.
  */
 export class AttestingWorkloadResolver implements WorkloadResolver {
   constructor(private readonly attestor: Attestor) {}
 
   async resolve(rec: ConnectionRecord): Promise<ResolvedWorkload> {
-    const a = await this.attestor.attestation(rec.tgid, rec.startTime);
+    const a = await this.attestor.attestation(rec.tgid, rec.startTime, rec.execSeq);
     if (a.state !== 'bound' || a.spiffeId === undefined || a.bindings.length === 0) {
       throw new AgentError('SIGIL_ERR_ATTEST_UNBOUND', `process ${rec.tgid} (${a.facts.exePath}) is bound to no workload on this host (${a.reason ?? 'no-match'})`, { status: 403 });
     }

@@ -16,6 +16,11 @@ export interface ConnectionRecord {
   uid: number;
   /** The process start time as the kernel recorded it (guards against PID reuse). */
   startTime: bigint;
+  /**
+   * The process's exec sequence number at connect (guards against exec: the connection belongs to the
+   * program image that opened it). Absent only where no kernel recorded it (tests).
+   */
+  execSeq?: number;
   cookie: bigint;
 }
 

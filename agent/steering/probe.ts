@@ -17,7 +17,7 @@ export function spawnInCgroup(cgroupPath: string, command: string, args: string[
 }
 
 export interface DialResult { ok: boolean; code?: string; localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
-export interface AcceptedRecord { origAddr: string; origPort: number; family: string; tgid: number; uid: number; startTime: string; cookie: string }
+export interface AcceptedRecord { origAddr: string; origPort: number; family: string; tgid: number; uid: number; execSeq: number; startTime: string; cookie: string }
 export interface Accepted { peerAddress: string; peerPort: number; localAddress: string; localPort: number; record: AcceptedRecord | null }
 
 /** A probe-peer child: send JSON commands, wait for JSON messages. */

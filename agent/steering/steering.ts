@@ -20,6 +20,8 @@ export interface ProcessEntry {
   bindingId: number;
   /** Kernel start time in ns; compare with /proc/<pid>/stat field 22 via startTimeToTicks(). */
   startTime: bigint;
+  /** The kernel's exec sequence number (1 after the first exec seen, +1 per exec, copied on fork; 0 if none seen). */
+  execSeq: number;
 }
 
 export interface Destination {
@@ -125,8 +127,13 @@ export class KernelSteering {
     return this.handle.listDestinations();
   }
 
-  setProcess(tgid: number, entry: { state: ProcessState; bindingId?: number; startTime?: bigint }): void {
-    this.handle.setProcess(tgid, entry);
+  /**
+   * Writes a process's state. The exec sequence number is the kernel's and is never written; with
+   * `expectExecSeq`, nothing is written (false) when the process has exec'd since, so a decision about
+   * an older program image never overwrites the PENDING state of a newer one.
+   */
+  setProcess(tgid: number, entry: { state: ProcessState; bindingId?: number; startTime?: bigint; expectExecSeq?: number }): boolean {
+    return this.handle.setProcess(tgid, entry);
   }
 
   deleteProcess(tgid: number): boolean {

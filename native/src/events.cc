@@ -15,7 +15,7 @@ constexpr int kPollMs = 100;  // bounds how long Stop() waits for the thread
 constexpr size_t kQueueLimit = 65536;
 
 // The kernel's internal dev_t (MAJOR = dev >> 20) in the encoding stat(2) reports as st_dev.
-unsigned long long UserDev(__u64 kdev) {
+unsigned long long UserDev(__u32 kdev) {
   return makedev(static_cast<unsigned>(kdev >> 20), static_cast<unsigned>(kdev & 0xfffff));
 }
 
@@ -27,6 +27,7 @@ void Deliver(Napi::Env env, Napi::Function callback, sigil_event* event) {
     js.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(event->start_time)));
     js.Set("dev", Napi::Number::New(env, static_cast<double>(event->type == SIGIL_EVENT_EXEC ? UserDev(event->dev) : 0)));
     js.Set("ino", Napi::Number::New(env, static_cast<double>(event->ino)));
+    js.Set("execSeq", Napi::Number::New(env, event->type == SIGIL_EVENT_EXEC ? event->exec_seq : 0));
     callback.Call({js});
   }
   delete event;

@@ -20,7 +20,7 @@
 namespace sigil {
 namespace {
 
-constexpr const char* kMapNames[] = {"sigil_procs", "sigil_dests", "sigil_settings", "sigil_records",
+constexpr const char* kMapNames[] = {"sigil_procs", "sigil_exec_seqs", "sigil_dests", "sigil_settings", "sigil_records",
                                      "sigil_handoff", "sigil_counters", "sigil_events"};
 
 #define SIGIL_COUNTER_NAME(name, js) js,
@@ -48,6 +48,7 @@ int StateFromName(const std::string& name) {
 
 int* MapSlot(MapFds& maps, const std::string& name) {
   if (name == "sigil_procs") return &maps.procs;
+  if (name == "sigil_exec_seqs") return &maps.exec_seqs;
   if (name == "sigil_dests") return &maps.dests;
   if (name == "sigil_settings") return &maps.settings;
   if (name == "sigil_records") return &maps.records;
@@ -118,6 +119,12 @@ bool MapLookup(int fd, const void* key, void* value, const char* call) {
   if (bpf_map_lookup_elem(fd, key, value) == 0) return true;
   if (errno == ENOENT) return false;
   Fail(errno, call);
+}
+
+// The kernel's exec sequence number of tgid; 0 when no exec of it was seen.
+__u32 ExecSeqOf(int fd, __u32 tgid) {
+  __u32 seq = 0;
+  return MapLookup(fd, &tgid, &seq, "bpf_map_lookup_elem") ? seq : 0;
 }
 
 }  // namespace
@@ -406,9 +413,12 @@ Napi::Value Steering::ListDestinations(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Writes state/binding/start; the exec sequence number is the kernel's alone (a separate map) and is
+// never written here. With expectExecSeq, nothing is written when the process has exec'd since
+// (best effort: read, compare, write; the kernel's own map keeps the sequence truthful regardless).
 Napi::Value Steering::SetProcess(const Napi::CallbackInfo& info) {
   const char* usage =
-      "setProcess(tgid: number, { state: 'pending'|'bound'|'unbound'|'exempt', bindingId?: number, startTime?: bigint })";
+      "setProcess(tgid: number, { state: 'pending'|'bound'|'unbound'|'exempt', bindingId?: number, startTime?: bigint, expectExecSeq?: number })";
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Usage(env, usage);
   __u32 tgid = U32Of(env, info[0], 0x7fffffff, usage);
@@ -427,9 +437,17 @@ Napi::Value Steering::SetProcess(const Napi::CallbackInfo& info) {
     value.start_time = start.As<Napi::BigInt>().Uint64Value(&lossless);
     if (!lossless) throw Usage(env, usage);
   }
+  Napi::Value expect = o.Get("expectExecSeq");
+  bool has_expect = !expect.IsUndefined();
+  __u32 expected = has_expect ? U32Of(env, expect, 0xffffffffu, usage) : 0;
   RequireMaps(env, "setProcess");
+  try {
+    if (has_expect && ExecSeqOf(maps_.exec_seqs, tgid) != expected) return Napi::Boolean::New(env, false);
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
   if (bpf_map_update_elem(maps_.procs, &tgid, &value, BPF_ANY) != 0) throw ToJsError(env, {errno, "bpf_map_update_elem", "sigil_procs"});
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value Steering::DeleteProcess(const Napi::CallbackInfo& info) {
@@ -448,8 +466,10 @@ Napi::Value Steering::GetProcess(const Napi::CallbackInfo& info) {
   __u32 tgid = U32Of(env, info[0], 0x7fffffff, "getProcess(tgid: number)");
   RequireMaps(env, "getProcess");
   sigil_proc value = {};
+  __u32 exec_seq = 0;
   try {
     if (!MapLookup(maps_.procs, &tgid, &value, "bpf_map_lookup_elem")) return env.Null();
+    exec_seq = ExecSeqOf(maps_.exec_seqs, tgid);
   } catch (const SysError& e) {
     throw ToJsError(env, e);
   }
@@ -457,6 +477,7 @@ Napi::Value Steering::GetProcess(const Napi::CallbackInfo& info) {
   o.Set("state", StateName(value.state));
   o.Set("bindingId", Napi::Number::New(env, value.binding_id));
   o.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(value.start_time)));
+  o.Set("execSeq", Napi::Number::New(env, exec_seq));
   return o;
 }
 
@@ -504,6 +525,7 @@ Napi::Value Steering::ConnectionFor(const Napi::CallbackInfo& info) {
   o.Set("family", rec.family == 2 ? "ipv4" : "ipv6");
   o.Set("tgid", Napi::Number::New(env, rec.tgid));
   o.Set("uid", Napi::Number::New(env, rec.uid));
+  o.Set("execSeq", Napi::Number::New(env, rec.exec_seq));
   o.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(rec.start_time)));
   o.Set("cookie", Napi::BigInt::New(env, static_cast<uint64_t>(rec.cookie)));
   return o;

@@ -18,7 +18,7 @@ namespace sigil {
 
 // File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
 struct MapFds {
-  int procs = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
+  int procs = -1, exec_seqs = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
 };
 
 class Steering : public Napi::ObjectWrap<Steering> {

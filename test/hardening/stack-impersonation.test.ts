@@ -10,7 +10,7 @@
  * move a connection already made; only connections the new image opens are judged by the new image.
  */
 import test from 'ava';
-import { copyFile, rename } from 'node:fs/promises';
+import { appendFile, chmod, copyFile, realpath, rename } from 'node:fs/promises';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -182,12 +182,54 @@ test.serial('a connection opened before an exec into the bound binary stays unsi
   t.true(audit[0]!.includes(`"tgid":${pid}`), audit[0]);
 });
 
+/** A copy of bash with 100 MB of trailing bytes: runs as bash, never seen before, slow to hash. */
+async function slowShell(dir: string): Promise<string> {
+  const file = path.join(dir, `slow-shell-${process.hrtime.bigint()}`);
+  await copyFile(await realpath('/bin/bash'), file);
+  await appendFile(file, Buffer.alloc(100 * 1024 * 1024, 7));
+  await chmod(file, 0o755);
+  return file;
+}
+
+test.serial('exec while pending: a child keeping the socket its parent opened before exec\'ing into the bound program is never signed for', async (t) => {
+  if (!requireBpf(t) || !stack) return;
+  const app = apps['exec']!;
+  const shell = await slowShell(work!.dir);
+  const before = stack.objectStorage.requests.length;
+  // The unbound shell connects while still pending (its 100 MB hash is in progress), so the kernel
+  // steers it to the signer. A background subshell keeps the socket; once the parent has exec'd into
+  // the bound program, it runs the fd client on it. The parent sleeps as the bound program.
+  const script = [
+    `exec 3<>/dev/tcp/${OS_HOST}/443 || exit 91`,
+    `( while [ "$(readlink /proc/$$/exe)" != "$1" ]; do sleep 0.01; done; exec "$2" "$3" --fd 3 --host ${OS_HOST} --tag exec-while-pending ) &`,
+    `exec 3>&-; exec "$1" -e "setTimeout(() => {}, 4000)"`,
+  ].join('\n');
+  let pid = 0;
+  const run = await runWorkload({
+    cgroup: stack.workloadCgroup,
+    hosts: { [OS_HOST]: stack.objectStorage.address },
+    command: shell,
+    args: ['-c', script, 'slow-shell', app.file, process.execPath, FD_CLIENT],
+    env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
+    onSpawn: (p) => { pid = p; },
+  });
+  t.is(run.code, 0, run.stdout + run.stderr);
+  const inherited = run.lines.find((l) => l['via'] === 'inherited');
+  // The signer closed it: the program that opened it is gone, so nobody is signed for.
+  t.truthy(inherited?.['error'], run.stdout + run.stderr);
+  const seen = since(stack, before).filter((r) => r.tag === 'exec-while-pending');
+  t.false(seen.some((r) => r.sourceSubject === EXEC_ID), JSON.stringify(seen));
+  const audit = stack.agent.output().split('\n').filter((l) => l.includes('"event":"request"') && l.includes(`"tgid":${pid}`));
+  t.deepEqual(audit, [], 'the signer signed nothing for the parent\'s tgid');
+  t.true(stack.agent.output().includes('SIGIL_ERR_ATTEST_EXECED'), 'closed because the process exec\'d after it connected');
+});
+
 test.serial('PID reuse: the attestor refuses a live process whose start time is not the one the kernel recorded', async (t) => {
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   t.teardown(() => { child.kill('SIGKILL'); });
   const pid = child.pid!;
   const writes: Array<[number, ProcessStateEntry]> = [];
-  const attestor = new Attestor({ sink: { set: (tgid, e) => writes.push([tgid, e]), delete: () => undefined, scanComplete: () => undefined } });
+  const attestor = new Attestor({ sink: { set: (tgid, e) => { writes.push([tgid, e]); }, delete: () => undefined, scanComplete: () => undefined } });
   t.teardown(() => attestor.close());
   // Wait for sleep to be sleep (spawn returns before exec).
   for (let i = 0; i < 100 && !(await import('node:fs/promises').then((fs) => fs.readlink(`/proc/${pid}/exe`))).endsWith('/sleep'); i++) await new Promise((r) => setTimeout(r, 10));
