@@ -14,6 +14,8 @@ import type { FleetNatsAuth } from './fleet/nats-auth.js';
 import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
 import { ExchangeResponderService } from './exchange/service.js';
 import { StoreBindingOwnership } from './exchange/store-ownership.js';
+import { ControlPlaneMetrics } from './http/metrics.js';
+import { EXPOSITION_CONTENT_TYPE } from '../agent/admin/exposition.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export interface Service {
@@ -77,6 +79,13 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
       http.mount('public', publicFleetRoutes(fleet));
       http.mount('admin', adminFleetRoutes(fleet));
     }
+    // Prometheus text on the (loopback) API port: per-state agent counts and the policy revision.
+    const metrics = new ControlPlaneMetrics(fleet ? { fleet: () => fleet.status() } : {});
+    http.mount('public', async (req, res, path) => {
+      if (path !== '/metrics' || req.method !== 'GET') return false;
+      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE }).end(await metrics.render());
+      return true;
+    });
 
     const services: Array<[string, Service]> = [
       ['keys', new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100))],

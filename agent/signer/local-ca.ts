@@ -17,7 +17,8 @@ x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cr
 type CryptoKey = crypto.webcrypto.CryptoKey;
 type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
 
-export const DEFAULT_STATE_DIR = '/var/lib/sigil-agent';
+/** The agent's state dir (agent/config.ts), where the CA lives unless told otherwise. */
+export { DEFAULT_AGENT_STATE_DIR as DEFAULT_STATE_DIR } from '../config.js';
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const CA_LIFETIME_MS = 10 * 365 * 24 * 3600_000;

@@ -10,6 +10,7 @@ import { createLogger } from '../log.js';
 import { startControlPlane } from '../server.js';
 import { parseArgs, stringFlag, UsageError } from './args.js';
 import { initNats } from './init-nats.js';
+import { createSystemdNotifier } from '../../agent/systemd/index.js';
 
 const USAGE = `usage: sigil-controlplane run [--config <file>] [--nats-url <url>] [--listen <host:port>]
                               [--state-dir <dir>] [--issuer-url <url>] [--log-level <level>]
@@ -52,7 +53,12 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const running = await startControlPlane(config, log, stop.signal);
+  // Type=notify: READY once the store, issuer and API are up; WATCHDOG while the event loop turns.
+  const systemd = createSystemdNotifier({ onError: (err) => log.warn({ err }, 'sd_notify failed') });
+  systemd.ready(`serving ${running.url}`);
+  const watchdog = systemd.startWatchdog();
   await running.done;
+  watchdog?.stop();
   return 0;
 }
 

@@ -41,7 +41,7 @@ export interface ConfigOverrides {
   logLevel?: string;
 }
 
-export const DEFAULT_STATE_DIR = '/var/lib/sigil-controlplane';
+export const DEFAULT_STATE_DIR = '/var/lib/sigil/controlplane';
 export const DEFAULT_LISTEN = '127.0.0.1:8787';
 
 /** Flags > file > defaults. A missing or bad file is a SIGIL_ERR_CONFIG naming the file and field. */

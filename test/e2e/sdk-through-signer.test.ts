@@ -60,4 +60,7 @@ test.serial('the fleet sees the agent healthy with the kernel-reported programs 
   const [agent] = body.agents;
   t.is(agent?.state, 'healthy', JSON.stringify(agent));
   t.true((agent?.programs ?? []).some((p) => p.name.includes('connect4')), JSON.stringify(agent));
+  // The same, as Prometheus text on the control plane's loopback port.
+  const metrics = await (await fetch(`${stack.cp.url}/metrics`)).text();
+  t.regex(metrics, /^sigil_controlplane_agents\{state="healthy"\} 1$/m, metrics);
 });
