@@ -6,7 +6,7 @@
  *   <stateDir>/fleet/nats-auth.json   account signing seed etc. (0600; turns the fleet on)
  *   <stateDir>/controlplane.creds     the control plane's NATS user (0600; config nats.credsFile)
  *   <stateDir>/admin.creds            an operator's full-access NATS user (0600), separate from the above
- *   <nats config>                     operator JWT, full resolver, JetStream, listen address
+ *   <nats config>                     operator JWT, full resolver, JetStream, listen address (0644: public JWTs only)
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,7 +47,8 @@ export async function initNats(options: InitNatsOptions): Promise<{ files: strin
     natsServerConfig(setup, path.join(options.dataDir, 'resolver')),
   ].join('\n');
   await mkdir(path.dirname(options.natsConfig), { recursive: true });
-  await writeFile(options.natsConfig, config, { mode: 0o600 });
+  // Only public material (operator and account JWTs): readable by nats-server's own (dynamic) user.
+  await writeFile(options.natsConfig, config, { mode: 0o644 });
   return { files: [...files.map(([f]) => f), options.natsConfig] };
 }
 
