@@ -162,21 +162,28 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   };
 }
 
-async function readConfigFile(file: string): Promise<Raw> {
+/**
+ * Reads a YAML config file whose top level must be a mapping (the agent's and the control plane's).
+ * Errors name the file and say what is wrong; `error` makes each program's own coded error.
+ */
+export async function readYamlMapping(file: string, error: (message: string, cause?: unknown) => Error): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new AgentError('SIGIL_ERR_CONFIG', `${file}: cannot read the config file (${code === 'ENOENT' ? 'it does not exist' : code ?? String(err)})`, { cause: err });
+    throw error(`${file}: cannot read the config file (${code === 'ENOENT' ? 'it does not exist' : code ?? String(err)})`, err);
   }
   let value: unknown;
   try {
     value = parse(text);
   } catch (err) {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw error(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, err);
   }
   if (value === null || value === undefined) return {};
-  if (!isMapping(value)) throw new AgentError('SIGIL_ERR_CONFIG', `${file}: the top level must be a mapping`);
+  if (!isMapping(value)) throw error(`${file}: the top level must be a mapping`);
   return value;
 }
+
+const readConfigFile = (file: string): Promise<Raw> =>
+  readYamlMapping(file, (message, cause) => new AgentError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { readYamlMapping } from '../../agent/config.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
 
@@ -106,24 +105,8 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   };
 }
 
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${file}: cannot read the config file (${code === 'ENOENT' ? 'it does not exist' : code ?? String(err)})`, { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = parse(text);
-  } catch (err) {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-  if (value === null || value === undefined) return {};
-  if (!isPlainObject(value)) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${file}: must be a YAML mapping`);
-  return value;
-}
+const readConfigFile = (file: string): Promise<Record<string, unknown>> =>
+  readYamlMapping(file, (message, cause) => new ControlPlaneError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
 
 /** "127.0.0.1:8787" → { host, port }; brackets stripped from IPv6. */
 export function splitHostPort(listen: string): { host: string; port: number } {
