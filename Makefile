@@ -1,5 +1,5 @@
-# The two Quick start commands are `make demo` and `make test` (README). Both install what a fresh
-# Debian 12 machine lacks, build, then run. `.ci/run` calls `make test`.
+# `make demo` and `make test` behind the README's Quick start (`./quickstart.sh demo|test`, which
+# installs make itself first). Both install what a fresh Debian 12 machine lacks, build, then run.
 SHELL := /bin/bash
 # Debian 12 ships Node.js 18; a newer one comes from the npm registry's node-linux-<arch> package.
 NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)
