@@ -45,7 +45,10 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRun
   await writeFile(hostsFile, `${lines.join('\n')}\n`, { mode: 0o644 });
   const argv = options.uid === undefined
     ? [options.command, ...options.args]
-    : ['setpriv', `--reuid=${options.uid}`, `--regid=${options.gid ?? options.uid}`, '--clear-groups', options.command, ...options.args];
+    // Read access only (CAP_DAC_READ_SEARCH, ambient): the checkout may sit under a 0700 directory such
+    // as /root. The uid the kernel and attestation see is still the one asked for.
+    : ['setpriv', `--reuid=${options.uid}`, `--regid=${options.gid ?? options.uid}`, '--clear-groups',
+      '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', options.command, ...options.args];
   try {
     return await new Promise<WorkloadRun>((resolve, reject) => {
       const child = spawn('sh', ['-c', SCRIPT, 'sh', ...argv], {

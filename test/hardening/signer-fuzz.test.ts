@@ -129,8 +129,9 @@ test('fuzzing the HTTP entry: no crash, valid answers, nothing unsigned forwarde
   t.deepEqual(invalid, [], 'every answer is a valid HTTP status (not 500) or a closed connection');
   t.deepEqual(unverified, [], 'everything the upstream received was signed as it reads it');
   t.true(forwarded > 0, 'some mutated requests were still valid and signed (the loop reached the signing path)');
-  // Measured: about 35 MB RSS (allocator and TLS buffers, flat from 2,000 to 16,000 cases), 1-2 MB heap.
-  t.true(rssGrowthMb < 80, `RSS grew ${rssGrowthMb.toFixed(1)} MB`);
+  // Measured: about 35 MB RSS on Node 20 (allocator and TLS buffers, flat from 2,000 to 16,000 cases),
+  // 95 MB once on Node 22, 1-2 MB heap on both. The heap bound is the leak check; RSS only a backstop.
+  t.true(rssGrowthMb < 128, `RSS grew ${rssGrowthMb.toFixed(1)} MB`);
   t.true(heapGrowthMb < 16, `JS heap grew ${heapGrowthMb.toFixed(1)} MB`);
   t.false(leakedToLog, 'no token or keyId in the signer log');
 
