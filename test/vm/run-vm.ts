@@ -99,6 +99,11 @@ async function main(): Promise<number> {
   console.log(`==> staging ${stage}`);
   sh('cp', ['-a', path.join(cache, 'rootfs'), stage], 'copying the cached root filesystem');
   sh('bash', [path.join(REPO, 'deploy/install.sh'), '--root', stage], 'deploy/install.sh --root');
+  // The demo's workload is the official OCI SDK, a dev dependency the product install leaves out: give
+  // this test image the checkout's whole node_modules. And the /etc/hosts every installed Debian has
+  // (debootstrap makes none; the demo's workloads bind their private copy over it).
+  sh('cp', ['-a', `${path.join(REPO, 'node_modules')}/.`, path.join(stage, 'opt/sigil/node_modules')], 'copying node_modules for the demo');
+  if (!existsSync(path.join(stage, 'etc/hosts'))) writeFileSync(path.join(stage, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost\n');
   copyFileSync(process.execPath, path.join(stage, 'usr/bin/node'));
   chmodSync(path.join(stage, 'usr/bin/node'), 0o755);
   writeFileSync(path.join(stage, 'etc/systemd/system/sigil-vm-check.service'), CHECK_UNIT);
