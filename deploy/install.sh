@@ -105,7 +105,19 @@ step "state -> $R/var/lib/sigil"
 install -d -m 0755 "$R/var/lib/sigil"
 install -d -m 0700 "$R/var/lib/sigil/agent"
 install -d -m 0700 "$R/var/lib/sigil/controlplane"
-[ -n "$SIGIL_GID" ] && chown "$(awk -F: '$1 == "sigil" { print $3 }' "$R/etc/passwd"):$SIGIL_GID" "$R/var/lib/sigil/controlplane"
+
+step "fleet NATS authority (once) -> $R/var/lib/sigil/controlplane/fleet, $R/etc/sigil/nats.conf"
+# The operator/account keys the fleet's per-agent NATS users hang off, and the nats-server config that
+# trusts them (replacing the example). Kept across re-installs: re-creating it would orphan every agent.
+if [ -e "$R/var/lib/sigil/controlplane/fleet/nats-auth.json" ]; then
+  echo "    kept the existing authority"
+else
+  node "$DEST/dist/controlplane/cli/server-main.js" init-nats --state-dir "$R/var/lib/sigil/controlplane" \
+    --nats-config "$R/etc/sigil/nats.conf" --data-dir /var/lib/sigil-nats --listen 127.0.0.1:4222 >/dev/null \
+    || die "sigil-controlplane init-nats failed"
+  echo "    created (controlplane.creds, admin.creds, fleet/nats-auth.json; nats.conf with JWT auth)"
+fi
+[ -n "$SIGIL_GID" ] && chown -R "$(awk -F: '$1 == "sigil" { print $3 }' "$R/etc/passwd"):$SIGIL_GID" "$R/var/lib/sigil/controlplane"
 
 step "units -> $R/etc/systemd/system"
 mkdir -p "$R/etc/systemd/system"

@@ -48,6 +48,10 @@ installTest('installs program, configs, state and units with the right modes', (
   t.is(mode(at('etc/sigil/nats.conf')), '0644');
   t.is(mode(at('var/lib/sigil/agent')), '0700');
   t.is(mode(at('var/lib/sigil/controlplane')), '0700');
+  // The fleet's NATS authority: private keys 0600, and a nats-server config that trusts it.
+  t.is(mode(at('var/lib/sigil/controlplane/fleet/nats-auth.json')), '0600');
+  t.is(mode(at('var/lib/sigil/controlplane/controlplane.creds')), '0600');
+  t.regex(readFileSync(at('etc/sigil/nats.conf'), 'utf8'), /^operator: ey/m);
   for (const unit of ['sigil-agent.service', 'sigil-controlplane.service', 'sigil-nats.service']) {
     t.is(mode(at(`etc/systemd/system/${unit}`)), '0644', unit);
   }
