@@ -93,12 +93,19 @@ struct sigil_endpoint_key {
 };
 SIGIL_ASSERT(sizeof(struct sigil_endpoint_key) == 20, "sigil_endpoint_key size");
 
-/* Run-time settings written by user space (single-entry ARRAY map). */
+/*
+ * Run-time settings written by user space (single-entry ARRAY map). `identity` names the pinned set:
+ * sha256 of the embedded BPF object and its load config, written once the set is attached; an agent
+ * whose own identity differs replaces the programs in the pinned links instead of adopting them.
+ */
+#define SIGIL_IDENTITY_BYTES 32
 struct sigil_settings {
 	__u32 scan_complete; /* 1 once the agent's /proc scan is done */
 	__u32 pad;
+	__u8 identity[SIGIL_IDENTITY_BYTES];
 };
-SIGIL_ASSERT(sizeof(struct sigil_settings) == 8, "sigil_settings size");
+SIGIL_ASSERT(sizeof(struct sigil_settings) == 40, "sigil_settings size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_settings, identity) == 8, "sigil_settings.identity");
 
 /* Ring buffer events for the attestation work. */
 enum sigil_event_type {

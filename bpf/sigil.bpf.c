@@ -59,7 +59,7 @@ struct {
 	__type(value, struct sigil_dest);
 } sigil_dests SEC(".maps");
 
-/* Run-time settings (scan_complete). Written by the agent. */
+/* Run-time settings (scan_complete, identity of the pinned set). Written by the agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

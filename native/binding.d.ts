@@ -88,7 +88,12 @@ export interface NativeFeatureCheck {
 export declare class NativeSteering {
   constructor();
   load(config: NativeConfig): void;
-  attach(cgroupPath: string, pinDir: string): { adopted?: boolean };
+  /**
+   * 'attached': nothing was pinned; 'adopted': the pinned set is this object + config;
+   * 'upgraded': programs in the pinned links were replaced (BPF_LINK_UPDATE), compatible maps kept.
+   * `adopted` is true unless 'attached' (kept for older callers).
+   */
+  attach(cgroupPath: string, pinDir: string): { outcome: 'attached' | 'adopted' | 'upgraded'; adopted: boolean };
   open(pinDir: string): void;
   detach(): void;
   close(): void;

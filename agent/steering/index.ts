@@ -4,7 +4,7 @@
 export {
   KernelSteering, queryCgroup, socketFd, startTimeToTicks,
   type SteeringOptions, type ProcessState, type ProcessEntry, type ProcessEvent, type SteeredConnection,
-  type Destination, type AttachedProgram, type ProgramStats,
+  type Destination, type AttachedProgram, type ProgramStats, type AttachOutcome,
 } from './steering.js';
 export {
   DestinationResolver, dnsLookup,

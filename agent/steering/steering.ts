@@ -11,6 +11,8 @@ export type ProcessState = ProcessStateName;
 export type SteeredConnection = NativeConnection;
 export type AttachedProgram = NativeAttachedProgram;
 export type ProgramStats = NativeProgramStats;
+/** What `KernelSteering.attach()` found under the pin dir and did about it. */
+export type AttachOutcome = 'attached' | 'adopted' | 'upgraded';
 
 /** An exec or exit seen by the kernel, for attestation. */
 export type ProcessEvent = NativeEvent;
@@ -76,8 +78,13 @@ export class KernelSteering {
     /** The cgroup the programs are attached to ('' when opened from pins). */
     readonly cgroupPath: string,
     readonly pinDir: string,
-    /** True when an existing pinned set was adopted instead of attaching a second one. */
-    readonly adopted: boolean,
+    /**
+     * 'attached' (nothing was pinned), 'adopted' (the pinned set came from this same object and
+     * signer config) or 'upgraded' (another build or config was pinned: its programs were replaced
+     * inside the pinned links, so the hooks were never empty; maps whose kind and sizes still fit
+     * were kept with their contents, the others start empty and the agent refills them).
+     */
+    readonly outcome: AttachOutcome,
   ) {
     this.native = native;
   }
@@ -94,8 +101,8 @@ export class KernelSteering {
         signerPort: options.signerPort,
         ...(options.signerIPv6 === undefined ? {} : { signerIPv6: options.signerIPv6 }),
       });
-      const { adopted } = native.attach(cgroupPath, pinDir);
-      return new KernelSteering(native, cgroupPath, pinDir, adopted === true);
+      const { outcome } = native.attach(cgroupPath, pinDir);
+      return new KernelSteering(native, cgroupPath, pinDir, outcome);
     } catch (err) {
       native.close();
       throw err;
@@ -106,7 +113,12 @@ export class KernelSteering {
   static openPinned(pinDir: string): KernelSteering {
     const native = new (loadNative().Steering)();
     native.open(pinDir);
-    return new KernelSteering(native, '', pinDir, true);
+    return new KernelSteering(native, '', pinDir, 'adopted');
+  }
+
+  /** True when an existing pinned set was taken over (adopted or upgraded) instead of attaching a second one. */
+  get adopted(): boolean {
+    return this.outcome !== 'attached';
   }
 
   private get handle(): NativeSteering {

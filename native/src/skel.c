@@ -28,6 +28,15 @@ struct bpf_object *sigil_skel_object(struct sigil_bpf *skel)
 	return skel->obj;
 }
 
+const void *sigil_skel_elf_bytes(__u64 *size)
+{
+	size_t sz = 0;
+	const void *bytes = sigil_bpf__elf_bytes(&sz);
+
+	*size = sz;
+	return bytes;
+}
+
 void sigil_skel_destroy(struct sigil_bpf *skel)
 {
 	sigil_bpf__destroy(skel);

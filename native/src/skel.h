@@ -16,6 +16,8 @@ void sigil_skel_configure(struct sigil_bpf *skel, __u32 signer_ip4, const __u32 
 /* Loads and verifies every program; negative errno on failure. */
 int sigil_skel_load(struct sigil_bpf *skel);
 struct bpf_object *sigil_skel_object(struct sigil_bpf *skel);
+/* The embedded ELF object these functions load. */
+const void *sigil_skel_elf_bytes(__u64 *size);
 void sigil_skel_destroy(struct sigil_bpf *skel);
 
 #ifdef __cplusplus

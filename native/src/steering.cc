@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "errors.h"
 #include "kernel_query.h"
+#include "sha256.h"
 #include "skel.h"
 
 namespace sigil {
@@ -83,6 +84,109 @@ void RemovePins(const std::string& dir) {
     rmdir((dir + sub).c_str());
   }
   rmdir(dir.c_str());
+}
+
+// bpffs refuses names with a dot, so a pin in the making carries this prefix instead.
+constexpr const char kTempPinPrefix[] = "new__";
+
+bool IsTempPin(const std::string& name) { return name.rfind(kTempPinPrefix, 0) == 0; }
+
+// Pins under a temporary name, then renames over the live one: bpffs replaces it atomically.
+void PinReplacing(int fd, const std::string& path) {
+  std::string slash = path.substr(0, path.rfind('/') + 1);
+  std::string tmp = slash + kTempPinPrefix + path.substr(slash.size());
+  unlink(tmp.c_str());
+  if (bpf_obj_pin(fd, tmp.c_str()) != 0) Fail(errno, "bpf_obj_pin", tmp);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    Fail(err, "rename", path);
+  }
+}
+
+bool MapInfoOf(int fd, bpf_map_info* info) {
+  *info = {};
+  __u32 len = sizeof(*info);
+  return bpf_obj_get_info_by_fd(fd, info, &len) == 0;
+}
+
+// An existing map the new object can take over as is: same kind and sizes. A layout change that
+// keeps every size must rename the map (abi.h asserts the sizes, so most changes show up here).
+bool MapCompatible(const bpf_map* wanted, int existing_fd) {
+  bpf_map_info info;
+  if (existing_fd < 0 || !MapInfoOf(existing_fd, &info)) return false;
+  return info.type == static_cast<__u32>(bpf_map__type(wanted)) && info.key_size == bpf_map__key_size(wanted) &&
+         info.value_size == bpf_map__value_size(wanted) && info.max_entries == bpf_map__max_entries(wanted) &&
+         info.map_flags == bpf_map__map_flags(wanted);
+}
+
+bool SameMap(int a, int b) {
+  bpf_map_info ia, ib;
+  return MapInfoOf(a, &ia) && MapInfoOf(b, &ib) && ia.id == ib.id;
+}
+
+void CloseMaps(MapFds& maps) {
+  for (const char* name : kMapNames) {
+    int* slot = MapSlot(maps, name);
+    if (*slot >= 0) close(*slot);
+    *slot = -1;
+  }
+}
+
+// sha256 over the embedded object and the config baked into it: equal identities, equal programs.
+void IdentityOf(const SignerConfig& config, __u8 out[SIGIL_IDENTITY_BYTES]) {
+  __u64 size = 0;
+  const void* elf = sigil_skel_elf_bytes(&size);
+  Sha256 hash;
+  hash.Update(elf, size);
+  hash.Update(&config.ip4, sizeof(config.ip4));
+  hash.Update(config.ip6, sizeof(config.ip6));
+  hash.Update(&config.port, sizeof(config.port));
+  hash.Final(out);
+}
+
+// Opens, configures and loads the embedded object. Maps in `reuse` that fit are shared, not created.
+sigil_bpf* LoadSkeleton(const SignerConfig& config, const MapFds* reuse) {
+  TakeLibbpfLog();
+  sigil_bpf* skel = sigil_skel_open();
+  if (skel == nullptr) throw SysError{errno, "bpf_object__open", ""};
+  sigil_skel_configure(skel, config.ip4, config.ip6, config.port);
+  if (reuse != nullptr) {
+    for (const char* name : kMapNames) {
+      bpf_map* map = bpf_object__find_map_by_name(sigil_skel_object(skel), name);
+      int fd = *MapSlot(const_cast<MapFds&>(*reuse), name);
+      if (map == nullptr || !MapCompatible(map, fd)) continue;
+      int err = bpf_map__reuse_fd(map, fd);
+      if (err != 0) {
+        sigil_skel_destroy(skel);
+        throw SysError{-err, "bpf_map__reuse_fd", name};
+      }
+    }
+  }
+  int err = sigil_skel_load(skel);
+  if (err != 0) {
+    sigil_skel_destroy(skel);
+    SysError e{-err, "bpf_object__load", ""};
+    std::string log = TakeLibbpfLog();
+    if (!log.empty()) e.detail = "(libbpf log tail: " + log.substr(log.size() > 2000 ? log.size() - 2000 : 0) + ")";
+    throw e;
+  }
+  return skel;
+}
+
+void SkeletonMaps(sigil_bpf* skel, MapFds& maps) {
+  bpf_object* obj = sigil_skel_object(skel);
+  for (const char* name : kMapNames) {
+    bpf_map* map = bpf_object__find_map_by_name(obj, name);
+    *MapSlot(maps, name) = map != nullptr ? bpf_map__fd(map) : -1;
+  }
+}
+
+bpf_link* AttachProgram(bpf_program* prog, int cgroup_fd) {
+  bpf_link* link = bpf_program__get_type(prog) == BPF_PROG_TYPE_TRACING ? bpf_program__attach(prog)
+                                                                         : bpf_program__attach_cgroup(prog, cgroup_fd);
+  if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
+  return link;
 }
 
 // ---- argument helpers: each failure is a TypeError naming the usage ----
@@ -185,24 +289,16 @@ Napi::Value Steering::Load(const Napi::CallbackInfo& info) {
   __u16 port = static_cast<__u16>(U32Of(env, config.Get("signerPort"), 65535, usage));
   if (port == 0) throw Usage(env, usage);
 
-  TakeLibbpfLog();
-  sigil_bpf* skel = sigil_skel_open();
-  if (skel == nullptr) throw ToJsError(env, SysError{errno, "bpf_object__open", ""});
-  sigil_skel_configure(skel, ip4[3], ip6, htons(port));
-  int err = sigil_skel_load(skel);
-  if (err != 0) {
-    sigil_skel_destroy(skel);
-    SysError e{-err, "bpf_object__load", ""};
-    std::string log = TakeLibbpfLog();
-    if (!log.empty()) e.detail = "(libbpf log tail: " + log.substr(log.size() > 2000 ? log.size() - 2000 : 0) + ")";
+  config_.ip4 = ip4[3];
+  memcpy(config_.ip6, ip6, sizeof(config_.ip6));
+  config_.port = htons(port);
+  try {
+    skel_ = LoadSkeleton(config_, nullptr);
+  } catch (const SysError& e) {
     throw ToJsError(env, e);
   }
-  skel_ = skel;
-  bpf_object* obj = sigil_skel_object(skel_);
-  for (const char* name : kMapNames) {
-    bpf_map* map = bpf_object__find_map_by_name(obj, name);
-    *MapSlot(maps_, name) = map != nullptr ? bpf_map__fd(map) : -1;
-  }
+  IdentityOf(config_, identity_);
+  SkeletonMaps(skel_, maps_);
   maps_owned_ = false;
   return env.Undefined();
 }
@@ -214,20 +310,31 @@ Napi::Value Steering::Attach(const Napi::CallbackInfo& info) {
   std::string pin_dir = StringArg(info, 1, usage);
   if (pin_dir.empty() || pin_dir[0] != '/') throw Usage(env, usage);
   if (!links_.empty()) {
-    if (pin_dir == pin_dir_) return Napi::Object::New(env);  // already attached here
+    if (pin_dir == pin_dir_) {  // already attached here
+      Napi::Object again = Napi::Object::New(env);
+      again.Set("outcome", "adopted");
+      again.Set("adopted", Napi::Boolean::New(env, true));
+      return again;
+    }
     throw Napi::Error::New(env, "attach: already attached under " + pin_dir_);
   }
   if (skel_ == nullptr) throw Napi::Error::New(env, "attach: not loaded; call load() first");
   try {
     pin_dir_ = pin_dir;
-    bool adopted = !ListDir(pin_dir + "/links").empty();
-    if (adopted) {
-      Adopt(true);
-    } else {
+    const char* outcome;
+    if (ListDir(pin_dir + "/links").empty()) {
       AttachFresh(cgroup_path);
+      outcome = "attached";
+    } else if (PinnedIdentityMatches()) {
+      Adopt(true);
+      outcome = "adopted";
+    } else {
+      Upgrade(cgroup_path);
+      outcome = "upgraded";
     }
     Napi::Object result = Napi::Object::New(env);
-    result.Set("adopted", Napi::Boolean::New(env, adopted));
+    result.Set("outcome", outcome);
+    result.Set("adopted", Napi::Boolean::New(env, outcome[0] != 'a' || outcome[1] != 't'));
     return result;
   } catch (const SysError& e) {
     pin_dir_.clear();
@@ -241,12 +348,9 @@ void Steering::AttachFresh(const std::string& cgroup_path) {
   try {
     bpf_program* prog;
     bpf_object__for_each_program(prog, sigil_skel_object(skel_)) {
-      bpf_link* link = bpf_program__get_type(prog) == BPF_PROG_TYPE_TRACING
-                           ? bpf_program__attach(prog)
-                           : bpf_program__attach_cgroup(prog, cg);
-      if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
-      links_.emplace_back(bpf_program__name(prog), link);
+      links_.emplace_back(bpf_program__name(prog), AttachProgram(prog, cg));
     }
+    RecordIdentity();
     PinAll();
   } catch (...) {
     close(cg);
@@ -272,6 +376,108 @@ void Steering::PinAll() {
   }
 }
 
+// True when the pinned set says it was made from this very object and config.
+bool Steering::PinnedIdentityMatches() const {
+  int fd = bpf_obj_get(MapPin(pin_dir_, "sigil_settings").c_str());
+  if (fd < 0) return false;
+  bpf_map_info info;
+  __u32 zero = 0;
+  sigil_settings value = {};
+  bool same = MapInfoOf(fd, &info) && info.type == BPF_MAP_TYPE_ARRAY && info.key_size == sizeof(zero) &&
+              info.value_size == sizeof(value) && bpf_map_lookup_elem(fd, &zero, &value) == 0 &&
+              memcmp(value.identity, identity_, sizeof(identity_)) == 0;
+  close(fd);
+  return same;
+}
+
+// Written last in an upgrade: a set that crashed half way keeps the old identity and is upgraded again.
+void Steering::RecordIdentity() {
+  __u32 zero = 0;
+  sigil_settings value = {};
+  if (bpf_map_lookup_elem(maps_.settings, &zero, &value) != 0) value = {};
+  memcpy(value.identity, identity_, sizeof(identity_));
+  if (bpf_map_update_elem(maps_.settings, &zero, &value, BPF_ANY) != 0) Fail(errno, "bpf_map_update_elem", "sigil_settings");
+}
+
+// A pinned set from another object or config: load ours, sharing every pinned map whose kind and
+// sizes still fit (state survives), re-pin the maps that do not (the agent refills destinations and
+// rescans /proc at start), then swap programs inside the pinned links. Cgroup links are updated in
+// place (BPF_LINK_UPDATE), so the hook is never empty; tracing links cannot be updated, so the new
+// one is attached before the old one goes (an exec seen twice bumps the sequence twice: safe,
+// whereas one seen by neither would keep a stale attestation).
+void Steering::Upgrade(const std::string& cgroup_path) {
+  MapFds pinned;
+  for (const char* name : kMapNames) *MapSlot(pinned, name) = bpf_obj_get(MapPin(pin_dir_, name).c_str());
+  sigil_bpf* next = nullptr;
+  try {
+    next = LoadSkeleton(config_, &pinned);
+    MapFds fresh;
+    SkeletonMaps(next, fresh);
+    for (const char* name : kMapNames) {
+      int fd = *MapSlot(fresh, name);
+      if (!SameMap(fd, *MapSlot(pinned, name))) PinReplacing(fd, MapPin(pin_dir_, name));
+    }
+    ReplaceLinks(next, cgroup_path);
+  } catch (...) {
+    CloseMaps(pinned);
+    if (next != nullptr) sigil_skel_destroy(next);
+    ReleaseLinks();
+    throw;
+  }
+  CloseMaps(pinned);
+  sigil_skel_destroy(skel_);  // loaded by load(), never attached
+  skel_ = next;
+  SkeletonMaps(skel_, maps_);
+  RecordIdentity();
+}
+
+void Steering::ReplaceLinks(sigil_bpf* next, const std::string& cgroup_path) {
+  std::vector<std::pair<std::string, bpf_link*>> old;
+  for (const auto& name : ListDir(pin_dir_ + "/links")) {
+    if (IsTempPin(name)) continue;  // left half made by an interrupted upgrade
+    bpf_link* link = bpf_link__open(LinkPin(pin_dir_, name).c_str());
+    if (link == nullptr) {
+      for (auto& entry : old) bpf_link__destroy(entry.second);
+      Fail(errno, "bpf_link__open", LinkPin(pin_dir_, name));
+    }
+    old.emplace_back(name, link);
+  }
+  int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  try {
+    if (cg < 0) Fail(errno, "open", cgroup_path);
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, sigil_skel_object(next)) {
+      std::string name = bpf_program__name(prog);
+      auto it = old.begin();
+      while (it != old.end() && it->first != name) ++it;
+      if (it != old.end() && bpf_program__get_type(prog) != BPF_PROG_TYPE_TRACING) {
+        int err = bpf_link__update_program(it->second, prog);
+        if (err != 0) Fail(-err, "bpf_link_update", name);
+        links_.push_back(*it);
+        old.erase(it);
+        continue;
+      }
+      bpf_link* link = AttachProgram(prog, cg);
+      links_.emplace_back(name, link);
+      PinReplacing(bpf_link__fd(link), LinkPin(pin_dir_, name));
+    }
+  } catch (...) {
+    if (cg >= 0) close(cg);
+    for (auto& entry : old) bpf_link__destroy(entry.second);
+    throw;
+  }
+  close(cg);
+  // What is left ran the old tracing programs (pins already replaced) or programs this object no
+  // longer has: detach them even if a stale agent still holds them.
+  for (auto& [name, link] : old) {
+    bool replaced = false;
+    for (auto& entry : links_) replaced = replaced || entry.first == name;
+    if (!replaced) unlink(LinkPin(pin_dir_, name).c_str());
+    bpf_link_detach(bpf_link__fd(link));
+    bpf_link__destroy(link);
+  }
+}
+
 // Take over a set pinned by an earlier (possibly dead) agent instead of attaching a second one.
 void Steering::Adopt(bool with_links) {
   MapFds opened;
@@ -283,6 +489,7 @@ void Steering::Adopt(bool with_links) {
     }
     if (with_links) {
       for (const auto& name : ListDir(pin_dir_ + "/links")) {
+        if (IsTempPin(name)) continue;  // left half made by an interrupted upgrade
         bpf_link* link = bpf_link__open(LinkPin(pin_dir_, name).c_str());
         if (link == nullptr) Fail(errno, "bpf_link__open", LinkPin(pin_dir_, name));
         links_.emplace_back(name, link);
@@ -501,6 +708,8 @@ Napi::Value Steering::SetScanComplete(const Napi::CallbackInfo& info) {
   RequireMaps(env, "setScanComplete");
   __u32 zero = 0;
   sigil_settings value = {};
+  // Keep the identity: read, change scan_complete, write (only this agent writes settings).
+  if (bpf_map_lookup_elem(maps_.settings, &zero, &value) != 0) value = {};
   value.scan_complete = info[0].As<Napi::Boolean>().Value() ? 1 : 0;
   if (bpf_map_update_elem(maps_.settings, &zero, &value, BPF_ANY) != 0) throw ToJsError(env, {errno, "bpf_map_update_elem", "sigil_settings"});
   return env.Undefined();

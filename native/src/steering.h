@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "abi.h"
 #include "events.h"
 
 struct sigil_bpf;
@@ -19,6 +20,13 @@ namespace sigil {
 // File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
 struct MapFds {
   int procs = -1, exec_seqs = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
+};
+
+// What load() bakes into the programs' rodata, network byte order.
+struct SignerConfig {
+  __u32 ip4 = 0;
+  __u32 ip6[4] = {0, 0, 0, 0};
+  __u16 port = 0;
 };
 
 class Steering : public Napi::ObjectWrap<Steering> {
@@ -49,6 +57,10 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value StopEvents(const Napi::CallbackInfo& info);
 
   void AttachFresh(const std::string& cgroup_path);
+  void Upgrade(const std::string& cgroup_path);
+  void ReplaceLinks(sigil_bpf* next, const std::string& cgroup_path);
+  bool PinnedIdentityMatches() const;
+  void RecordIdentity();
   void Adopt(bool with_links);
   void PinAll();
   void ReleaseLinks();
@@ -57,6 +69,8 @@ class Steering : public Napi::ObjectWrap<Steering> {
   static void CleanupHook(void* arg);
 
   sigil_bpf* skel_ = nullptr;
+  SignerConfig config_;
+  __u8 identity_[SIGIL_IDENTITY_BYTES] = {};  // of skel_'s object + config_; see abi.h sigil_settings
   MapFds maps_;
   bool maps_owned_ = false;  // true when maps_ came from pins and must be closed by us
   std::vector<std::pair<std::string, bpf_link*>> links_;
