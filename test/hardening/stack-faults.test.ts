@@ -133,6 +133,8 @@ test.serial('control plane restarted: policy, enrolment and distribution survive
   t.deepEqual(await list('wi'), before.wi);
   t.deepEqual(await list('cs'), before.cs);
   t.deepEqual(await list('wc'), before.wc);
+  // Fleet health is rebuilt from heartbeats (memory only): the agent's next heartbeat restores its row.
+  await waitFor('the restarted control plane to hear the agent again', async () => (await fleetRow(stack!)).appliedRevision === before.row.appliedRevision, 15_000);
   const row = await fleetRow(stack);
   t.is(row.appliedRevision, before.row.appliedRevision);
 
