@@ -28,7 +28,7 @@ function directives(unit: string): Array<[string, string]> {
 const value = (unit: string, key: string): string[] => directives(unit).filter(([k]) => k === key).map(([, v]) => v);
 
 /** Ceilings: the scores in docs/operator-guide.md; a change that raises one must update both. */
-const MAX_EXPOSURE: Record<string, number> = { 'sigil-agent.service': 3.5, 'sigil-controlplane.service': 1.3, 'sigil-nats.service': 1.2 };
+const MAX_EXPOSURE: Record<string, number> = { 'sigil-agent.service': 3.7, 'sigil-controlplane.service': 1.3, 'sigil-nats.service': 1.2 };
 
 for (const unit of Object.keys(MAX_EXPOSURE)) {
   analyzeTest(`${unit}: systemd-analyze verify passes`, (t) => {
