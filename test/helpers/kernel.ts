@@ -9,7 +9,7 @@
  * Gate tests with `kernelTest` (skips with a reason locally, runs and fails in CI) or `requireBpf(t)`.
  * Loopback addresses come from fx.loopback() (127.77.x.y, unique per fixture); ports are always 0.
  */
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
@@ -50,6 +50,30 @@ export function requireBpf(t: ExecutionContext): boolean {
 }
 
 export { PeerProcess, type DialResult, type Accepted } from '../../agent/steering/probe.js';
+
+/** The cgroup attach types Sigil's programs use, as BPF_PROG_QUERY names them. */
+export const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
+
+/** Whether the kernel still has a program with this id (asked of bpftool, not of the addon). */
+export function programExists(id: number): boolean {
+  try {
+    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `fn` every 20 ms until it returns something other than undefined. */
+export async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 export class KernelFixture {
   private readonly children = new Set<ChildProcess>();

@@ -1,19 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import anyTest from 'ava';
-import { KernelFixture, kernelTest as test, bpfUnavailableReason } from '../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, bpfUnavailableReason, CGROUP_TYPES, programExists } from '../helpers/kernel.js';
 import { KernelSteering, loadNative, queryCgroup } from '../../agent/steering/index.js';
-
-const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
-
-function programExists(id: number): boolean {
-  try {
-    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // Argument checks need the addon but no kernel privileges.
 const addonTest = bpfUnavailableReason?.startsWith('native addon') && process.env['CI'] !== 'true' ? anyTest.skip : anyTest;

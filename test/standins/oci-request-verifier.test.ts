@@ -1,38 +1,10 @@
 import test from 'ava';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SignatureRejected, verifyOciRequest, type SignedRequest } from './oci-request-verifier.js';
 import { signManually } from './manual-signer.js';
+import { loadOciVectors, type OciVector as Vector } from '../helpers/oci-vectors.js';
 
-interface Vector {
-  name: string;
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  signedHeaders: string;
-  body: string | null;
-  signature: string;
-}
-interface VectorFile {
-  privateKeyPem: string;
-  publicKeyPem: string;
-  vectors: Vector[];
-}
-
-function findVectors(): VectorFile {
-  // <repo>/../shared/vectors/oci-signing.json, wherever the compiled test runs from.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return JSON.parse(readFileSync(join(dir, '..', 'shared', 'vectors', 'oci-signing.json'), 'utf8')) as VectorFile;
-}
-
-const file = findVectors();
+const file = loadOciVectors();
 const publicKey = createPublicKey(file.publicKeyPem);
 const privateKey = createPrivateKey(file.privateKeyPem);
 const apiKeyId = 'ocid1.tenancy.oc1..aaaa/ocid1.user.oc1..aaaa/73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7';

@@ -1,33 +1,12 @@
 import test from 'ava';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import common from 'oci-common';
 import {
   EMPTY_BODY_SHA256, bodySha256, isBodyExcluded, requiredSignedHeaders, signRequest, signingString,
 } from '../../../agent/signer/oci-signature.js';
+import { loadOciVectors, type OciVector as Vector } from '../../helpers/oci-vectors.js';
 
-interface Vector {
-  name: string;
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  signedHeaders: string;
-  body: string | null;
-  signingString: string;
-  signature: string;
-}
-interface VectorFile {
-  privateKeyPem: string;
-  publicKeyPem: string;
-  emptyBodySha256: string;
-  vectors: Vector[];
-}
-
-// dist/test/agent/signer -> repo root; the vectors sit next to the repo in ../shared.
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const file = JSON.parse(fs.readFileSync(path.join(repo, '../shared/vectors/oci-signing.json'), 'utf8')) as VectorFile;
+const file = loadOciVectors();
 const vectorKey = crypto.createPrivateKey(file.privateKeyPem);
 const vectorPub = crypto.createPublicKey(file.publicKeyPem);
 

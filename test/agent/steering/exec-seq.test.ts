@@ -3,18 +3,9 @@
  * one a process runs now (an exec changes neither tgid nor start time).
  */
 import readline from 'node:readline';
-import { KernelFixture, kernelTest as test } from '../../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, until } from '../../helpers/kernel.js';
 import type { ProcessEvent } from '../../../agent/steering/index.js';
 
-async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('each exec increments the sequence number, the exec event carries it, a fork copies it', async (t) => {
   const fx = await KernelFixture.create(t);

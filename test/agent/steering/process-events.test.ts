@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import readline from 'node:readline';
-import { KernelFixture, kernelTest as test } from '../../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, until } from '../../helpers/kernel.js';
 import { startTimeToTicks, type ProcessEvent } from '../../../agent/steering/index.js';
 
 function statStartTicks(pid: number): bigint {
@@ -9,15 +9,6 @@ function statStartTicks(pid: number): bigint {
   return BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!); // field 22
 }
 
-async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('exec and exit events arrive for a spawned process with its tgid, start time and executable', async (t) => {
   const fx = await KernelFixture.create(t);

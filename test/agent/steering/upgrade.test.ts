@@ -1,18 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
-import { KernelFixture, kernelTest as test } from '../../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, CGROUP_TYPES, programExists } from '../../helpers/kernel.js';
 import { queryCgroup, type KernelSteering } from '../../../agent/steering/index.js';
-
-const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
-
-function programExists(id: number): boolean {
-  try {
-    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Program ids behind every link this handle holds: 5 cgroup hooks + exec, fork, exit. */
 function linkedIds(s: KernelSteering): number[] {
