@@ -1,7 +1,7 @@
 /**
  * OCI's HTTP request signature (version 1, rsa-sha256), as a pure module: which headers a request
  * must sign, the signing string, and the Authorization header. No I/O, no clock; the caller supplies
- * every header value. Checked against ../shared/vectors/oci-signing.json and oci-common's signer.
+ * every header value. Checked against test/fixtures/vectors/oci-signing.json and oci-common's signer.
  */
 import crypto from 'node:crypto';
 

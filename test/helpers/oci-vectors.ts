@@ -1,5 +1,5 @@
 /**
- * The OCI request-signature test vectors (`<repo>/../shared/vectors/oci-signing.json`), typed, for
+ * The OCI request-signature test vectors (`test/fixtures/vectors/oci-signing.json`, a copy kept in the repository), typed, for
  * the agent's signer tests and the Object Storage stand-in's verifier tests alike.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ export interface OciVectorFile {
   vectors: OciVector[];
 }
 
-/** Reads the vectors beside the repository root (found by its package.json), wherever the compiled test runs. */
+/** Reads the vectors from the repository (root found by its package.json), wherever the compiled test runs. */
 export function loadOciVectors(): OciVectorFile {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
@@ -32,5 +32,5 @@ export function loadOciVectors(): OciVectorFile {
     if (up === dir) throw new Error('repository root not found');
     dir = up;
   }
-  return JSON.parse(readFileSync(join(dir, '..', 'shared', 'vectors', 'oci-signing.json'), 'utf8')) as OciVectorFile;
+  return JSON.parse(readFileSync(join(dir, 'test', 'fixtures', 'vectors', 'oci-signing.json'), 'utf8')) as OciVectorFile;
 }
