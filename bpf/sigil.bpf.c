@@ -863,9 +863,12 @@ int sigil_taint_unshare(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* Joining any namespace: for an unprivileged process only possible from a user namespace of its own. */
+/*
+ * Joining any namespace: for an unprivileged process only possible from a user namespace of its own.
+ * Loaded in both modes (sigil_ns_: no LSM hook sees setns).
+ */
 SEC("tracepoint/syscalls/sys_enter_setns")
-int sigil_taint_setns(struct trace_event_raw_sys_enter *ctx)
+int sigil_ns_setns(struct trace_event_raw_sys_enter *ctx)
 {
 	sigil_taint_current(SIGIL_TAINT_USERNS);
 	return 0;
