@@ -3,8 +3,10 @@ import { basename, resolve as resolvePath } from 'node:path';
 import { AgentError } from '../errors.js';
 import { ATTEST_ERR } from './errors.js';
 import type { HashCache } from './hash-cache.js';
+import { injectionVariables } from './injection-env.js';
 import { interpreterFamily, scriptArgument, type InterpreterFamily } from './interpreter.js';
 import type { PasswdNames } from './passwd.js';
+import { readEnviron } from './proc-environ.js';
 import { procError } from './proc-error.js';
 import { readProcStat } from './proc-stat.js';
 import { parseProcIds } from './proc-status.js';
@@ -35,6 +37,10 @@ export interface ProcessFacts {
   systemdUnit: string | undefined;
   /** For a known interpreter started on a script file: that file (resolved against the process's cwd). */
   script: { interpreter: InterpreterFamily; path: string; sha256: string } | undefined;
+  /** Code-injection variables (injection-env.ts) present in the environment at exec, sorted. */
+  injectionEnv: readonly string[];
+  /** The whole environment was read; when false, injectionEnv may miss some and nothing binds. */
+  envComplete: boolean;
 }
 
 export interface FactsDeps {
@@ -57,6 +63,7 @@ export async function readProcessFacts(pid: number, deps: FactsDeps): Promise<Pr
   const ids = parseProcIds(read(pid, 'status', () => readFileSync(`/proc/${pid}/status`, 'latin1')));
   const systemdUnit = systemdUnitFromCgroup(read(pid, 'cgroup', () => readFileSync(`/proc/${pid}/cgroup`, 'utf8')));
   const script = await readScript(pid, basename(exePath), deps.hashes);
+  const environ = readEnviron(pid);
 
   // Everything above must describe one process: if the pid was reused meanwhile, give up.
   if (readProcStat(pid).startTimeTicks !== stat.startTimeTicks) {
@@ -75,6 +82,8 @@ export async function readProcessFacts(pid: number, deps: FactsDeps): Promise<Pr
     user: deps.passwd.nameOf(ids.effectiveUid),
     systemdUnit,
     script,
+    injectionEnv: injectionVariables(environ.env),
+    envComplete: environ.complete,
   };
 }
 
