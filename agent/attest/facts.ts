@@ -1,5 +1,5 @@
-import { readFileSync, readlinkSync } from 'node:fs';
-import { basename, resolve as resolvePath } from 'node:path';
+import { closeSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { AgentError } from '../errors.js';
 import { ATTEST_ERR } from './errors.js';
 import type { HashCache } from './hash-cache.js';
@@ -9,6 +9,7 @@ import type { PasswdNames } from './passwd.js';
 import { readEnviron } from './proc-environ.js';
 import { procError } from './proc-error.js';
 import { readProcStat } from './proc-stat.js';
+import { openScript } from './script-path.js';
 import { parseProcIds } from './proc-status.js';
 import { systemdUnitFromCgroup } from './systemd-unit.js';
 
@@ -88,9 +89,9 @@ export async function readProcessFacts(pid: number, deps: FactsDeps): Promise<Pr
 }
 
 /**
- * The script of an interpreter. Relative paths are opened through /proc/<pid>/cwd and absolute ones
- * through /proc/<pid>/root, so they resolve as they did for the process (chroots, containers).
- * A script that cannot be opened yields no script facts rather than an error.
+ * The script of an interpreter, opened as the process resolves it (script-path.ts: its cwd and root,
+ * no symlink followed by the kernel on the agent's behalf). A script that cannot be opened that way
+ * yields no script facts rather than an error.
  */
 async function readScript(pid: number, exeBasename: string, hashes: HashCache): Promise<ProcessFacts['script']> {
   const family = interpreterFamily(exeBasename);
@@ -99,21 +100,15 @@ async function readScript(pid: number, exeBasename: string, hashes: HashCache): 
   if (argv[argv.length - 1] === '') argv.pop();
   const arg = scriptArgument(argv, family);
   if (arg === undefined || arg.length === 0) return undefined;
-  let path: string;
-  let through: string;
-  if (arg.startsWith('/')) {
-    path = resolvePath(arg);
-    through = `/proc/${pid}/root${path}`;
-  } else {
-    const cwd = read(pid, 'cwd', () => readlinkSync(`/proc/${pid}/cwd`));
-    path = resolvePath(cwd, arg);
-    through = `/proc/${pid}/cwd/${arg}`;
-  }
+  const opened = openScript(pid, arg);
+  if (opened === undefined) return undefined;
   try {
-    const digest = await hashes.digest(through);
-    return { interpreter: family, path, sha256: digest.sha256 };
+    const digest = await hashes.digest(`/proc/self/fd/${opened.fd}`);
+    return { interpreter: family, path: opened.path, sha256: digest.sha256 };
   } catch {
     return undefined;
+  } finally {
+    closeSync(opened.fd);
   }
 }
 
