@@ -325,7 +325,7 @@ export class Attestor {
       const facts = await readProcessFacts(
         tgid,
         { hashes: this.hashes, passwd: this.passwd },
-        entry.exec !== undefined ? { exec: entry.exec } : origin === 'predating' || image === null ? { predating: true } : { executed: image },
+        entry.exec !== undefined ? { exec: entry.exec } : origin === 'predating' ? { predating: true } : image === null ? {} : { executed: image },
       );
       if (!current()) return;
       if (facts.startTimeTicks !== ticksFromNs(entry.startTime)) {
