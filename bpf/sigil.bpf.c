@@ -645,7 +645,11 @@ int BPF_PROG(sigil_exit, struct task_struct *task)
 /* Sets bits in tgid's image; a process without one (found by the /proc scan) gets one with seq 0. */
 static __always_inline void sigil_taint(__u32 tgid, __u64 start_time, __u32 bits)
 {
-	struct sigil_image *image = bpf_map_lookup_elem(&sigil_images, &tgid);
+	struct sigil_image *image;
+
+	if (tgid == 0)
+		return; /* a task we could not name (e.g. an mm with no owner) */
+	image = bpf_map_lookup_elem(&sigil_images, &tgid);
 
 	if (!image) {
 		struct sigil_image fresh = {};
