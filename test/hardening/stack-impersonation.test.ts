@@ -20,7 +20,7 @@ import { Attestor } from '../../agent/attest/index.js';
 import { nsFromTicks, readProcStat } from '../../agent/attest/proc-stat.js';
 import type { ProcessStateEntry } from '../../agent/attest/types.js';
 import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
-import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, WORKLOAD_SCRIPT, startStack, type Stack } from '../e2e/stack.js';
+import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
 import { NOBODY, applyAndWait, captureEnviron, identityDocs, nodeCopy, publicTempDir, scanStack, sha256Of } from './stack-support.js';
@@ -72,7 +72,7 @@ async function sdk(s: Stack, opts: { node?: string; tag: string; uid?: number })
       cgroup: s.workloadCgroup,
       hosts: { [OS_HOST]: s.objectStorage.address },
       command: exe,
-      args: [WORKLOAD_SCRIPT, '--config', await nobodyConfig(), '--region', REGION, '--tag', opts.tag],
+      args: [s.workloadScript, '--config', await nobodyConfig(), '--region', REGION, '--tag', opts.tag],
       env: { NODE_EXTRA_CA_CERTS: s.caBundle },
       uid: opts.uid,
       onSpawn,
