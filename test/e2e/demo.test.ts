@@ -7,6 +7,7 @@ import { ROOT } from './stack.js';
 
 test('the demo serves the bound workload (an unprivileged uid, no capabilities), refuses the unbound copy and reports a healthy agent', async (t) => {
   if (!requireBpf(t)) return;
+  t.timeout(5 * 60_000); // a whole stack from nothing, on a loaded CI machine
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/test/e2e/demo-main.js'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
