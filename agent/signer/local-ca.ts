@@ -102,7 +102,7 @@ export class LocalCa {
   /** The world-readable path of that certificate. */
   readonly exportPath: string;
   /** Why other uids cannot read exportPath (a directory on its path, the file's mode), if they cannot. */
-  exportUnreadable: string | undefined;
+  readonly exportUnreadable: string | undefined;
   readonly #cert: x509.X509Certificate;
   readonly #caKey: CryptoKey;
   readonly #leafKeys: CryptoKeyPair;
@@ -110,13 +110,13 @@ export class LocalCa {
   readonly #leafTtlMs: number;
   readonly #leaves = new Map<string, CachedLeaf>();
 
-  private constructor(cert: x509.X509Certificate, caKey: CryptoKey, leafKeys: CryptoKeyPair, leafKeyPem: string, exportPath: string, leafTtlMs: number) {
+  private constructor(cert: x509.X509Certificate, caKey: CryptoKey, leafKeys: CryptoKeyPair, leafKeyPem: string, exportPath: string, exportUnreadable: string | undefined, leafTtlMs: number) {
     this.#cert = cert;
     this.#caKey = caKey;
     this.#leafKeys = leafKeys;
     this.#leafKeyPem = leafKeyPem;
     this.exportPath = exportPath;
-    this.exportUnreadable = undefined;
+    this.exportUnreadable = exportUnreadable;
     this.#leafTtlMs = leafTtlMs;
     this.certPem = cert.toString('pem') + '\n';
   }
@@ -172,9 +172,8 @@ export class LocalCa {
 
     const leafKeys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemOf(await subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
-    const ca = new LocalCa(cert, caKey, leafKeys, leafKeyPem, exportPath, options.leafTtlMs ?? 24 * 3600_000);
-    ca.exportUnreadable = await unreadableByOthers(exportPath);
-    return ca;
+    const unreadable = await unreadableByOthers(exportPath);
+    return new LocalCa(cert, caKey, leafKeys, leafKeyPem, exportPath, unreadable, options.leafTtlMs ?? 24 * 3600_000);
   }
 
   /** A certificate whose key is not the stored key is unusable: say so rather than fail every handshake. */
