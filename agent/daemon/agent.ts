@@ -53,6 +53,9 @@ export class Agent {
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, log, agentId } = options;
     const ca = await LocalCa.open({ stateDir: config.stateDir });
+    if (ca.exportUnreadable) {
+      log.warn({ caCert: ca.exportPath, reason: ca.exportUnreadable }, 'workloads running as other users cannot read the signer CA certificate: their TLS to the signer will fail (docs/troubleshooting.md)');
+    }
     const steeredCgroup = config.steering.cgroup || (await findCgroup2Mount());
     await placeAgent(steeredCgroup, config.steering.agentCgroup || undefined);
     const steering = await KernelSteering.attach({

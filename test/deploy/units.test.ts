@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { AGENT_STATE_DIR_MODE } from '../../agent/config.js';
 import { repoRoot } from './repo-root.js';
 
 const UNITS = path.join(repoRoot, 'deploy', 'systemd');
@@ -70,6 +71,12 @@ test('the agent keeps exactly the capabilities BPF, attestation and the file fal
   t.deepEqual(value('sigil-agent.service', 'ProtectSystem'), ['strict']);
   t.deepEqual(value('sigil-agent.service', 'ProtectHome'), ['read-only']);
   t.true(value('sigil-agent.service', 'ReadWritePaths').includes('/sys/fs/bpf'));
+});
+
+test('the agent\'s state dir has the mode the agent itself creates it with (every uid reads ca.pem in it)', (t) => {
+  t.deepEqual(value('sigil-agent.service', 'StateDirectory'), ['sigil/agent']);
+  t.deepEqual(value('sigil-agent.service', 'StateDirectoryMode'), [AGENT_STATE_DIR_MODE.toString(8).padStart(4, '0')]);
+  t.deepEqual(value('sigil-agent.service', 'StateDirectoryMode'), ['0755']);
 });
 
 test('the control plane runs as the sigil user with no capabilities', (t) => {

@@ -6,6 +6,7 @@
  *
  *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n]
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as common from 'oci-common';
 import { ObjectStorageClient } from 'oci-objectstorage';
@@ -48,7 +49,15 @@ async function bodyText(value: unknown): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Who runs this, as the kernel says (stderr, so stdout stays one line per call): the demo shows it. */
+function reportIdentity(): void {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '?';
+  process.stderr.write(`oci-sdk-workload identity: uid=${field('Uid')} gid=${field('Gid')} CapEff=${field('CapEff')} CapAmb=${field('CapAmb')}\n`);
+}
+
 async function main(): Promise<void> {
+  reportIdentity();
   const auth = new common.ConfigFileAuthenticationDetailsProvider(values.config, 'DEFAULT');
   const client = new ObjectStorageClient({ authenticationDetailsProvider: auth }, {
     retryConfiguration: { terminationStrategy: new common.MaxAttemptsTerminationStrategy(1) },

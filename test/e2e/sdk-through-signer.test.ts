@@ -7,7 +7,8 @@
  */
 import test from 'ava';
 import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
-import { PRINCIPAL, SPIFFE_ID, startStack, type Stack } from './stack.js';
+import { PRINCIPAL, SPIFFE_ID, WORKLOAD_UID, startStack, type Stack } from './stack.js';
+import { reportedIdentity } from './workload-runner.js';
 
 let stack: Stack | undefined;
 
@@ -25,6 +26,8 @@ test.serial('a bound SDK workload succeeds through the signer; every request is 
   const before = stack.objectStorage.requests.length;
   const run = await stack.runSdkWorkload({ tag: 'bound' });
   t.is(run.code, 0, run.stderr);
+  // As an unprivileged user with no capability, trusting only the file `sigil-agent trust` names.
+  t.deepEqual(reportedIdentity(run), { uids: [WORKLOAD_UID, WORKLOAD_UID, WORKLOAD_UID, WORKLOAD_UID], capEff: '0000000000000000', capAmb: '0000000000000000' }, run.stderr);
   t.deepEqual(run.lines.map((l) => [l['op'], l['ok']]), OPS.map((op) => [op, true]), run.stdout + run.stderr);
   const seen = stack.objectStorage.requests.slice(before);
   t.is(seen.length, OPS.length);

@@ -7,8 +7,8 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { cp as copyTree, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { AGENT_STATE_DIR_MODE } from '../../agent/config.js';
 import { BUNDLE_FILE } from '../../agent/fleet/fleet-client.js';
 import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, SPIFFE_ID, startStack, type Stack } from '../e2e/stack.js';
@@ -17,7 +17,6 @@ import { LEDGER_ENV } from '../secrets/ledger.js';
 import { NOBODY, applyAndWait, captureEnviron, fleetRow, identityDocs, nodeCopy, publicTempDir, scanStack, waitFor } from './stack-support.js';
 
 const execFileP = promisify(execFile);
-const FD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-fd-client.js');
 
 let stack: Stack | undefined;
 let work: Awaited<ReturnType<typeof publicTempDir>> | undefined;
@@ -47,7 +46,7 @@ async function sdk(s: Stack, tag: string): Promise<WorkloadRun> {
 async function getNamespace(s: Stack, exe: string, tag: string): Promise<{ status?: number; body?: string; error?: string }> {
   const run = await runWorkload({
     cgroup: s.workloadCgroup, hosts: { [OS_HOST]: s.objectStorage.address }, command: exe,
-    args: [FD_CLIENT, '--host', OS_HOST, '--tag', tag], env: { NODE_EXTRA_CA_CERTS: s.caBundle },
+    args: [s.app.path('test/hardening/stack-fd-client.js'), '--host', OS_HOST, '--tag', tag], env: { NODE_EXTRA_CA_CERTS: s.caBundle },
   });
   return (run.lines[0] ?? { error: run.stdout + run.stderr }) as { status?: number; body?: string; error?: string };
 }
@@ -177,13 +176,13 @@ test.serial('state dir full: a clear error, nothing corrupted, the last good bun
   if (!requireBpf(t) || !stack) return;
   const stateDir = stack.agent.stateDir;
   const saved = path.join(work!.dir, 'state-copy');
-  // Stop the agent, put its state on a 1 MiB tmpfs (same files), and fill it up.
+  // Stop the agent, put its state on a 1 MiB tmpfs (same files, the state dir's mode), and fill it up.
   const child = stack.agent.child;
   const exited = new Promise((r) => child.once('exit', r));
   process.kill(stack.agent.pid, 'SIGTERM');
   await exited;
   await copyTree(stateDir, saved, { recursive: true });
-  await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'sigil-test-state-full', stateDir]);
+  await execFileP('mount', ['-t', 'tmpfs', '-o', `size=1m,mode=${AGENT_STATE_DIR_MODE.toString(8)}`, 'sigil-test-state-full', stateDir]);
   t.teardown(async () => { await execFileP('umount', ['-l', stateDir]).catch(() => undefined); });
   await copyTree(saved, stateDir, { recursive: true });
   await execFileP('sh', ['-c', `dd if=/dev/zero of='${stateDir}/filler' bs=4k 2>/dev/null; true`]);
