@@ -16,6 +16,7 @@ import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../si
 import type { ConnectionRecord } from '../signer/ports.js';
 import { DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
+import { ConnectionReset } from './connection-reset.js';
 import { KernelProcessSink } from './kernel-sink.js';
 import { PolicyApplier } from './policy-applier.js';
 import { UsageTracker } from './usage.js';
@@ -68,7 +69,17 @@ export class Agent {
       steering.exemptSelf();
       log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
 
-      const attestor = new Attestor({ sink: new KernelProcessSink(steering), log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
+      // A binding that appears or goes ends the process's connections on the old path (SOCK_DESTROY).
+      const reset = new ConnectionReset({
+        remotes: () => [
+          ...steering.listDestinations().map((d) => ({ addr: d.addr, port: d.port })),
+          { addr: config.signer.ipv4, port: config.signer.port },
+          { addr: config.signer.ipv6, port: config.signer.port },
+        ],
+        log: log.child({ part: 'connection-reset' }),
+      });
+      const sink = new KernelProcessSink(steering, process.pid, (tgid) => reset.changed(tgid));
+      const attestor = new Attestor({ sink, log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
       cleanup.push(() => attestor.close());
       // Subscribe before scanning, so a process that starts during the scan is not missed.
       const unsubscribe = steering.onProcessEvent((event) => attestor.handleEvent(event));

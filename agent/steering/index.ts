@@ -15,3 +15,7 @@ export { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 export { loadNative, nativeCandidates } from './native.js';
 export { SteeringError, SteeringErrorCode } from './errors.js';
 export { runDoctor, type DoctorReport, type DoctorCheck } from './doctor.js';
+export {
+  endConnections, listenersOn, destroySocket, ownersOf, socketInodes, canonicalAddr, TCP_STATE,
+  type TcpSocket, type Endpoint, type EndResult, type SocketOwner,
+} from './sockets.js';

@@ -4,7 +4,9 @@
  * It does namespace, put, get, list and delete against Object Storage and prints one JSON line per
  * call: {op, ok, status?, code?}. It knows nothing of Sigil; trust comes from NODE_EXTRA_CA_CERTS.
  *
- *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n]
+ *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n] [--pause-ms ms]
+ *
+ * --pause-ms waits between rounds (a long-running client with keep-alive connections, paced).
  */
 import { parseArgs } from 'node:util';
 import * as common from 'oci-common';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     bucket: { type: 'string', default: 'sigil-demo' },
     tag: { type: 'string', default: 'workload' },
     repeat: { type: 'string', default: '1' },
+    'pause-ms': { type: 'string', default: '0' },
   },
 });
 if (!values.config) {
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
   client.region = common.Region.fromRegionId(values.region);
   const bucketName = values.bucket;
   const repeat = Number(values.repeat);
+  const pauseMs = Number(values['pause-ms']);
   for (let i = 0; i < repeat; i++) {
     const ns = await step('getNamespace', () => client.getNamespace({}));
     const namespaceName = ns?.value ?? 'unknown';
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
     });
     await step('listObjects', () => client.listObjects({ namespaceName, bucketName }));
     await step('deleteObject', () => client.deleteObject({ namespaceName, bucketName, objectName }));
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
   }
   client.close?.();
 }
