@@ -14,7 +14,7 @@ import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
 import type { ConnectionRecord } from '../signer/ports.js';
-import { DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
+import { DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
 import { ConnectionReset } from './connection-reset.js';
 import { KernelProcessSink } from './kernel-sink.js';
@@ -108,7 +108,10 @@ export class Agent {
       const signer = await SignerServer.listen({
         attributor: { connectionFor: (socket) => toRecord(steering.connectionFor(socket)) },
         resolver: new AttestingWorkloadResolver(attestor),
-        destinations: { addressesOf: (host) => destinations.addressesFor(host) },
+        destinations: {
+          addressesOf: (host) => destinations.addressesFor(host),
+          deniesUnbound: (addr, port) => steering.listDestinations().some((d) => d.deny && d.port === port && canonicalAddr(d.addr) === canonicalAddr(addr)),
+        },
         credentials,
         ca,
         log: log.child({ part: 'signer' }),

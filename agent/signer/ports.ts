@@ -51,6 +51,11 @@ export interface WorkloadResolver {
 /** The addresses the agent's own DNS resolution found for a policy hostname. */
 export interface DestinationIndex {
   addressesOf(hostname: string): ReadonlySet<string>;
+  /**
+   * True when the destination is egress-locked (`unboundAccess: deny`): a process that was pending at
+   * connect and attests unbound is closed, not relayed. Absent: nothing is locked.
+   */
+  deniesUnbound?(addr: string, port: number): boolean;
 }
 
 /** A session credential for one binding: the UPST as keyId and the in-memory session key. */

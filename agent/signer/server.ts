@@ -208,6 +208,12 @@ export class SignerServer {
    */
   #passThrough(socket: net.Socket, record: ConnectionRecord): void {
     if (socket.destroyed) return;
+    if (this.#deps.destinations.deniesUnbound?.(record.origAddr, record.origPort)) {
+      // What the kernel does to an unbound process's connect there (EPERM): nothing goes out.
+      this.#log.warn({ code: CONNECTION_ERRORS.UNBOUND_DENIED, tgid: record.tgid, destination: `${record.origAddr}:${record.origPort}` }, 'unbound process refused: the destination is egress-locked (unboundAccess: deny)');
+      socket.destroy();
+      return;
+    }
     this.#log.info({ code: CONNECTION_ERRORS.UNBOUND, tgid: record.tgid, destination: `${record.origAddr}:${record.origPort}` }, 'unbound process relayed unchanged to its destination');
     const upstream = net.connect({ host: record.origAddr, port: record.origPort });
     this.#sockets.add(upstream);

@@ -39,6 +39,19 @@ function bindingView(match: MatchResult) {
     : { state: 'unbound' as const, reason: 'no-match' };
 }
 
+/**
+ * What the egress lock (`unboundAccess: deny`) does to this process: the locked hostnames it is not
+ * bound for. Unbound, the kernel refuses its connects there (EPERM, counted as the BPF `denied`
+ * counter, no per-connect event); bound for other hosts, it is steered and the signer refuses the SNI.
+ */
+function egressView(bindings: readonly BindingSpec[], match: MatchResult) {
+  const locking = bindings.filter((b) => b.unboundAccess === 'deny');
+  if (locking.length === 0) return undefined;
+  const allowed = new Set(match.state === 'bound' ? match.bindings.flatMap((b) => b.destinations.map((d) => d.toLowerCase())) : []);
+  const refused = [...new Set(locking.flatMap((b) => b.destinations.map((d) => d.toLowerCase())))].filter((h) => !allowed.has(h)).sort();
+  return { refused, lockedBy: locking.map((b) => b.id), how: match.state === 'bound' ? 'steered, then refused by the signer (not among its bindings)' : 'connect refused by the kernel (EPERM)' };
+}
+
 function factsView(facts: ProcessFacts) {
   // null, not absent: the operator sees that e.g. no systemd unit was found.
   return {
@@ -50,7 +63,7 @@ function factsView(facts: ProcessFacts) {
   };
 }
 
-function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<typeof bindingView> | undefined): string {
+function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<typeof bindingView> | undefined, egress: ReturnType<typeof egressView>): string {
   const lines = [
     `pid          ${facts.pid}`,
     `exe          ${facts.exePath}${facts.exeDeleted ? ' (deleted since exec)' : ''}`,
@@ -71,6 +84,11 @@ function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<type
       const workloads = 'workloads' in binding && binding.workloads ? `: ${binding.workloads.join(', ')}` : '';
       lines.push(`binding: unbound (${binding.reason}${workloads})`);
     }
+  }
+  if (egress) {
+    lines.push('', `egress lock (unboundAccess: deny in ${egress.lockedBy.join(', ')}):`);
+    if (egress.refused.length === 0) lines.push('  none of the locked hosts is refused to this process');
+    else lines.push(`  refused: ${egress.refused.join(', ')}`, `  how: ${egress.how}`);
   }
   return lines.join('\n');
 }
@@ -98,13 +116,16 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const matcher = values.bindings === undefined ? undefined : Matcher.compile(loadBindings(values.bindings));
+    const bindings = values.bindings === undefined ? undefined : loadBindings(values.bindings);
+    const matcher = bindings === undefined ? undefined : Matcher.compile(bindings);
     const facts = await readProcessFacts(Number(pidText), { hashes: new HashCache(), passwd: new PasswdNames() });
     const selectors = selectorsThatHold(facts);
-    const binding = matcher ? bindingView(matcher.match(facts)) : undefined;
+    const match = matcher?.match(facts);
+    const binding = match ? bindingView(match) : undefined;
+    const egress = bindings && match ? egressView(bindings, match) : undefined;
     const out = values.json
-      ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}) }, null, 2)
-      : text(facts, selectors, binding);
+      ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}), ...(egress ? { egress } : {}) }, null, 2)
+      : text(facts, selectors, binding, egress);
     process.stdout.write(`${out}\n`);
     return 0;
   } catch (err) {
