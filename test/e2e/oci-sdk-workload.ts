@@ -27,7 +27,7 @@ if (!values.config) {
   process.exit(2);
 }
 
-function report(op: string, result: { ok: boolean; status?: number; code?: string; detail?: unknown }): void {
+function report(op: string, result: { ok: boolean; status?: number; code?: string; cause?: string; detail?: unknown }): void {
   process.stdout.write(`${JSON.stringify({ op, tag: values.tag, ...result })}\n`);
 }
 
@@ -37,8 +37,10 @@ async function step<T>(op: string, call: () => Promise<T>): Promise<T | undefine
     report(op, { ok: true });
     return value;
   } catch (err) {
-    const e = err as { statusCode?: number; serviceCode?: string; message?: string };
-    report(op, { ok: false, ...(e.statusCode === undefined ? {} : { status: e.statusCode }), code: e.serviceCode ?? e.message ?? String(err) });
+    const e = err as { statusCode?: number; serviceCode?: string; message?: string; cause?: { code?: string } };
+    // fetch reports a failed connect as "fetch failed"; its cause carries the errno code (EPERM, ECONNREFUSED).
+    const cause = e.cause?.code;
+    report(op, { ok: false, ...(e.statusCode === undefined ? {} : { status: e.statusCode }), code: e.serviceCode ?? e.message ?? String(err), ...(cause ? { cause } : {}) });
     return undefined;
   }
 }

@@ -9,6 +9,7 @@ import test from 'ava';
 import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
 import { NOBODY, applyAndWait, fleetRow, waitFor } from '../hardening/stack-support.js';
 import { OS_HOST, PRINCIPAL, startStack, type Stack } from './stack.js';
+import { runSdkAs } from './uid-workload.js';
 import type { WorkloadRun } from './workload-runner.js';
 
 /** The stated window (docs/operator-guide.md): from `apply` returning to every request being signed. */
@@ -35,7 +36,7 @@ interface Running { pid: number; done: Promise<WorkloadRun>; stop(): Promise<Wor
 /** The SDK workload as nobody, in rounds 20 ms apart, until stopped. */
 async function startWorkload(s: Stack, tag: string): Promise<Running> {
   let pid = 0;
-  const done = s.runSdkWorkload({ tag, repeat: 100_000, pauseMs: 20, uid: NOBODY, timeoutMs: 120_000, onSpawn: (p) => { pid = p; } });
+  const done = runSdkAs(s, { tag, repeat: 100_000, pauseMs: 20, uid: NOBODY, timeoutMs: 120_000, onSpawn: (p) => { pid = p; } });
   await waitFor('the workload to spawn', () => pid > 0);
   return {
     pid, done,

@@ -71,7 +71,7 @@ export interface Stack {
   /** A copy of node with one byte appended: same program, different hash, so not bound. */
   unboundNode: string;
   /** Runs the SDK workload in the workload cgroup (bound when run by the real node). */
-  runSdkWorkload(opts?: { node?: string; tag?: string; repeat?: number; pauseMs?: number; uid?: number; timeoutMs?: number; onSpawn?: (pid: number) => void }): Promise<WorkloadRun>;
+  runSdkWorkload(opts?: { node?: string; tag?: string; repeat?: number; uid?: number; onSpawn?: (pid: number) => void }): Promise<WorkloadRun>;
   /** The control plane's admin HTTP API. */
   api<T>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
   applyPolicy(docs: object[]): Promise<number>;
@@ -281,11 +281,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         cgroup: workloadCgroup,
         hosts: { [OS_HOST]: objectStorage.address },
         command: opts.node ?? process.execPath,
-        args: [WORKLOAD_SCRIPT, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1), ...(opts.pauseMs ? ['--pause-ms', String(opts.pauseMs)] : [])],
+        args: [WORKLOAD_SCRIPT, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1)],
         env: { NODE_EXTRA_CA_CERTS: caBundle },
         ...(opts.uid === undefined ? {} : { uid: opts.uid }),
         ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       }),
       async restartAgent() {
         await stopAgent();
