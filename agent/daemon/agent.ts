@@ -19,6 +19,7 @@ import { placeAgent } from './cgroup-placement.js';
 import { ConnectionReset } from './connection-reset.js';
 import { KernelProcessSink } from './kernel-sink.js';
 import { PolicyApplier } from './policy-applier.js';
+import { checkSignerAddress, signerReclaimer } from './signer-guard.js';
 import { UsageTracker } from './usage.js';
 import { AttestingWorkloadResolver } from './workload-resolver.js';
 
@@ -34,6 +35,11 @@ export interface AgentOptions {
   auditLog?: Logger;
   /** Hears every audit event too (metrics). */
   onAudit?: AuditListener;
+  /**
+   * Bindings of the last good bundle, for the start-up /proc scan: processes bound before a restart
+   * stay bound through it (the bundle itself is applied later, by the fleet client).
+   */
+  initialBindings?: AgentBundle['bindings'];
 }
 
 /** A running agent. `close()` stops serving; pinned kernel state stays for the next agent to adopt. */
@@ -79,7 +85,15 @@ export class Agent {
         log: log.child({ part: 'connection-reset' }),
       });
       const sink = new KernelProcessSink(steering, process.pid, (tgid) => reset.changed(tgid));
-      const attestor = new Attestor({ sink, log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
+      const attestOptions = { sink, log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs };
+      let attestor: Attestor;
+      try {
+        attestor = new Attestor({ ...attestOptions, bindings: options.initialBindings ?? [] });
+      } catch (err) {
+        // A saved policy this version cannot read: start empty; the fleet client says why it is refused.
+        log.warn({ err }, 'the saved bundle\'s bindings do not compile; attesting with no policy until one is applied');
+        attestor = new Attestor(attestOptions);
+      }
       cleanup.push(() => attestor.close());
       // Subscribe before scanning, so a process that starts during the scan is not missed.
       const unsubscribe = steering.onProcessEvent((event) => attestor.handleEvent(event));
@@ -122,6 +136,7 @@ export class Agent {
           limits: { maxSignedBodyBytes: config.signer.maxSignedBodyBytes, attestTimeoutMs: config.signer.attestTimeoutMs },
           upstream: config.upstream.caFile ? { caFile: config.upstream.caFile } : {},
         }),
+        reclaimer: signerReclaimer,
         ...(options.auditLog ? { auditLog: options.auditLog } : {}),
         onAudit: (event) => {
           usage.record(event);
@@ -129,6 +144,7 @@ export class Agent {
         },
       });
       log.info({ addresses: signer.addresses() }, 'signer listening');
+      checkSignerAddress(config.signer, log.child({ part: 'signer' }));
 
       const applier = new PolicyApplier({ attestor, destinations, credentials, log: log.child({ part: 'policy' }) });
       const stopEvents = (): void => {

@@ -70,3 +70,11 @@ export interface SessionCredential {
 export interface CredentialProvider {
   get(bindingId: string): Promise<SessionCredential>;
 }
+
+/**
+ * Frees the signer's listen address when something else holds it (agent start-up): ends listeners
+ * bound to exactly host:port and says what it ended and what else listens there (wildcards).
+ */
+export interface AddressReclaimer {
+  reclaim(host: string, port: number): { ended: string[]; remaining: string[] };
+}

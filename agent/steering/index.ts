@@ -19,3 +19,7 @@ export {
   endConnections, listenersOn, destroySocket, ownersOf, socketInodes, canonicalAddr, TCP_STATE,
   type TcpSocket, type Endpoint, type EndResult, type SocketOwner,
 } from './sockets.js';
+export {
+  unprivilegedPortStart, unprivilegedPortProblem, squattersOn, describeSquatter, reclaimSignerAddress,
+  UNPRIVILEGED_PORT_START_FILE, type Squatter,
+} from './signer-address.js';
