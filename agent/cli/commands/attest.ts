@@ -12,13 +12,23 @@ export const summary = 'show what attestation sees for a process: facts, selecto
 
 const USAGE = 'usage: sigil-agent attest <pid> [--json] [--bindings <file.json>]';
 
-/** `--bindings` takes a JSON array of BindingSpec or an AgentBundle ({ bindings: [...] }). */
+/** `--bindings` takes a JSON array of BindingSpec, an AgentBundle ({ bindings: [...] }) or the agent's saved bundle.json. */
 function loadBindings(file: string): BindingSpec[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read bindings file ${file}: ${(err as Error).message}`);
+  }
+  // The agent's saved bundle (<stateDir>/bundle.json) holds the signed JWS: read its payload (the
+  // agent verified it when it applied it; this is a local diagnostic).
+  const jws = (parsed as { jws?: unknown } | null)?.jws;
+  if (typeof jws === 'string') {
+    try {
+      parsed = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    } catch (err) {
+      throw new Error(`bindings file ${file}: the saved bundle's payload is not JSON: ${(err as Error).message}`);
+    }
   }
   const list = Array.isArray(parsed) ? parsed : (parsed as { bindings?: unknown } | null)?.bindings;
   if (!Array.isArray(list)) throw new Error(`bindings file ${file}: expected an array of bindings or an object with "bindings"`);
