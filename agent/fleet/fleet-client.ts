@@ -248,6 +248,23 @@ export class FleetClient {
   }
 }
 
+/**
+ * The saved bundle's bindings, verified with the pinned key, without applying anything: the agent's
+ * attestation starts from them, so a restart never judges running workloads against an empty
+ * policy (which wrote them `unbound` until the bundle was restored and sent them direct, unsigned).
+ * Empty when there is none or it does not verify (FleetClient.start then logs why).
+ */
+export async function savedBindings(stateDir: string): Promise<AgentBundle['bindings']> {
+  try {
+    const { enrollment } = await loadEnrollment(stateDir);
+    const verifier = await BundleVerifier.create(enrollment.bundleSigningJwk, enrollment.agentId);
+    const persisted = JSON.parse(await readFile(join(stateDir, BUNDLE_FILE), 'utf8')) as PersistedBundle;
+    return (await verifier.verify(persisted.jws)).bindings;
+  } catch {
+    return [];
+  }
+}
+
 /** The last good bundle from disk, re-verified with the pinned key; undefined when none or bad. */
 async function restoreBundle(options: FleetClientOptions, verifier: BundleVerifier): Promise<{ bundle: AgentBundle; appliedAt: string } | undefined> {
   let persisted: PersistedBundle;

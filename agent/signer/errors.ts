@@ -44,6 +44,12 @@ export const CONNECTION_ERRORS = {
   WORKLOAD_UNRESOLVED: 'SIGIL_ERR_SIGNER_WORKLOAD_UNRESOLVED',
   /** The resolver's verdict "bound to nothing" (a pending process that attested unbound). */
   UNBOUND: 'SIGIL_ERR_ATTEST_UNBOUND',
+  /** An unbound process's connection to an egress-locked destination (`unboundAccess: deny`). */
+  UNBOUND_DENIED: 'SIGIL_ERR_SIGNER_UNBOUND_DENIED',
+  /** Something else listened on the signer's address at start-up; it was ended (logged with who). */
+  ADDRESS_RECLAIMED: 'SIGIL_ERR_SIGNER_ADDRESS_RECLAIMED',
+  /** The signer's address is held and could not be taken back. */
+  ADDRESS_IN_USE: 'SIGIL_ERR_SIGNER_ADDRESS_IN_USE',
   CA_KEY_INSECURE: 'SIGIL_ERR_SIGNER_CA_KEY_INSECURE',
   CA_INVALID: 'SIGIL_ERR_SIGNER_CA_INVALID',
 } as const;

@@ -4,7 +4,9 @@
  * It does namespace, put, get, list and delete against Object Storage and prints one JSON line per
  * call: {op, ok, status?, code?}. It knows nothing of Sigil; trust comes from NODE_EXTRA_CA_CERTS.
  *
- *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n]
+ *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n] [--pause-ms ms]
+ *
+ * --pause-ms waits between rounds (a long-running client with keep-alive connections, paced).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     bucket: { type: 'string', default: 'sigil-demo' },
     tag: { type: 'string', default: 'workload' },
     repeat: { type: 'string', default: '1' },
+    'pause-ms': { type: 'string', default: '0' },
   },
 });
 if (!values.config) {
@@ -25,7 +28,7 @@ if (!values.config) {
   process.exit(2);
 }
 
-function report(op: string, result: { ok: boolean; status?: number; code?: string; detail?: unknown }): void {
+function report(op: string, result: { ok: boolean; status?: number; code?: string; cause?: string; detail?: unknown }): void {
   process.stdout.write(`${JSON.stringify({ op, tag: values.tag, ...result })}\n`);
 }
 
@@ -35,8 +38,10 @@ async function step<T>(op: string, call: () => Promise<T>): Promise<T | undefine
     report(op, { ok: true });
     return value;
   } catch (err) {
-    const e = err as { statusCode?: number; serviceCode?: string; message?: string };
-    report(op, { ok: false, ...(e.statusCode === undefined ? {} : { status: e.statusCode }), code: e.serviceCode ?? e.message ?? String(err) });
+    const e = err as { statusCode?: number; serviceCode?: string; message?: string; cause?: { code?: string } };
+    // fetch reports a failed connect as "fetch failed"; its cause carries the errno code (EPERM, ECONNREFUSED).
+    const cause = e.cause?.code;
+    report(op, { ok: false, ...(e.statusCode === undefined ? {} : { status: e.statusCode }), code: e.serviceCode ?? e.message ?? String(err), ...(cause ? { cause } : {}) });
     return undefined;
   }
 }
@@ -65,6 +70,7 @@ async function main(): Promise<void> {
   client.region = common.Region.fromRegionId(values.region);
   const bucketName = values.bucket;
   const repeat = Number(values.repeat);
+  const pauseMs = Number(values['pause-ms']);
   for (let i = 0; i < repeat; i++) {
     const ns = await step('getNamespace', () => client.getNamespace({}));
     const namespaceName = ns?.value ?? 'unknown';
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
     });
     await step('listObjects', () => client.listObjects({ namespaceName, bucketName }));
     await step('deleteObject', () => client.deleteObject({ namespaceName, bucketName, objectName }));
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
   }
   client.close?.();
 }

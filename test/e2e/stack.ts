@@ -88,7 +88,7 @@ export interface Stack {
   adminToken: string;
   iam: IamStandIn;
   objectStorage: ObjectStorageStandIn;
-  agent: { child: ChildProcess; pid: number; stateDir: string; configFile: string; adminUrl: string; signerPort: number; output(): string };
+  agent: { child: ChildProcess; pid: number; stateDir: string; configFile: string; adminUrl: string; signerHost: string; signerPort: number; output(): string };
   /**
    * For workloads that may also reach the stand-ins directly (unbound copies, attacks): one file with
    * the stand-ins' CA (the test world's public roots, which Node bundles for real OCI endpoints) and the
@@ -113,6 +113,24 @@ export interface Stack {
   /** (hardening) Stops the in-process control plane and starts it again on the same port and state. */
   restartControlPlane(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * A privileged port free on every one of `hosts`, as the agent's default signer port is: the signer
+ * then sits where no unprivileged process can stand in for it. ::1 is shared by stacks running at
+ * the same time, hence the check there too.
+ */
+async function freePrivilegedPort(hosts: string[]): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 600 + (randomBytes(2).readUInt16BE(0) % 400);
+    const free = await Promise.all(hosts.map((host) => new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRNOTAVAIL'));
+      srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error(`no free privileged port on ${hosts.join(', ')}`);
 }
 
 function freePort(host = '127.0.0.1'): Promise<number> {
@@ -241,14 +259,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
     await runNode([AGENT_MAIN, 'enroll', '--token', token.body.token, '--control-plane', cp.url, '--state-dir', stateDir]);
 
-    const signerPort = await freePort();
+    // The signer as deployed: its own loopback address, a privileged port.
+    const signerHost = `127.77.${net8}.3`;
+    const signerPort = await freePrivilegedPort([signerHost, '::1']);
     const adminPort = await freePort();
     const configFile = path.join(root, 'agent.yaml');
     await writeFile(configFile, stringify({
       stateDir,
       log: { level: 'info' },
       steering: { cgroup, pinDir, agentCgroup: path.join(cgroup, 'agent') },
-      signer: { port: signerPort },
+      signer: { ipv4: signerHost, port: signerPort },
       upstream: { caFile: pki.caFile },
       dns: { resolve: { [OS_HOST]: [objectStorage.address] }, ...(options.dnsGraceSeconds === undefined ? {} : { graceSeconds: options.dnsGraceSeconds }) },
       controlPlane: { natsUrl: nats.url },
@@ -279,7 +299,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     undo.push(async () => {
       await stopAgent();
       // The agent leaves its programs pinned by design (fail closed); the stack removes them.
-      await detachPinned(cgroup, pinDir, signerPort);
+      await detachPinned(cgroup, pinDir, signerHost, signerPort);
     });
 
     const agentReady = async (timeoutMs = 30_000): Promise<void> => {
@@ -322,7 +342,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       root, host, app, workloadScript, workloadUid: WORKLOAD_UID, workloadHome, signerCa,
       cgroup, workloadCgroup, pinDir, pki, nats, get cp() { return cp; }, adminToken, iam, objectStorage, caBundle, unboundNode,
       ociConfig: path.join(ociDir, 'config'),
-      agent: { get child() { return child; }, get pid() { return child.pid ?? -1; }, stateDir, configFile, adminUrl, signerPort, output: () => output },
+      agent: { get child() { return child; }, get pid() { return child.pid ?? -1; }, stateDir, configFile, adminUrl, signerHost, signerPort, output: () => output },
       api,
       applyPolicy,
       agentReady,
@@ -370,9 +390,9 @@ function runNode(args: string[]): Promise<string> {
 }
 
 /** Adopts the pinned set (same config as the agent) and detaches it: no link, pin or program left. */
-async function detachPinned(cgroup: string, pinDir: string, signerPort: number): Promise<void> {
+async function detachPinned(cgroup: string, pinDir: string, signerHost: string, signerPort: number): Promise<void> {
   try {
-    const steering = await KernelSteering.attach({ signerIPv4: '127.0.0.1', signerPort, cgroupPath: cgroup, pinDir });
+    const steering = await KernelSteering.attach({ signerIPv4: signerHost, signerPort, cgroupPath: cgroup, pinDir });
     steering.detach();
     steering.close();
   } finally {
