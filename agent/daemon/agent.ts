@@ -14,7 +14,7 @@ import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
 import type { ConnectionRecord } from '../signer/ports.js';
-import { DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
+import { AttachWatcher, DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
 import { KernelProcessSink } from './kernel-sink.js';
 import { PolicyApplier } from './policy-applier.js';
@@ -33,6 +33,8 @@ export interface AgentOptions {
   auditLog?: Logger;
   /** Hears every audit event too (metrics). */
   onAudit?: AuditListener;
+  /** How often the agent checks (and repairs) its own kernel attachments; default 1 s. */
+  attachCheckIntervalMs?: number;
 }
 
 /** A running agent. `close()` stops serving; pinned kernel state stays for the next agent to adopt. */
@@ -45,6 +47,8 @@ export class Agent {
     readonly signer: SignerServer,
     readonly ca: LocalCa,
     readonly usage: UsageTracker,
+    /** The agent's own kernel attachments, checked and repaired on a timer and after every apply. */
+    readonly attachments: AttachWatcher,
     private readonly applier: PolicyApplier,
     private readonly stopEvents: () => void,
     private readonly log: Logger,
@@ -67,6 +71,12 @@ export class Agent {
       // Our own upstream sockets must never be steered back to us.
       steering.exemptSelf();
       log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
+      const attachments = new AttachWatcher({
+        steering, log: log.child({ part: 'attach' }),
+        ...(options.attachCheckIntervalMs ? { intervalMs: options.attachCheckIntervalMs } : {}),
+      });
+      attachments.start();
+      cleanup.push(() => attachments.stop());
 
       const attestor = new Attestor({ sink: new KernelProcessSink(steering), log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
       cleanup.push(() => attestor.close());
@@ -118,10 +128,11 @@ export class Agent {
 
       const applier = new PolicyApplier({ attestor, destinations, credentials, log: log.child({ part: 'policy' }) });
       const stopEvents = (): void => {
+        attachments.stop();
         clearInterval(reconcile);
         unsubscribe();
       };
-      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, applier, stopEvents, log);
+      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, attachments, applier, stopEvents, log);
     } catch (err) {
       for (const undo of cleanup.reverse()) await safely(undo);
       throw err;
@@ -133,9 +144,13 @@ export class Agent {
     return this.applier.revision;
   }
 
-  /** Applies a verified bundle: destinations, attestation, credentials. */
-  apply(bundle: AgentBundle): Promise<void> {
-    return this.applier.apply(bundle);
+  /** Applies a verified bundle: destinations, attestation, credentials; then checks the attachments. */
+  async apply(bundle: AgentBundle): Promise<void> {
+    try {
+      await this.applier.apply(bundle);
+    } finally {
+      this.attachments.check();
+    }
   }
 
   /** Stops serving. The kernel programs stay attached and pinned: steered connects fail closed. */

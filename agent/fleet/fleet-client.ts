@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { AgentBundle } from '../../controlplane/protocol/bindings.js';
-import type { BundleAck, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, WorkloadUsage } from '../../controlplane/protocol/fleet.js';
+import type { AttachRepairReport, BundleAck, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../controlplane/protocol/fleet.js';
 import { subjects } from '../../controlplane/protocol/subjects.js';
 import { BundleVerifier } from './bundle-verifier.js';
 import { loadEnrollment, type Enrollment } from './enrollment.js';
@@ -18,6 +18,10 @@ export interface FleetClientOptions {
   apply(bundle: AgentBundle): Promise<void>;
   /** What the kernel reports attached on the agent's cgroup (steering's query()). */
   programs(): ProgramInfo[] | Promise<ProgramInfo[]>;
+  /** The cgroup programs this build ships (the set `programs()` should match), from the loaded object. */
+  shippedPrograms?(): ShippedProgram[];
+  /** Attachment repairs since the last call (drained: each is sent once). */
+  repairs?(): AttachRepairReport[];
   counters?(): Record<string, number>;
   workloads?(): WorkloadUsage[];
   version: string;
@@ -222,7 +226,10 @@ export class FleetClient {
       const heartbeat: Heartbeat = {
         agentId: this.agentId, version: this.options.version, revision: this.#revision, sentAt: new Date().toISOString(),
         programs: await this.options.programs(), counters: this.options.counters?.() ?? {}, workloads: this.options.workloads?.() ?? [], refused,
+        ...(this.options.shippedPrograms ? { shippedPrograms: this.options.shippedPrograms() } : {}),
       };
+      const repairs = this.options.repairs?.() ?? [];
+      if (repairs.length > 0) heartbeat.repairs = repairs;
       if (this.#publish(subjects.heartbeat(this.agentId), heartbeat)) this.#refused = this.#refused.slice(refused.length);
     } catch (err) {
       this.options.log.warn({ err }, 'heartbeat failed');

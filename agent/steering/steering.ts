@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type {
-  NativeAttachedProgram, NativeConnection, NativeEvent, NativeProgramStats, NativeSteering, ProcessStateName,
+  NativeAttachedProgram, NativeConnection, NativeEvent, NativeExpectedProgram, NativeLinkRepair, NativeProgramStats, NativeSteering,
+  ProcessStateName,
 } from '../../native/binding.js';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
@@ -11,6 +12,10 @@ export type ProcessState = ProcessStateName;
 export type SteeredConnection = NativeConnection;
 export type AttachedProgram = NativeAttachedProgram;
 export type ProgramStats = NativeProgramStats;
+/** A program this build ships (attach type, kernel name, tag as loaded here). */
+export type ExpectedProgram = NativeExpectedProgram;
+/** One attachment fault found and what was done about it (see NativeLinkRepair). */
+export type LinkRepair = NativeLinkRepair;
 /** What `KernelSteering.attach()` found under the pin dir and did about it. */
 export type AttachOutcome = 'attached' | 'adopted' | 'upgraded';
 
@@ -85,6 +90,8 @@ export class KernelSteering {
      * were kept with their contents, the others start empty and the agent refills them).
      */
     readonly outcome: AttachOutcome,
+    /** Faults found in the pinned set at attach (dead links dropped, missing programs attached). */
+    readonly repairedAtAttach: readonly LinkRepair[] = [],
   ) {
     this.native = native;
   }
@@ -101,8 +108,8 @@ export class KernelSteering {
         signerPort: options.signerPort,
         ...(options.signerIPv6 === undefined ? {} : { signerIPv6: options.signerIPv6 }),
       });
-      const { outcome } = native.attach(cgroupPath, pinDir);
-      return new KernelSteering(native, cgroupPath, pinDir, outcome);
+      const { outcome, repaired } = native.attach(cgroupPath, pinDir);
+      return new KernelSteering(native, cgroupPath, pinDir, outcome, repaired ?? []);
     } catch (err) {
       native.close();
       throw err;
@@ -188,6 +195,16 @@ export class KernelSteering {
   /** Run count and total ns per attached program (needs enableStats()). */
   programStats(): ProgramStats[] {
     return this.handle.programStats();
+  }
+
+  /** The programs this build loaded (every hook, tracing included), with this kernel's tags. */
+  expectedPrograms(): ExpectedProgram[] {
+    return this.handle.expectedPrograms();
+  }
+
+  /** Checks each of our programs against the kernel and repairs what is wrong at once; [] when all is well. */
+  repair(): LinkRepair[] {
+    return this.handle.repair();
   }
 
   query(): AttachedProgram[] {

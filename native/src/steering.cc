@@ -254,6 +254,8 @@ Napi::Function Steering::Define(Napi::Env env) {
       InstanceMethod<&Steering::ProgramStats>("programStats"),
       InstanceMethod<&Steering::StartEvents>("startEvents"),
       InstanceMethod<&Steering::StopEvents>("stopEvents"),
+      InstanceMethod<&Steering::ExpectedPrograms>("expectedPrograms"),  // attach_health.cc
+      InstanceMethod<&Steering::Repair>("repair"),                      // attach_health.cc
   });
 }
 
@@ -321,23 +323,31 @@ Napi::Value Steering::Attach(const Napi::CallbackInfo& info) {
   if (skel_ == nullptr) throw Napi::Error::New(env, "attach: not loaded; call load() first");
   try {
     pin_dir_ = pin_dir;
+    cgroup_path_ = cgroup_path;
+    std::vector<LinkRepair> repairs;
     const char* outcome;
     if (ListDir(pin_dir + "/links").empty()) {
       AttachFresh(cgroup_path);
       outcome = "attached";
-    } else if (PinnedIdentityMatches()) {
-      Adopt(true);
-      outcome = "adopted";
     } else {
-      Upgrade(cgroup_path);
-      outcome = "upgraded";
+      repairs = DropDeadLinkPins(cgroup_path);  // attach_health.cc: a dead pinned link is replaced, never adopted
+      if (PinnedIdentityMatches()) {
+        Adopt(true);
+        outcome = "adopted";
+      } else {
+        Upgrade(cgroup_path);
+        outcome = "upgraded";
+      }
     }
+    for (auto& r : RepairLinks()) repairs.push_back(r);  // attach_health.cc: whatever is still missing
     Napi::Object result = Napi::Object::New(env);
     result.Set("outcome", outcome);
     result.Set("adopted", Napi::Boolean::New(env, outcome[0] != 'a' || outcome[1] != 't'));
+    result.Set("repaired", RepairsToJs(env, repairs));
     return result;
   } catch (const SysError& e) {
     pin_dir_.clear();
+    cgroup_path_.clear();
     throw ToJsError(env, e);
   }
 }
@@ -535,6 +545,7 @@ Napi::Value Steering::Detach(const Napi::CallbackInfo& info) {
   ReleaseLinks();
   RemovePins(pin_dir_);
   pin_dir_.clear();
+  cgroup_path_.clear();
   return env.Undefined();
 }
 
@@ -570,6 +581,7 @@ void Steering::ReleaseAll() {
 Napi::Value Steering::Close(const Napi::CallbackInfo& info) {
   ReleaseAll();
   pin_dir_.clear();
+  cgroup_path_.clear();
   return info.Env().Undefined();
 }
 
