@@ -54,6 +54,25 @@ export { PeerProcess, type DialResult, type Accepted } from '../../agent/steerin
 /** The cgroup attach types Sigil's programs use, as BPF_PROG_QUERY names them. */
 export const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
 
+/** Sigil's cgroup programs as `<attach type>/<name>`, sorted: two (steering + guard) on each connect hook. */
+export const SIGIL_CGROUP_PROGRAMS = [
+  'cgroup_inet4_connect/sigil_connect4', 'cgroup_inet4_connect/sigil_guard4',
+  'cgroup_inet4_getpeername/sigil_peername4',
+  'cgroup_inet6_connect/sigil_connect6', 'cgroup_inet6_connect/sigil_guard6',
+  'cgroup_inet6_getpeername/sigil_peername6',
+  'cgroup_sock_ops/sigil_sockops',
+];
+
+/** All programs (cgroup + exec, fork, exit) one attach creates. */
+export const SIGIL_PROGRAM_COUNT = SIGIL_CGROUP_PROGRAMS.length + 3;
+
+/** A kernel view (query() or `bpftool cgroup show -j`) as sorted `<attach type>/<name>`, comparable to SIGIL_CGROUP_PROGRAMS. */
+export function cgroupView(programs: Array<{ attachType?: string; attach_type?: string; name: string }>): string[] {
+  // bpftool 7 names attach types as libbpf does (cgroup_inet4_connect); older ones said connect4 etc.
+  const OLD: Record<string, string> = { connect4: 'cgroup_inet4_connect', connect6: 'cgroup_inet6_connect', sock_ops: 'cgroup_sock_ops', getpeername4: 'cgroup_inet4_getpeername', getpeername6: 'cgroup_inet6_getpeername' };
+  return programs.map((p) => `${p.attachType ?? OLD[p.attach_type ?? ''] ?? p.attach_type}/${p.name}`).sort();
+}
+
 /** Whether the kernel still has a program with this id (asked of bpftool, not of the addon). */
 export function programExists(id: number): boolean {
   try {

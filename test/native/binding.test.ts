@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import anyTest from 'ava';
-import { KernelFixture, kernelTest as test, bpfUnavailableReason, CGROUP_TYPES, programExists } from '../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, bpfUnavailableReason, SIGIL_CGROUP_PROGRAMS, SIGIL_PROGRAM_COUNT, cgroupView, programExists } from '../helpers/kernel.js';
 import { KernelSteering, loadNative, queryCgroup } from '../../agent/steering/index.js';
 
 // Argument checks need the addon but no kernel privileges.
@@ -41,7 +41,7 @@ test('attaching twice adopts the pinned set: the kernel reports one program per 
   const config = { signerIPv4: fx.loopback(), signerPort: 9 };
   const first = await fx.attach(config);
   const ids = first.query().map((p) => p.id);
-  t.deepEqual(first.query().map((p) => p.attachType), CGROUP_TYPES);
+  t.deepEqual(cgroupView(first.query()), SIGIL_CGROUP_PROGRAMS);
   t.false(first.adopted);
   const second = await fx.attach(config);
   t.is(second.outcome, 'adopted');
@@ -56,7 +56,7 @@ test('detach leaves no link, pin or program behind', async (t) => {
   const s = await fx.attach({ signerIPv4: fx.loopback(), signerPort: 9 });
   s.enableStats();
   const ids = s.programStats().map((p) => p.id);
-  t.is(ids.length, 8, '5 cgroup programs + exec, fork, exit');
+  t.is(ids.length, SIGIL_PROGRAM_COUNT, '7 cgroup programs (connect4/6 twice: steering + guard) + exec, fork, exit');
   t.true(existsSync(`${fx.pinDir}/links`));
   s.detach();
   s.close();
