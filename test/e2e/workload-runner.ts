@@ -28,6 +28,11 @@ export interface WorkloadOptions {
   env?: Record<string, string>;
   uid?: number;
   gid?: number;
+  /**
+   * With `uid`: no capability at all (default false: ambient CAP_DAC_READ_SEARCH so a checkout under a
+   * 0700 directory stays readable). Use when the files the workload needs are world-readable.
+   */
+  noCapabilities?: boolean;
   timeoutMs?: number;
   /** Told the pid as soon as the program is spawned (for attest or fault tests). */
   onSpawn?: (pid: number) => void;
@@ -48,7 +53,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRun
     // Read access only (CAP_DAC_READ_SEARCH, ambient): the checkout may sit under a 0700 directory such
     // as /root. The uid the kernel and attestation see is still the one asked for.
     : ['setpriv', `--reuid=${options.uid}`, `--regid=${options.gid ?? options.uid}`, '--clear-groups',
-      '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', options.command, ...options.args];
+      ...(options.noCapabilities ? ['--inh-caps=-all', '--bounding-set=-all'] : ['--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search']),
+      options.command, ...options.args];
   try {
     return await new Promise<WorkloadRun>((resolve, reject) => {
       const child = spawn('sh', ['-c', SCRIPT, 'sh', ...argv], {
