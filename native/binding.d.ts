@@ -96,9 +96,10 @@ export interface NativeLinkRepair {
   /**
    * 'missing' (no link), 'detached' (the link's cgroup_id is 0), 'wrong-cgroup', 'replaced' (the link
    * runs another program), 'unpinned' (the pin is gone or names another link), 'dead-pin' (at attach:
-   * a pinned link found detached or elsewhere; its pin is dropped, never adopted), 'unreadable'.
+   * a pinned link found detached or elsewhere; its pin is dropped, never adopted), 'unreadable',
+   * 'out-of-order' (a guard could not be moved back behind its re-attached steering program; counters only).
    */
-  problem: 'missing' | 'detached' | 'wrong-cgroup' | 'replaced' | 'unpinned' | 'dead-pin' | 'unreadable';
+  problem: 'missing' | 'detached' | 'wrong-cgroup' | 'replaced' | 'unpinned' | 'dead-pin' | 'unreadable' | 'out-of-order';
   /** 'restored' = BPF_LINK_UPDATE back to our program; 'failed' = see `error`, retried on the next repair(). */
   action: 're-attached' | 'restored' | 're-pinned' | 'pin-dropped' | 'failed';
   error?: string;

@@ -212,7 +212,44 @@ std::vector<LinkRepair> Steering::RepairLinks() {
     }
     repairs.push_back(r);
   }
+  RestoreHookOrder(repairs);
   return repairs;
+}
+
+// A steering program re-attached after a detach runs after its guard (cgroup programs run in attach
+// order). Steering stays correct either way, but then the steering program sees every connection the
+// guard already steered as "not listed" and counts it so. Re-attach the guard behind it (new link
+// first, old one detached after: the hook is never without both) so the order is the original again.
+void Steering::RestoreHookOrder(std::vector<LinkRepair>& repairs) {
+  static constexpr const char* kPairs[][2] = {{"sigil_connect4", "sigil_guard4"}, {"sigil_connect6", "sigil_guard6"}};
+  for (const auto& pair : kPairs) {
+    bool primary_new = false, guard_new = false;
+    for (const auto& r : repairs) {
+      if (r.action != "re-attached") continue;
+      primary_new = primary_new || r.name == pair[0];
+      guard_new = guard_new || r.name == pair[1];
+    }
+    if (!primary_new || guard_new) continue;
+    auto it = links_.begin();
+    while (it != links_.end() && it->first != pair[1]) ++it;
+    bpf_program* guard = bpf_object__find_program_by_name(sigil_skel_object(skel_), pair[1]);
+    if (it == links_.end() || guard == nullptr) continue;
+    try {
+      bpf_link* fresh = AttachTo(guard, cgroup_path_);
+      try {
+        PinOver(bpf_link__fd(fresh), LinkPinPath(pin_dir_, pair[1]));
+      } catch (...) {
+        bpf_link__destroy(fresh);
+        throw;
+      }
+      bpf_link_detach(bpf_link__fd(it->second));
+      bpf_link__destroy(it->second);
+      it->second = fresh;
+    } catch (const SysError& e) {
+      // Order only affects counters, not steering: report, keep going.
+      repairs.push_back({pair[1], AttachTypeOf(guard), "out-of-order", "failed", e.syscall + ": " + strerror(e.err)});
+    }
+  }
 }
 
 Napi::Value Steering::Repair(const Napi::CallbackInfo& info) {

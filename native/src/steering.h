@@ -61,6 +61,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value Repair(const Napi::CallbackInfo& info);
   std::vector<LinkRepair> DropDeadLinkPins(const std::string& cgroup_path);
   std::vector<LinkRepair> RepairLinks();
+  void RestoreHookOrder(std::vector<LinkRepair>& repairs);
 
   void AttachFresh(const std::string& cgroup_path);
   void Upgrade(const std::string& cgroup_path);

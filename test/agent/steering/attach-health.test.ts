@@ -157,3 +157,21 @@ test('an upgrade over a dead pinned link attaches anew instead of updating the d
   t.truthy(pinnedLink(fx.pinDir, 'sigil_sockops').cgroup_id);
   t.deepEqual(second.repair(), []);
 });
+
+test('after sigil_connect4 is re-attached its guard is moved behind it again: steering first, so nothing is counted twice', async (t) => {
+  const w = await guardWorld(t);
+  const order = (): string[] => (JSON.parse(execFileSync('bpftool', ['-j', 'cgroup', 'show', w.fx.cgroupPath], { encoding: 'utf8' })) as Array<{ name: string }>)
+    .map((p) => p.name).filter((n) => n === 'sigil_connect4' || n === 'sigil_guard4');
+  t.deepEqual(order(), ['sigil_connect4', 'sigil_guard4']);
+  const guardBefore = pinnedLink(w.fx.pinDir, 'sigil_guard4').id;
+  detachLink(pinnedLink(w.fx.pinDir, 'sigil_connect4').id);
+  t.like(w.steering.repair(), [{ name: 'sigil_connect4', action: 're-attached' }]);
+  t.deepEqual(order(), ['sigil_connect4', 'sigil_guard4'], 'bpftool shows the original order');
+  t.not(pinnedLink(w.fx.pinDir, 'sigil_guard4').id, guardBefore, 'the guard got a new link, pinned');
+  const before = w.steering.counters();
+  const [r] = await w.client.dial(w.destHost, w.realDest.port);
+  t.like((await w.signer.acceptedFrom(r!.localPort!)).record, { origPort: w.realDest.port });
+  const after = w.steering.counters();
+  t.is(after['steered']! - before['steered']!, 1);
+  t.is(after['passedNotListed']! - before['passedNotListed']!, 0, 'the steering program saw the listed address, not the signer\'s');
+});
