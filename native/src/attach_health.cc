@@ -175,6 +175,12 @@ std::vector<LinkRepair> Steering::RepairLinks() {
     try {
       std::string want_tag = TagOfProgram(prog);
       r.problem = it == links_.end() ? "missing" : LinkProblem(it->second, prog, cgroup_id, want_tag);
+      if (!r.problem.empty() && r.problem != "unpinned") {
+        ShareLiveMaps();  // what we attach must see the live maps (after an adopt the skeleton has its own)
+        obj = sigil_skel_object(skel_);
+        prog = bpf_object__find_program_by_name(obj, name.c_str());
+        if (prog == nullptr) Fail(ENOENT, "bpf_object__find_program_by_name", name);
+      }
       if (r.problem == "replaced") {
         int err = bpf_link__update_program(it->second, prog);
         if (err != 0) Fail(-err, "bpf_link_update", name);

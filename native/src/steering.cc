@@ -519,6 +519,27 @@ void Steering::Adopt(bool with_links) {
   maps_owned_ = true;
 }
 
+// Programs that repair (attach_health.cc) attaches must work on the live maps. After Adopt() the
+// skeleton load() made still has maps of its own: load it again sharing the live ones.
+void Steering::ShareLiveMaps() {
+  MapFds mine;
+  SkeletonMaps(skel_, mine);
+  bool same = true;
+  for (const char* name : kMapNames) same = same && SameMap(*MapSlot(mine, name), *MapSlot(maps_, name));
+  if (same) return;
+  sigil_bpf* next = LoadSkeleton(config_, &maps_);
+  MapFds shared;
+  SkeletonMaps(next, shared);
+  for (const char* name : kMapNames) {
+    if (!SameMap(*MapSlot(shared, name), *MapSlot(maps_, name))) {
+      sigil_skel_destroy(next);
+      Fail(EINVAL, "bpf_map__reuse_fd", std::string(name) + " (pinned map does not fit this object)");
+    }
+  }
+  sigil_skel_destroy(skel_);  // never attached: the adopted links run the pinned programs
+  skel_ = next;
+}
+
 Napi::Value Steering::Open(const Napi::CallbackInfo& info) {
   const char* usage = "open(pinDir: string)";
   Napi::Env env = info.Env();

@@ -69,6 +69,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   bool PinnedIdentityMatches() const;
   void RecordIdentity();
   void Adopt(bool with_links);
+  void ShareLiveMaps();
   void PinAll();
   void ReleaseLinks();
   void ReleaseAll();

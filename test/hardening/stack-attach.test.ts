@@ -143,8 +143,10 @@ test.serial('restarted over a dead pinned link, the agent re-attaches instead of
   t.regex(s.agent.output().slice(mark), /"problem":"dead-pin"/);
 
   const loop = await startLoop(s, 'after-dead-pin');
-  await waitFor('a signed answer after the restart', () => s.objectStorage.requests.some((r) => r.tag === 'after-dead-pin' && r.status === 200), 15_000, 20);
-  await loop.stop();
+  const signed = await waitFor('a signed answer after the restart', () => s.objectStorage.requests.some((r) => r.tag === 'after-dead-pin' && r.status === 200), 15_000, 20)
+    .then(() => true, () => false);
+  const run = await loop.stop();
+  t.true(signed, `no signed answer; the workload saw: ${run.stdout.slice(0, 2000)} ${run.stderr.slice(0, 2000)}\nagent: ${s.agent.output().slice(mark).slice(-3000)}`);
   t.deepEqual(s.objectStorage.requests.filter((r) => r.tag === 'after-dead-pin' && r.status !== 200), []);
 });
 

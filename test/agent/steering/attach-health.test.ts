@@ -66,10 +66,19 @@ test('a link whose pin was removed is re-pinned, so the next agent adopts it', a
   t.is(pinnedLink(fx.pinDir, 'sigil_sockops').id, before.id);
 });
 
-test('a restart over a dead pinned link replaces it instead of adopting it', async (t) => {
+test('a restart over a dead pinned link replaces it instead of adopting it, with a program that works on the live maps', async (t) => {
   const fx = await KernelFixture.create(t);
-  const config = { signerIPv4: fx.loopback(), signerPort: 9 };
+  const signerHost = fx.loopback();
+  const destHost = fx.loopback();
+  const signer = await fx.listener(signerHost, fx.pinDir);
+  const realDest = await fx.listener(destHost);
+  const config = { signerIPv4: signerHost, signerPort: signer.port };
   const first = await fx.attach(config);
+  first.setDestination({ addr: destHost, port: realDest.port, destId: 7 });
+  const client = await fx.peer('dial');
+  first.setProcess(client.pid, { state: 'bound', bindingId: 3, startTime: first.getProcess(client.pid)!.startTime });
+  // Only the re-attached program on the hook: its guard goes too, so the dial below proves what it does.
+  detachLink(pinnedLink(fx.pinDir, 'sigil_guard4').id);
   const dead = pinnedLink(fx.pinDir, 'sigil_connect4');
   detachLink(dead.id);
   first.close(); // the agent died; the pin stays, detached (cgroup_id 0)
@@ -79,13 +88,18 @@ test('a restart over a dead pinned link replaces it instead of adopting it', asy
   t.is(second.outcome, 'adopted');
   t.like(second.repairedAtAttach, [
     { name: 'sigil_connect4', problem: 'dead-pin', action: 'pin-dropped' },
+    { name: 'sigil_guard4', problem: 'dead-pin', action: 'pin-dropped' },
     { name: 'sigil_connect4', problem: 'missing', action: 're-attached' },
+    { name: 'sigil_guard4', problem: 'missing', action: 're-attached' },
   ], JSON.stringify(second.repairedAtAttach));
   t.deepEqual(bpftoolView(fx.cgroupPath), SIGIL_CGROUP_PROGRAMS, 'sigil_connect4 is attached again (bpftool)');
   const fresh = pinnedLink(fx.pinDir, 'sigil_connect4');
   t.not(fresh.id, dead.id);
   t.truthy(fresh.cgroup_id);
   t.deepEqual(second.repair(), []);
+  const [r] = await client.dial(destHost, realDest.port);
+  t.like((await signer.acceptedFrom(r!.localPort!)).record, { origAddr: destHost, origPort: realDest.port, tgid: client.pid }, 'the new programs see the kept destinations and bindings');
+  t.deepEqual(realDest.accepted(), []);
 });
 
 interface GuardWorld { fx: KernelFixture; steering: KernelSteering; signer: PeerProcess; realDest: PeerProcess; destHost: string; client: PeerProcess }
