@@ -35,6 +35,8 @@ export const bpfUnavailableReason: string | undefined = (() => {
 
 /** `test` when BPF works or in CI (where missing BPF must fail); `test.skip` elsewhere. */
 export const kernelTest = bpfUnavailableReason === undefined || IN_CI ? test : test.skip;
+/** `kernelTest`, one at a time (tests that each start several processes). */
+export const kernelSerialTest = bpfUnavailableReason === undefined || IN_CI ? test.serial : test.serial.skip;
 if (bpfUnavailableReason !== undefined && !IN_CI) process.stderr.write(`kernel tests skipped: ${bpfUnavailableReason}\n`);
 
 /** Inside a test: false (test passes with a logged reason) when BPF is unavailable; in CI it fails the test. */

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
-import { KernelFixture, kernelTest as test, SIGIL_CGROUP_PROGRAMS, cgroupView, type PeerProcess } from '../../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, kernelSerialTest as serialTest, SIGIL_CGROUP_PROGRAMS, cgroupView, type PeerProcess } from '../../helpers/kernel.js';
 import type { KernelSteering } from '../../../agent/steering/index.js';
 
 interface BpftoolLink { id: number; prog_id: number; cgroup_id?: number; attach_type?: string }
@@ -120,7 +120,8 @@ async function guardWorld(t: ExecutionContext): Promise<GuardWorld> {
 }
 
 for (const [gone, remaining] of [['sigil_connect4', 'sigil_guard4'], ['sigil_guard4', 'sigil_connect4'], ['sigil_connect6', 'sigil_guard6'], ['sigil_guard6', 'sigil_connect6']] as const) {
-  test(`with ${gone} detached, ${remaining} alone still steers a bound process to the signer`, async (t) => {
+  // Serial: each world is three node processes; a dozen starting at once on a loaded 2-core box time out.
+  serialTest(`with ${gone} detached, ${remaining} alone still steers a bound process to the signer`, async (t) => {
     const w = await guardWorld(t);
     detachLink(pinnedLink(w.fx.pinDir, gone).id);
     t.false(bpftoolView(w.fx.cgroupPath).some((p) => p.endsWith(`/${gone}`)));
@@ -136,7 +137,7 @@ for (const [gone, remaining] of [['sigil_connect4', 'sigil_guard4'], ['sigil_gua
   });
 }
 
-test('with both programs on connect4 present, each connection is steered exactly once', async (t) => {
+serialTest('with both programs on connect4 present, each connection is steered exactly once', async (t) => {
   const w = await guardWorld(t);
   const results = await w.client.dial(w.destHost, w.realDest.port, 3);
   t.true(results.every((r) => r.ok), JSON.stringify(results));
@@ -145,7 +146,7 @@ test('with both programs on connect4 present, each connection is steered exactly
   t.deepEqual(w.realDest.accepted(), []);
 });
 
-test('control: with both programs of connect4 detached the dial goes out unsteered (what the guard prevents)', async (t) => {
+serialTest('control: with both programs of connect4 detached the dial goes out unsteered (what the guard prevents)', async (t) => {
   const w = await guardWorld(t);
   detachLink(pinnedLink(w.fx.pinDir, 'sigil_connect4').id);
   detachLink(pinnedLink(w.fx.pinDir, 'sigil_guard4').id);
@@ -172,7 +173,7 @@ test('an upgrade over a dead pinned link attaches anew instead of updating the d
   t.deepEqual(second.repair(), []);
 });
 
-test('after sigil_connect4 is re-attached its guard is moved behind it again: steering first, so nothing is counted twice', async (t) => {
+serialTest('after sigil_connect4 is re-attached its guard is moved behind it again: steering first, so nothing is counted twice', async (t) => {
   const w = await guardWorld(t);
   const order = (): string[] => (JSON.parse(execFileSync('bpftool', ['-j', 'cgroup', 'show', w.fx.cgroupPath], { encoding: 'utf8' })) as Array<{ name: string }>)
     .map((p) => p.name).filter((n) => n === 'sigil_connect4' || n === 'sigil_guard4');
