@@ -66,7 +66,7 @@ test('a link whose pin was removed is re-pinned, so the next agent adopts it', a
   t.is(pinnedLink(fx.pinDir, 'sigil_sockops').id, before.id);
 });
 
-test('a restart over a dead pinned link replaces it instead of adopting it, with a program that works on the live maps', async (t) => {
+serialTest('a restart over a dead pinned link replaces it instead of adopting it, with a program that works on the live maps', async (t) => {
   const fx = await KernelFixture.create(t);
   const signerHost = fx.loopback();
   const destHost = fx.loopback();
