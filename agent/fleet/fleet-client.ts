@@ -20,7 +20,7 @@ export interface FleetClientOptions {
   programs(): ProgramInfo[] | Promise<ProgramInfo[]>;
   /** The cgroup programs this build ships (the set `programs()` should match), from the loaded object. */
   shippedPrograms?(): ShippedProgram[];
-  /** Attachment repairs since the last call (drained: each is sent once). */
+  /** Attachment repairs since the last call (drained; kept here until a heartbeat carrying them is published). */
   repairs?(): AttachRepairReport[];
   counters?(): Record<string, number>;
   workloads?(): WorkloadUsage[];
@@ -52,6 +52,8 @@ export class FleetClient {
   #revision = 0;
   #appliedAt: string | undefined;
   #refused: RefusedBundle[] = [];
+  /** Attachment repairs not yet carried by a published heartbeat. */
+  #repairs: AttachRepairReport[] = [];
   #queue: Promise<void> = Promise.resolve();
   #nc: NatsConnection | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -228,9 +230,13 @@ export class FleetClient {
         programs: await this.options.programs(), counters: this.options.counters?.() ?? {}, workloads: this.options.workloads?.() ?? [], refused,
         ...(this.options.shippedPrograms ? { shippedPrograms: this.options.shippedPrograms() } : {}),
       };
-      const repairs = this.options.repairs?.() ?? [];
+      this.#repairs = [...this.#repairs, ...(this.options.repairs?.() ?? [])].slice(-64);
+      const repairs = this.#repairs;
       if (repairs.length > 0) heartbeat.repairs = repairs;
-      if (this.#publish(subjects.heartbeat(this.agentId), heartbeat)) this.#refused = this.#refused.slice(refused.length);
+      if (this.#publish(subjects.heartbeat(this.agentId), heartbeat)) {
+        this.#refused = this.#refused.slice(refused.length);
+        this.#repairs = this.#repairs.slice(repairs.length);
+      }
     } catch (err) {
       this.options.log.warn({ err }, 'heartbeat failed');
     }
