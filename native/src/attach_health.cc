@@ -63,10 +63,32 @@ std::string TagOfProgId(__u32 id) {
   return Hex(info.tag, sizeof info.tag);
 }
 
-bool IsTracing(const bpf_program* prog) { return bpf_program__type(prog) == BPF_PROG_TYPE_TRACING; }
+// Cgroup programs are attached to (and can be detached from) the steered cgroup; the others (tp_btf,
+// lsm, tracepoint) hook the kernel itself and their links cannot be detached, only released.
+bool IsCgroupHook(const bpf_program* prog) {
+  switch (bpf_program__type(prog)) {
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_SOCK_OPS:
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+    case BPF_PROG_TYPE_CGROUP_SYSCTL:
+    case BPF_PROG_TYPE_CGROUP_DEVICE:
+      return true;
+    default:
+      return false;
+  }
+}
 
+bool IsTracing(const bpf_program* prog) { return !IsCgroupHook(prog); }
+
+// Cgroup programs: libbpf's attach type name ("cgroup_inet4_connect"), as BPF_PROG_QUERY names them.
+// Others: their attach type when it means something ("trace_raw_tp", "lsm_mac"), else the program type.
 std::string AttachTypeOf(const bpf_program* prog) {
-  const char* name = libbpf_bpf_attach_type_str(bpf_program__expected_attach_type(prog));
+  bpf_attach_type at = bpf_program__expected_attach_type(prog);
+  const char* name = nullptr;
+  if (IsCgroupHook(prog) || (at != 0 && bpf_program__type(prog) != BPF_PROG_TYPE_TRACEPOINT)) name = libbpf_bpf_attach_type_str(at);
+  if (name == nullptr) name = libbpf_bpf_prog_type_str(bpf_program__type(prog));
   return name != nullptr ? name : "unknown";
 }
 
@@ -145,7 +167,7 @@ std::vector<LinkRepair> Steering::DropDeadLinkPins(const std::string& cgroup_pat
   std::string dir = pin_dir_ + "/links";
   for (bpf_program* prog = bpf_object__next_program(sigil_skel_object(skel_), nullptr); prog != nullptr;
        prog = bpf_object__next_program(sigil_skel_object(skel_), prog)) {
-    if (IsTracing(prog)) continue;  // tracing links cannot be detached, only released
+    if (!bpf_program__autoload(prog) || IsTracing(prog)) continue;  // the other protection mode's twin; tracing links cannot be detached
     std::string path = LinkPinPath(pin_dir_, bpf_program__name(prog));
     Fd link(bpf_obj_get(path.c_str()));
     if (link.fd < 0) continue;  // not pinned: RepairLinks attaches it
@@ -168,6 +190,7 @@ std::vector<LinkRepair> Steering::RepairLinks() {
   __u64 cgroup_id = CgroupIdOf(cgroup_path_);
   bpf_object* obj = sigil_skel_object(skel_);
   for (bpf_program* prog = bpf_object__next_program(obj, nullptr); prog != nullptr; prog = bpf_object__next_program(obj, prog)) {
+    if (!bpf_program__autoload(prog)) continue;  // the other protection mode's twin: not loaded, never attached
     std::string name = bpf_program__name(prog);
     LinkRepair r{name, AttachTypeOf(prog), "", "", ""};
     auto it = links_.begin();
@@ -275,6 +298,7 @@ Napi::Value Steering::ExpectedPrograms(const Napi::CallbackInfo& info) {
   bpf_object* obj = sigil_skel_object(skel_);
   try {
     for (bpf_program* prog = bpf_object__next_program(obj, nullptr); prog != nullptr; prog = bpf_object__next_program(obj, prog)) {
+      if (!bpf_program__autoload(prog)) continue;  // not loaded in this protection mode
       bpf_prog_info pinfo;
       if (!ProgInfoOf(bpf_program__fd(prog), &pinfo)) Fail(errno, "bpf_obj_get_info_by_fd", bpf_program__name(prog));
       Napi::Object o = Napi::Object::New(env);

@@ -65,14 +65,20 @@ export const SIGIL_CGROUP_PROGRAMS = [
   'cgroup_sock_ops/sigil_sockops',
 ];
 
-/** All programs (cgroup + exec, fork, exit) one attach creates. */
-export const SIGIL_PROGRAM_COUNT = SIGIL_CGROUP_PROGRAMS.length + 3;
-
 /** A kernel view (query() or `bpftool cgroup show -j`) as sorted `<attach type>/<name>`, comparable to SIGIL_CGROUP_PROGRAMS. */
 export function cgroupView(programs: Array<{ attachType?: string; attach_type?: string; name: string }>): string[] {
   // bpftool 7 names attach types as libbpf does (cgroup_inet4_connect); older ones said connect4 etc.
   const OLD: Record<string, string> = { connect4: 'cgroup_inet4_connect', connect6: 'cgroup_inet6_connect', sock_ops: 'cgroup_sock_ops', getpeername4: 'cgroup_inet4_getpeername', getpeername6: 'cgroup_inet6_getpeername' };
   return programs.map((p) => `${p.attachType ?? OLD[p.attach_type ?? ''] ?? p.attach_type}/${p.name}`).sort();
+}
+
+/**
+ * How many links one attached set holds: 7 cgroup programs (connect4/6: steering + guard); exec, fork, exit and the thread map's
+ * fork/exit (tp_btf); 10 credential-syscall tracepoints and setns; plus 7 lsm/ programs (enforce) or 8
+ * syscall-tracepoint taint programs (taint-only). Counted by hand from bpf/sigil.bpf.c on purpose.
+ */
+export function expectedLinkCount(mode: 'enforce' | 'taint-only'): number {
+  return SIGIL_CGROUP_PROGRAMS.length + 5 + 11 + (mode === 'enforce' ? 7 : 8);
 }
 
 /** Whether the kernel still has a program with this id (asked of bpftool, not of the addon). */
