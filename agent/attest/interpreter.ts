@@ -186,12 +186,11 @@ function nextValue(value: string | undefined, valid: Valid): boolean {
 /** How many following arguments a long option used (0 or 1), or undefined when it is not allowed. */
 function longOption(arg: string, next: string | undefined, grammar: Grammar): number | undefined {
   const eq = arg.indexOf('=');
-  if (eq !== -1) {
-    const option = grammar.long[arg.slice(0, eq)];
-    return Object.hasOwn(grammar.long, arg.slice(0, eq)) && option?.equals && option.value?.(arg.slice(eq + 1)) ? 0 : undefined;
-  }
-  if (!Object.hasOwn(grammar.long, arg)) return undefined;
-  const option = grammar.long[arg]!;
+  const name = eq === -1 ? arg : arg.slice(0, eq);
+  // hasOwn: `--constructor` must not find Object.prototype's.
+  const option = Object.hasOwn(grammar.long, name) ? grammar.long[name] : undefined;
+  if (option === undefined) return undefined;
+  if (eq !== -1) return option.equals && option.value?.(arg.slice(eq + 1)) ? 0 : undefined;
   if (option.value === undefined) return 0;
   return option.next && nextValue(next, option.value) ? 1 : undefined;
 }
