@@ -14,7 +14,7 @@ import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
 import type { ConnectionRecord } from '../signer/ports.js';
-import { DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
+import { AttachWatcher, DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
 import { ConnectionReset } from './connection-reset.js';
 import { KernelProcessSink, toProcessEvent } from './kernel-sink.js';
@@ -40,6 +40,8 @@ export interface AgentOptions {
    * stay bound through it (the bundle itself is applied later, by the fleet client).
    */
   initialBindings?: AgentBundle['bindings'];
+  /** How often the agent checks (and repairs) its own kernel attachments; default 1 s. */
+  attachCheckIntervalMs?: number;
 }
 
 /** A running agent. `close()` stops serving; pinned kernel state stays for the next agent to adopt. */
@@ -52,6 +54,8 @@ export class Agent {
     readonly signer: SignerServer,
     readonly ca: LocalCa,
     readonly usage: UsageTracker,
+    /** The agent's own kernel attachments, checked and repaired on a timer and after every apply. */
+    readonly attachments: AttachWatcher,
     private readonly applier: PolicyApplier,
     private readonly stopEvents: () => void,
     private readonly log: Logger,
@@ -79,6 +83,12 @@ export class Agent {
       steering.exemptSelf();
       log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
       log.info({ mode: steering.protectionChoice.mode, reason: steering.protectionChoice.reason }, 'identity protection');
+      const attachments = new AttachWatcher({
+        steering, log: log.child({ part: 'attach' }),
+        ...(options.attachCheckIntervalMs ? { intervalMs: options.attachCheckIntervalMs } : {}),
+      });
+      attachments.start();
+      cleanup.push(() => attachments.stop());
 
       // A binding that appears or goes ends the process's connections on the old path (SOCK_DESTROY).
       const reset = new ConnectionReset({
@@ -153,10 +163,11 @@ export class Agent {
 
       const applier = new PolicyApplier({ attestor, destinations, credentials, log: log.child({ part: 'policy' }) });
       const stopEvents = (): void => {
+        attachments.stop();
         clearInterval(reconcile);
         unsubscribe();
       };
-      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, applier, stopEvents, log);
+      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, attachments, applier, stopEvents, log);
     } catch (err) {
       for (const undo of cleanup.reverse()) await safely(undo);
       throw err;
@@ -168,9 +179,13 @@ export class Agent {
     return this.applier.revision;
   }
 
-  /** Applies a verified bundle: destinations, attestation, credentials. */
-  apply(bundle: AgentBundle): Promise<void> {
-    return this.applier.apply(bundle);
+  /** Applies a verified bundle: destinations, attestation, credentials; then checks the attachments. */
+  async apply(bundle: AgentBundle): Promise<void> {
+    try {
+      await this.applier.apply(bundle);
+    } finally {
+      this.attachments.check();
+    }
   }
 
   /** Stops serving. The kernel programs stay attached and pinned: steered connects fail closed. */

@@ -49,6 +49,8 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       policyRevision: () => agent.revision || undefined,
       activeBindings: () => agent.credentials.statuses().filter((s) => s.state === 'fresh').length,
       credentialStats: () => agent.credentials.stats,
+      programRepairs: () => agent.attachments.totals(),
+      attachProblems: () => agent.attachments.problems.length,
     });
     fleet = await FleetClient.start({
       stateDir: config.stateDir,
@@ -65,6 +67,8 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         }
       },
       programs: () => agent.steering.query(),
+      shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
+      repairs: () => agent.attachments.drain(),
       counters: () => agent.steering.counters(),
       workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
       onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
@@ -77,7 +81,10 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         listen: config.admin.listen,
         log: log.child({ part: 'admin' }),
         metrics: () => metrics?.render() ?? '',
-        health: () => ({ started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }) }),
+        health: () => {
+          const degraded = [...agent.attachments.problems];
+          return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
+        },
       });
     }
     const watchdog = systemd.startWatchdog();

@@ -4,8 +4,9 @@
 export {
   KernelSteering, queryCgroup, socketFd, startTimeToTicks,
   type SteeringOptions, type ProcessState, type ProcessEntry, type ProcessEvent, type SteeredConnection,
-  type Destination, type AttachedProgram, type ProgramStats, type AttachOutcome,
+  type Destination, type AttachedProgram, type ProgramStats, type AttachOutcome, type ExpectedProgram, type LinkRepair,
 } from './steering.js';
+export { AttachWatcher, ATTACH_CHECK_INTERVAL_MS, type AttachWatcherOptions, type RecordedRepair } from './attach-watcher.js';
 export {
   DestinationResolver, dnsLookup,
   type DestinationSpec, type DestinationTable, type ResolverOptions, type ResolvedAddress, type Lookup,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import anyTest from 'ava';
-import { KernelFixture, kernelTest as test, bpfUnavailableReason, CGROUP_TYPES, expectedLinkCount, programExists } from '../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, bpfUnavailableReason, SIGIL_CGROUP_PROGRAMS, cgroupView, expectedLinkCount, programExists } from '../helpers/kernel.js';
 import { KernelSteering, loadNative, queryCgroup } from '../../agent/steering/index.js';
 
 // Argument checks need the addon but no kernel privileges.
@@ -46,7 +46,7 @@ test('attaching twice adopts the pinned set: the kernel reports one program per 
   const config = { signerIPv4: fx.loopback(), signerPort: 9 };
   const first = await fx.attach(config);
   const ids = first.query().map((p) => p.id);
-  t.deepEqual(first.query().map((p) => p.attachType), CGROUP_TYPES);
+  t.deepEqual(cgroupView(first.query()), SIGIL_CGROUP_PROGRAMS);
   t.false(first.adopted);
   const second = await fx.attach(config);
   t.is(second.outcome, 'adopted');
