@@ -31,10 +31,6 @@ export interface WorkloadOptions {
   /** Default WORKLOAD_UID; root is not an option: workloads run as users do. */
   uid?: number;
   gid?: number;
-  /**
-   * With `uid`: no capability at all (default false: ambient CAP_DAC_READ_SEARCH so a checkout under a
-   * 0700 directory stays readable). Use when the files the workload needs are world-readable.
-   */
   timeoutMs?: number;
   /** Told the pid as soon as the program is spawned (for attest or fault tests). */
   onSpawn?: (pid: number) => void;
