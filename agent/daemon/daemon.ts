@@ -68,6 +68,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       },
       programs: () => agent.steering.query(),
       shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
+      protection: () => agent.steering.protectionChoice,
       repairs: () => agent.attachments.drain(),
       counters: () => agent.steering.counters(),
       workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),

@@ -57,12 +57,15 @@ test.serial('the same script under a copy of node with another hash is not bound
 
 test.serial('the fleet sees the agent healthy with the kernel-reported programs and the current revision', async (t) => {
   if (!requireBpf(t) || !stack) return;
-  const { status, body } = await stack.api<{ agents: Array<{ state: string; reasons: string[]; programs: Array<{ name: string }>; revisionApplied: number }>; currentRevision: number }>('GET', '/v1/fleet/status');
+  const { status, body } = await stack.api<{ agents: Array<{ state: string; reasons: string[]; programs: Array<{ name: string }>; revisionApplied: number; protection?: { mode: string; reason: string } }>; currentRevision: number }>('GET', '/v1/fleet/status');
   t.is(status, 200);
   t.is(body.agents.length, 1, JSON.stringify(body));
   const [agent] = body.agents;
   t.is(agent?.state, 'healthy', JSON.stringify(agent));
   t.true((agent?.programs ?? []).some((p) => p.name.includes('connect4')), JSON.stringify(agent));
+  // The host's identity-protection mode, as the agent loaded it: this machine's own doctor says which.
+  t.true(agent?.protection?.mode === 'enforce' || agent?.protection?.mode === 'taint-only', JSON.stringify(agent?.protection));
+  t.truthy(agent?.protection?.reason);
   // The same, as Prometheus text on the control plane's loopback port.
   const metrics = await (await fetch(`${stack.cp.url}/metrics`)).text();
   t.regex(metrics, /^sigil_controlplane_agents\{state="healthy"\} 1$/m, metrics);
