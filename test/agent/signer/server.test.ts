@@ -248,6 +248,21 @@ test('Host different from the SNI gets 421 in OCI error shape', async (t) => {
   t.deepEqual(auditFor(tgid).map((e) => e['status']), [421, 421]);
 });
 
+test('a chunked PutObject (body not signed) gets 411 before anything is forwarded; with its length it passes', async (t) => {
+  const b = binding('os-411');
+  const cred = credentials.add(b.id, upstream);
+  const { source } = steer([b]);
+  const agent = agentFor(source);
+  t.teardown(() => agent.destroy());
+  const chunked = await request(agent, { host: OS_HOST, port: upstream.port, method: 'PUT', path: '/n/testns/b/bk/o/chunked.bin', headers: { 'transfer-encoding': 'chunked' }, body: 'abc' });
+  t.is(chunked.status, 411);
+  t.like(JSON.parse(chunked.body), { code: 'LengthRequired' });
+  t.is(seenWith(cred).length, 0, 'nothing reached the upstream');
+  const sized = await request(agent, { host: OS_HOST, port: upstream.port, method: 'PUT', path: '/n/testns/b/bk/o/sized.bin', headers: { 'content-length': '3' }, body: 'abc' });
+  t.is(sized.status, 200, sized.body);
+  t.is(seenWith(cred)[0]?.failure, undefined);
+});
+
 test('a method the binding does not allow gets 403; allowed ones pass', async (t) => {
   const b = binding('os-ro', { methods: ['GET', 'HEAD'] });
   const cred = credentials.add(b.id, upstream);
