@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, ROOT, startStack, type Stack } from './stack.js';
 import { runWorkload } from './workload-runner.js';
 
@@ -40,7 +40,7 @@ async function peakRssKb(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
 }
 
-test('a 1 GB PutObject streams through the agent with its peak RSS growing by less than 64 MB', async (t) => {
+kernelTest('a 1 GB PutObject streams through the agent with its peak RSS growing by less than 64 MB', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const before = await peakRssKb(stack.agent.pid);
   const run = await runWorkload({

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BUNDLE_FILE } from '../../agent/fleet/fleet-client.js';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, SPIFFE_ID, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload, type WorkloadRun } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
@@ -70,7 +70,7 @@ async function savedRevision(stateDir: string): Promise<number> {
   return revisionOf((JSON.parse(await readFile(path.join(stateDir, BUNDLE_FILE), 'utf8')) as { jws: string }).jws);
 }
 
-test.serial('kill -9 of the agent: steered connects are refused, nothing reaches the service unsigned', async (t) => {
+kernelTest.serial('kill -9 of the agent: steered connects are refused, nothing reaches the service unsigned', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.true(allOk(await sdk(stack, 'before-kill')));
   const child = stack.agent.child;
@@ -86,7 +86,7 @@ test.serial('kill -9 of the agent: steered connects are refused, nothing reaches
   t.is(stack.objectStorage.requests.length - before, 0, JSON.stringify(stack.objectStorage.requests.slice(before)));
 });
 
-test.serial('restart adopts the pinned programs: one attachment set, serving again', async (t) => {
+kernelTest.serial('restart adopts the pinned programs: one attachment set, serving again', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const mark = stack.agent.output().length;
   await stack.restartAgent();
@@ -103,7 +103,7 @@ test.serial('restart adopts the pinned programs: one attachment set, serving aga
   t.true(allOk(run), run.stdout + run.stderr);
 });
 
-test.serial('NATS stopped: signing continues on cached tokens and bundle; the agent reconnects and heartbeats resume', async (t) => {
+kernelTest.serial('NATS stopped: signing continues on cached tokens and bundle; the agent reconnects and heartbeats resume', async (t) => {
   if (!requireBpf(t) || !stack) return;
   await stack.nats.stop();
   t.teardown(async () => { if (stack && stack.nats.pid === undefined) await stack.nats.restart(); });
@@ -123,7 +123,7 @@ test.serial('NATS stopped: signing continues on cached tokens and bundle; the ag
   t.true(allOk(after), after.stdout + after.stderr);
 });
 
-test.serial('control plane restarted: policy, enrolment and distribution survive', async (t) => {
+kernelTest.serial('control plane restarted: policy, enrolment and distribution survive', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const list = async (kind: string) => (await stack!.api<{ revision: number; items: unknown[] }>('GET', `/v1/resources/${kind}`)).body;
   const before = { wi: await list('wi'), cs: await list('cs'), wc: await list('wc'), row: await fleetRow(stack) };
@@ -145,7 +145,7 @@ test.serial('control plane restarted: policy, enrolment and distribution survive
   t.is(answer.status, 200, JSON.stringify(answer));
 });
 
-test.serial('token exchange failing for a binding with no token yet: 503 with the reason, recovery without restart', async (t) => {
+kernelTest.serial('token exchange failing for a binding with no token yet: 503 with the reason, recovery without restart', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const pid = stack.agent.pid;
   const app = await nodeCopy(work!.dir, 'iam-outage', 8);
@@ -173,7 +173,7 @@ test.serial('token exchange failing for a binding with no token yet: 503 with th
   t.is(stack.agent.pid, pid, 'the agent was not restarted');
 });
 
-test.serial('state dir full: a clear error, nothing corrupted, the last good bundle loads after', async (t) => {
+kernelTest.serial('state dir full: a clear error, nothing corrupted, the last good bundle loads after', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const stateDir = stack.agent.stateDir;
   const saved = path.join(work!.dir, 'state-copy');
@@ -226,7 +226,7 @@ test.serial('state dir full: a clear error, nothing corrupted, the last good bun
   t.pass();
 });
 
-test.serial('secrets scan: nothing of the run in the agent output, workload environments or workload-readable state', async (t) => {
+kernelTest.serial('secrets scan: nothing of the run in the agent output, workload environments or workload-readable state', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.true(environs.length >= 5, `captured ${environs.length} environments`);
   const result = await scanStack(stack, { ledger, files: environs, readableBy: NOBODY, dir: work!.dir });

@@ -12,7 +12,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
@@ -67,7 +67,7 @@ test.after.always(async () => {
 
 interface Summary { tag: string; ok: number; errors: number; statuses: Record<string, number>; firstError?: string; connections: number; ms: number }
 
-test.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from three binaries: 0 errors, 0 misattributed signatures`, async (t) => {
+kernelTest.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from three binaries: 0 errors, 0 misattributed signatures`, async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   const perBinary = Math.ceil(TOTAL_CONNS / BINARIES.length);
@@ -120,7 +120,7 @@ test.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from 
   t.log(`${BINARIES.length * processes * connsEach} connections (${processes} processes × ${connsEach} per binary) × ${REQUESTS} requests = ${expected} in ${seconds.toFixed(1)} s (${Math.round(expected / seconds)} req/s); errors ${errors}, misattributed ${misattributed.length}; agent RSS ${rss} MB`);
 });
 
-test.serial('secrets scan after the load: nothing in the agent output, the load processes’ environments or readable state', async (t) => {
+kernelTest.serial('secrets scan after the load: nothing in the agent output, the load processes’ environments or readable state', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.true(environs.length >= BINARIES.length, `captured ${environs.length} environments`);
   const result = await scanStack(stack, { ledger, files: environs, readableBy: NOBODY, dir: work!.dir });
