@@ -22,6 +22,8 @@ const SOAK = process.env['SIGIL_SOAK'] === '1';
 const TOTAL_CONNS = Number(process.env['SIGIL_LOAD_CONNS'] ?? (SOAK ? 1000 : 300));
 const REQUESTS = Number(process.env['SIGIL_LOAD_REQUESTS'] ?? (SOAK ? 100 : 20));
 const MAX_CONNS_PER_PROCESS = 56;
+/** How long each load process may run; the test's own timeout covers it. */
+const WORKLOAD_TIMEOUT_MS = SOAK ? 30 * 60_000 : 3 * 60_000;
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-load-client.js');
 const BINARIES = ['alpha', 'beta', 'gamma'].map((name, i) => ({
   name,
@@ -69,6 +71,8 @@ interface Summary { tag: string; ok: number; errors: number; statuses: Record<st
 
 kernelTest.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from three binaries: 0 errors, 0 misattributed signatures`, async (t) => {
   if (!requireBpf(t) || !stack) return;
+  // The load processes run in parallel, each up to WORKLOAD_TIMEOUT_MS, then the judging: past ava's 2 min.
+  t.timeout(WORKLOAD_TIMEOUT_MS + 2 * 60_000);
   const s = stack;
   const perBinary = Math.ceil(TOTAL_CONNS / BINARIES.length);
   const processes = Math.ceil(perBinary / MAX_CONNS_PER_PROCESS);
@@ -83,7 +87,7 @@ kernelTest.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests
       cgroup: s.workloadCgroup, hosts: { [OS_HOST]: s.objectStorage.address }, command: exe,
       args: [CLIENT, '--host', OS_HOST, '--conns', String(connsEach), '--requests', String(REQUESTS), '--tag', b.name],
       env: { NODE_EXTRA_CA_CERTS: s.caBundle },
-      timeoutMs: SOAK ? 30 * 60_000 : 3 * 60_000,
+      timeoutMs: WORKLOAD_TIMEOUT_MS,
       onSpawn: (pid) => { captured = captureEnviron(pid, exe, into); },
     });
     if (await captured) environs.push(into);

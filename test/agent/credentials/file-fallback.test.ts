@@ -201,11 +201,18 @@ rootTest('end to end: the official SDK signs with the profile; refreshed in plac
   t.is(await signWithProfile(), world.objectStorage.namespace);
   const firstToken = await readFile(join(dir, 'token'), 'utf8');
 
-  // 3 s tokens refresh at ~2.4 s; the file follows.
-  await new Promise((resolve) => setTimeout(resolve, 3200));
-  await fallback.idle();
-  const secondToken = await readFile(join(dir, 'token'), 'utf8');
-  t.not(secondToken, firstToken);
+  // 3 s tokens refresh at ~2.4 s; the file follows. Waited for as events with a generous deadline:
+  // the file changing, then the first token's own expiry passing (so the next call proves the new one).
+  const firstExpiry = (JSON.parse(Buffer.from(firstToken.split('.')[1] ?? '', 'base64url').toString()) as { exp: number }).exp * 1000;
+  const deadline = Date.now() + 20_000;
+  let secondToken = firstToken;
+  while ((secondToken === firstToken || Date.now() <= firstExpiry) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await fallback.idle();
+    secondToken = await readFile(join(dir, 'token'), 'utf8');
+  }
+  t.not(secondToken, firstToken, 'the token file was refreshed before the deadline');
+  t.true(Date.now() > firstExpiry, 'the first token has expired');
   t.is(await signWithProfile(), world.objectStorage.namespace, 'the refreshed profile works after the first token expired');
 
   manager.setBindings([]);
