@@ -105,6 +105,8 @@ export interface IamStandIn {
   readonly kid: string;
   /** UPSTs issued so far. */
   readonly issued: number;
+  /** Requests held open by hang mode right now. */
+  readonly hanging: number;
   /** Times the JWKS was fetched (it is cached in between). */
   readonly jwksFetches: number;
   readonly exchanges: ExchangeRecord[];
@@ -352,6 +354,9 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
     kid,
     get issued() {
       return issued;
+    },
+    get hanging() {
+      return hung.size;
     },
     get jwksFetches() {
       return jwksFetches;
