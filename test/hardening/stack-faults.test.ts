@@ -138,11 +138,9 @@ kernelTest.serial('NATS stopped: signing continues on cached tokens and bundle; 
   const during = await sdk(stack, 'nats-down');
   t.true(allOk(during), during.stdout + during.stderr);
   t.deepEqual(notAccepted(stack, from), [], 'signed by the cached token, as the stand-in judged it');
-  // Several missed heartbeats, as the control plane sees them (its HTTP API is up; NATS is not).
-  await waitFor('heartbeats to stop arriving', async () => {
-    const row = await fleetRow(stack!).catch(() => undefined);
-    return row?.lastHeartbeatAgeSeconds !== undefined && row.lastHeartbeatAgeSeconds >= 1;
-  }, 20_000, 200);
+  // The outage lasts several heartbeats (300 ms each). This wait sets the outage's length; it is not a
+  // synchronisation (the fleet view cannot be asked while NATS, its store, is down).
+  await new Promise((r) => setTimeout(r, 1500));
 
   await stack.nats.restart();
   const back = Date.now();
