@@ -189,6 +189,9 @@ test('a connection the kernel has no record of is closed before TLS', async (t) 
   const r = await rawExchange('127.77.41.250', { servername: OS_HOST });
   t.false(r.secure);
   t.is(r.data, '');
+  // The log line may land just after the close: waited for, deadline 5 s.
+  const deadline = Date.now() + 5_000;
+  while (!logLines.some((l) => l.includes('SIGIL_ERR_SIGNER_UNATTRIBUTED')) && Date.now() < deadline) await new Promise((r2) => setTimeout(r2, 20));
   t.true(logLines.some((l) => l.includes('SIGIL_ERR_SIGNER_UNATTRIBUTED')));
 });
 
