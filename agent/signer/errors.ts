@@ -12,6 +12,7 @@ export const SIGNER_ERRORS = {
   MISDIRECTED: { code: 'SIGIL_ERR_SIGNER_MISDIRECTED', ociCode: 'Misdirected', status: 421 },
   BODY_TOO_LARGE: { code: 'SIGIL_ERR_SIGNER_BODY_TOO_LARGE', ociCode: 'PayloadTooLarge', status: 413 },
   BAD_REQUEST: { code: 'SIGIL_ERR_SIGNER_BAD_REQUEST', ociCode: 'InvalidParameter', status: 400 },
+  LENGTH_REQUIRED: { code: 'SIGIL_ERR_SIGNER_LENGTH_REQUIRED', ociCode: 'LengthRequired', status: 411 },
   TOO_MANY_HEADERS: { code: 'SIGIL_ERR_SIGNER_TOO_MANY_HEADERS', ociCode: 'RequestHeaderFieldsTooLarge', status: 431 },
   TOO_MANY_REQUESTS: { code: 'SIGIL_ERR_SIGNER_TOO_MANY_REQUESTS', ociCode: 'TooManyRequests', status: 429 },
   UPSTREAM_FAILED: { code: 'SIGIL_ERR_SIGNER_UPSTREAM_FAILED', ociCode: 'UpstreamFailed', status: 502 },

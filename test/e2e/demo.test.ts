@@ -1,11 +1,10 @@
 /** The Quick start demo, as a user runs it: `npm run demo -- --json` ends with a summary line. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import test from 'ava';
-import { requireBpf } from '../helpers/kernel.js';
+import { kernelTest, requireBpf } from '../helpers/kernel.js';
 import { ROOT } from './stack.js';
 
-test('the demo serves the bound workload (an unprivileged uid, no capabilities), refuses the unbound copy and reports a healthy agent', async (t) => {
+kernelTest('the demo serves the bound workload (an unprivileged uid, no capabilities), refuses the unbound copy and reports a healthy agent', async (t) => {
   if (!requireBpf(t)) return;
   t.timeout(5 * 60_000); // a whole stack from nothing, on a loaded CI machine
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

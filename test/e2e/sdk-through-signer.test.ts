@@ -6,7 +6,7 @@
  * key and are refused 401.
  */
 import test from 'ava';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { PRINCIPAL, SPIFFE_ID, WORKLOAD_UID, startStack, type Stack } from './stack.js';
 import { reportedIdentity } from './workload-runner.js';
 
@@ -21,7 +21,7 @@ test.after.always(async () => {
 
 const OPS = ['getNamespace', 'putObject', 'getObject', 'listObjects', 'deleteObject'];
 
-test.serial('a bound SDK workload succeeds through the signer; every request is signed by its principal', async (t) => {
+kernelTest.serial('a bound SDK workload succeeds through the signer; every request is signed by its principal', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const before = stack.objectStorage.requests.length;
   const run = await stack.runSdkWorkload({ tag: 'bound' });
@@ -42,7 +42,7 @@ test.serial('a bound SDK workload succeeds through the signer; every request is 
   t.false(/ST\$|Signature version|BEGIN [A-Z ]*PRIVATE KEY/.test(stack.agent.output()));
 });
 
-test.serial('the same script under a copy of node with another hash is not bound: 401 from the service', async (t) => {
+kernelTest.serial('the same script under a copy of node with another hash is not bound: 401 from the service', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const before = stack.objectStorage.requests.length;
   const run = await stack.runSdkWorkload({ node: stack.unboundNode, tag: 'unbound' });
@@ -55,7 +55,7 @@ test.serial('the same script under a copy of node with another hash is not bound
   t.true(seen.every((r) => r.status === 401 && r.principal === undefined));
 });
 
-test.serial('the fleet sees the agent healthy with the kernel-reported programs and the current revision', async (t) => {
+kernelTest.serial('the fleet sees the agent healthy with the kernel-reported programs and the current revision', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const { status, body } = await stack.api<{ agents: Array<{ state: string; reasons: string[]; programs: Array<{ name: string }>; revisionApplied: number; protection?: { mode: string; reason: string } }>; currentRevision: number }>('GET', '/v1/fleet/status');
   t.is(status, 200);

@@ -18,8 +18,8 @@ import { AgentError } from '../../agent/errors.js';
 import { Attestor } from '../../agent/attest/index.js';
 import { nsFromTicks, readProcStat } from '../../agent/attest/proc-stat.js';
 import type { ProcessStateEntry } from '../../agent/attest/types.js';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
-import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, startStack, type Stack } from '../e2e/stack.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
+import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, WORKLOAD_SCRIPT, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
 import { NOBODY, applyAndWait, captureEnviron, identityDocs, nodeCopy, publicTempDir, scanStack, sha256Of } from './stack-support.js';
@@ -100,7 +100,7 @@ function since(s: Stack, before: number) {
   return s.objectStorage.requests.slice(before);
 }
 
-test.serial('a different binary at the bound path, same name and size, is not bound: 401, nothing signed', async (t) => {
+kernelTest.serial('a different binary at the bound path, same name and size, is not bound: 401, nothing signed', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['path']!;
   let before = stack.objectStorage.requests.length;
@@ -131,7 +131,7 @@ test.serial('a different binary at the bound path, same name and size, is not bo
   t.true(since(stack, before).every((r) => r.principal === undefined));
 });
 
-test.serial('the bound binary under another uid than the identity pins is not bound', async (t) => {
+kernelTest.serial('the bound binary under another uid than the identity pins is not bound', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['uid']!;
   let before = stack.objectStorage.requests.length;
@@ -149,7 +149,7 @@ test.serial('the bound binary under another uid than the identity pins is not bo
   t.false(seen.some((r) => r.principal === PRINCIPAL));
 });
 
-test.serial('a connection opened before an exec into the bound binary stays unsigned; the new image’s own connections are signed', async (t) => {
+kernelTest.serial('a connection opened before an exec into the bound binary stays unsigned; the new image’s own connections are signed', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['exec']!;
   const before = stack.objectStorage.requests.length;
@@ -189,7 +189,7 @@ async function slowShell(dir: string): Promise<string> {
   return file;
 }
 
-test.serial('exec while pending: a child keeping the socket its parent opened before exec\'ing into the bound program is never signed for', async (t) => {
+kernelTest.serial('exec while pending: a child keeping the socket its parent opened before exec\'ing into the bound program is never signed for', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['exec']!;
   const shell = await slowShell(work!.dir);
@@ -252,7 +252,7 @@ test.serial('PID reuse: the attestor refuses a live process whose start time is 
   t.regex((gone as AgentError).code ?? '', /SIGIL_ERR_ATTEST_(GONE|PID_REUSED)/);
 });
 
-test.serial('secrets scan: no token, signature or private key in the agent output, workload environments or workload-readable state', async (t) => {
+kernelTest.serial('secrets scan: no token, signature or private key in the agent output, workload environments or workload-readable state', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.true(environs.length >= 4, `captured ${environs.length} environments`);
   const result = await scanStack(stack, { ledger, files: environs, readableBy: NOBODY, dir: work!.dir });
