@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)
 NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile.
-APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby
+APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ gcc libc6-dev libssl-dev iproute2 util-linux systemd ruby
 
 .PHONY: deps build test demo clean
 

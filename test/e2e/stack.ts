@@ -50,6 +50,11 @@ export interface StackOptions {
   extraPolicy?: object[];
   /** (hardening) IAM principal rules tried before the default ones, e.g. one principal per SPIFFE ID. */
   principals?: PrincipalRule[];
+  /**
+   * (hardening) Extra top-level sections of the agent's config file, e.g.
+   * `{ attestation: { protection: 'taint-only' } }`; the stack's own sections win on a clash.
+   */
+  agentConfig?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -209,6 +214,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const adminPort = await freePort();
     const configFile = path.join(root, 'agent.yaml');
     await writeFile(configFile, stringify({
+      ...options.agentConfig,
       stateDir,
       log: { level: 'info' },
       steering: { cgroup, pinDir, agentCgroup: path.join(cgroup, 'agent') },
