@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse } from 'yaml';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
+import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
 
 /**
@@ -29,6 +30,14 @@ export interface AgentConfig {
     attestTimeoutMs: number;
   };
   upstream: { caFile?: string };
+  attestation: {
+    /**
+     * Identity protection: 'enforce' refuses identity-changing operations (PR_SET_MM, user namespaces,
+     * credential changes, ptrace-class access) on bound processes with BPF LSM; 'taint-only' only
+     * unbinds the process; 'auto' (default) enforces where BPF LSM is active.
+     */
+    protection: ProtectionSetting;
+  };
   dns: {
     /** Resolved addresses stay steered this long after DNS stopped returning them. */
     graceSeconds: number;
@@ -100,12 +109,17 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     }
     return value as number;
   };
+  const oneOf = <T extends string>(value: string, allowed: readonly T[], field: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) fail(field, `"${value}" is not one of ${allowed.join(', ')}`);
+    return value as T;
+  };
   const ip = (value: string, field: string, family: 4 | 6): string => {
     if (isIP(value) !== family) fail(field, `"${value}" is not an IPv${family} address`);
     return value;
   };
 
-  only(raw, '', ['stateDir', 'log', 'steering', 'signer', 'upstream', 'dns', 'controlPlane', 'admin', 'fileFallback']);
+  only(raw, '', ['stateDir', 'log', 'steering', 'signer', 'upstream', 'attestation', 'dns', 'controlPlane', 'admin', 'fileFallback']);
+  const attestation = section('attestation', ['protection']);
   const log = section('log', ['level']);
   const steering = section('steering', ['cgroup', 'pinDir', 'agentCgroup']);
   const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs']);
@@ -155,6 +169,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
       attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 10_000,
     },
     upstream: caFile === undefined ? {} : { caFile },
+    attestation: { protection: oneOf(str(attestation, 'attestation.protection', 'protection') ?? DEFAULT_PROTECTION, PROTECTION_SETTINGS, 'attestation.protection') },
     dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', 0, 86_400) ?? 300, resolve },
     controlPlane: { natsUrl: overrides.natsUrl ?? str(controlPlane, 'controlPlane.natsUrl', 'natsUrl') ?? 'nats://127.0.0.1:4222' },
     admin: { listen: adminListen },

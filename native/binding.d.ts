@@ -13,6 +13,26 @@ export interface NativeConfig {
   /** Signer's IPv6 address for native IPv6 dials; default '::1'. */
   signerIPv6?: string;
   signerPort: number;
+  /** Which identity-protection programs to load: the lsm/ set (default) or the kprobe taint-only set. */
+  protection?: ProtectionMode;
+}
+
+/** 'enforce': BPF LSM refuses identity-changing operations on bound processes; 'taint-only': they only unbind. */
+export type ProtectionMode = 'enforce' | 'taint-only';
+
+/** The program image a process runs, as the kernel fixed it at exec (sigil_images). */
+export interface NativeImage {
+  execSeq: number;
+  /** SIGIL_TAINT_* bits (bpf/abi.h): 0x1 mm, 0x2 user namespace, 0x4 credentials, 0x8 traced. */
+  taint: number;
+  /** The process whose exec made this image (a forked child names its parent's exec). */
+  originTgid: number;
+  originStart: bigint;
+  /** st_dev encoding of the executed file's device. */
+  dev: number;
+  ino: bigint;
+  /** The executed file's ctime at exec, ns (stat's st_ctim). */
+  ctimeNs: bigint;
 }
 
 export interface NativeDestination {
@@ -55,6 +75,17 @@ export interface NativeConnection {
 
 export interface NativeEvent {
   type: 'exec' | 'exit';
+  /** Exec only: the executed file's ctime (ns), the image's initial taint, argv and environ as the loader left them. */
+  ctimeNs?: bigint;
+  taint?: number;
+  /** Exec only: the working directory at exec (st_dev encoding, inode). */
+  cwdDev?: number;
+  cwdIno?: bigint;
+  argv?: string[];
+  env?: string[];
+  /** False when the kernel could not copy all of argv / environ (longer than its buffers, or unreadable). */
+  argvComplete?: boolean;
+  envComplete?: boolean;
   tgid: number;
   startTime: bigint;
   /** st_dev encoding of the executed file's device (exec only, else 0). */
@@ -104,6 +135,10 @@ export declare class NativeSteering {
   setProcess(tgid: number, proc: NativeProcessWrite): boolean;
   deleteProcess(tgid: number): boolean;
   getProcess(tgid: number): NativeProcessEntry | null;
+  /** The kernel's image record of tgid; null when it has none (a process found only by the /proc scan). */
+  getImage(tgid: number): NativeImage | null;
+  /** The protection mode this set was loaded with. */
+  protection(): ProtectionMode;
   processCount(): number;
   setScanComplete(done: boolean): void;
   connectionFor(fd: number): NativeConnection | null;

@@ -16,7 +16,7 @@ import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../si
 import type { ConnectionRecord } from '../signer/ports.js';
 import { DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
-import { KernelProcessSink } from './kernel-sink.js';
+import { KernelProcessSink, toProcessEvent } from './kernel-sink.js';
 import { PolicyApplier } from './policy-applier.js';
 import { UsageTracker } from './usage.js';
 import { AttestingWorkloadResolver } from './workload-resolver.js';
@@ -61,17 +61,19 @@ export class Agent {
       signerPort: config.signer.port,
       pinDir: config.steering.pinDir,
       cgroupPath: steeredCgroup,
+      protection: config.attestation.protection,
     });
     const cleanup: Array<() => unknown> = [() => steering.close()];
     try {
       // Our own upstream sockets must never be steered back to us.
       steering.exemptSelf();
       log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
+      log.info({ mode: steering.protectionChoice.mode, reason: steering.protectionChoice.reason }, 'identity protection');
 
       const attestor = new Attestor({ sink: new KernelProcessSink(steering), log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
       cleanup.push(() => attestor.close());
       // Subscribe before scanning, so a process that starts during the scan is not missed.
-      const unsubscribe = steering.onProcessEvent((event) => attestor.handleEvent(event));
+      const unsubscribe = steering.onProcessEvent((event) => attestor.handleEvent(toProcessEvent(event)));
       cleanup.push(unsubscribe);
       await attestor.start();
       // Catches what events cannot: exits lost to a full ring buffer, children forked without exec.

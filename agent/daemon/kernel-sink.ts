@@ -1,5 +1,29 @@
-import type { ProcessStateEntry, ProcessStateSink } from '../attest/types.js';
-import type { KernelSteering } from '../steering/index.js';
+import type { ImageRecord, ProcessEvent, ProcessStateEntry, ProcessStateSink } from '../attest/types.js';
+import type { KernelSteering, ProcessEvent as KernelEvent } from '../steering/index.js';
+
+/** A ring-buffer event as attestation takes it: an exec carries what the kernel recorded at exec. */
+export function toProcessEvent(event: KernelEvent): ProcessEvent {
+  const base = { type: event.type, tgid: event.tgid, startTime: event.startTime };
+  if (event.type !== 'exec') return base;
+  return {
+    ...base,
+    execSeq: event.execSeq,
+    ...(event.argv === undefined || event.env === undefined || event.ctimeNs === undefined
+      ? {}
+      : {
+          exec: {
+            dev: event.dev,
+            ino: BigInt(event.ino),
+            ctimeNs: event.ctimeNs,
+            ...(event.cwdDev === undefined || event.cwdIno === undefined ? {} : { cwd: { dev: event.cwdDev, ino: event.cwdIno } }),
+            argv: event.argv,
+            env: event.env,
+            argvComplete: event.argvComplete === true,
+            envComplete: event.envComplete === true,
+          },
+        }),
+  };
+}
 
 /**
  * Attestation's decisions, written into the kernel's process map. The agent's own tgid is never
@@ -25,6 +49,10 @@ export class KernelProcessSink implements ProcessStateSink {
 
   execSeq(tgid: number): number | undefined {
     return this.steering.getProcess(tgid)?.execSeq;
+  }
+
+  image(tgid: number): ImageRecord | null {
+    return this.steering.getImage(tgid);
   }
 
   delete(tgid: number): void {

@@ -7,6 +7,8 @@ import { AgentError } from '../errors.js';
 /** Stable codes: the SIGIL code for logs and tests, the OCI-style code and status for the client. */
 export const SIGNER_ERRORS = {
   NOT_ALLOWED: { code: 'SIGIL_ERR_SIGNER_NOT_ALLOWED', ociCode: 'NotAllowed', status: 403 },
+  /** The kernel tainted the process after its connection was attributed (ptrace, PR_SET_MM, setuid ...). */
+  IDENTITY_LOST: { code: 'SIGIL_ERR_SIGNER_IDENTITY_LOST', ociCode: 'NotAllowed', status: 403 },
   MISDIRECTED: { code: 'SIGIL_ERR_SIGNER_MISDIRECTED', ociCode: 'Misdirected', status: 421 },
   BODY_TOO_LARGE: { code: 'SIGIL_ERR_SIGNER_BODY_TOO_LARGE', ociCode: 'PayloadTooLarge', status: 413 },
   BAD_REQUEST: { code: 'SIGIL_ERR_SIGNER_BAD_REQUEST', ociCode: 'InvalidParameter', status: 400 },

@@ -38,6 +38,8 @@ export interface ResolvedWorkload {
   spiffeId: string;
   /** The bindings this process may use on this host; never empty for a resolved workload. */
   bindings: readonly BindingSpec[];
+  /** Asked before each request: why the process lost its identity since (a kernel taint), or undefined. */
+  lost?: () => string | undefined;
 }
 
 /**

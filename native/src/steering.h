@@ -19,7 +19,7 @@ namespace sigil {
 
 // File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
 struct MapFds {
-  int procs = -1, exec_seqs = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
+  int procs = -1, images = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
 };
 
 // What load() bakes into the programs' rodata, network byte order.
@@ -28,6 +28,10 @@ struct SignerConfig {
   __u32 ip6[4] = {0, 0, 0, 0};
   __u16 port = 0;
 };
+
+// Which identity-protection programs are loaded (see bpf/sigil.bpf.c "Identity protection"):
+// kEnforce the lsm/ set (needs BPF LSM active), kTaintOnly the kprobe set.
+enum class Protection : __u8 { kEnforce = 1, kTaintOnly = 2 };
 
 class Steering : public Napi::ObjectWrap<Steering> {
  public:
@@ -47,6 +51,8 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value SetProcess(const Napi::CallbackInfo& info);
   Napi::Value DeleteProcess(const Napi::CallbackInfo& info);
   Napi::Value GetProcess(const Napi::CallbackInfo& info);
+  Napi::Value GetImage(const Napi::CallbackInfo& info);
+  Napi::Value Protection(const Napi::CallbackInfo& info);
   Napi::Value ProcessCount(const Napi::CallbackInfo& info);
   Napi::Value SetScanComplete(const Napi::CallbackInfo& info);
   Napi::Value ConnectionFor(const Napi::CallbackInfo& info);
@@ -70,6 +76,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
 
   sigil_bpf* skel_ = nullptr;
   SignerConfig config_;
+  ::sigil::Protection protection_ = ::sigil::Protection::kEnforce;
   __u8 identity_[SIGIL_IDENTITY_BYTES] = {};  // of skel_'s object + config_; see abi.h sigil_settings
   MapFds maps_;
   bool maps_owned_ = false;  // true when maps_ came from pins and must be closed by us

@@ -12,7 +12,7 @@ import { PRINCIPAL, SPIFFE_ID, startStack, type Stack } from './stack.js';
 let stack: Stack | undefined;
 
 test.before(async () => {
-  if (bpfUnavailableReason === undefined) stack = await startStack({ heartbeatMs: 500 });
+  if (bpfUnavailableReason === undefined) stack = await startStack({ heartbeatMs: 500, ...(process.env["SIGIL_AGENT_LOG"] ? { agentLogFile: process.env["SIGIL_AGENT_LOG"] } : {}) });
 });
 test.after.always(async () => {
   await stack?.stop();

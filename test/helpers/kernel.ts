@@ -54,6 +54,15 @@ export { PeerProcess, type DialResult, type Accepted } from '../../agent/steerin
 /** The cgroup attach types Sigil's programs use, as BPF_PROG_QUERY names them. */
 export const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
 
+/**
+ * How many links one attached set holds: 5 cgroup programs; exec, fork, exit and the thread map's
+ * fork/exit (tp_btf); 10 credential-syscall tracepoints; plus 7 lsm/ programs (enforce) or 9
+ * syscall-tracepoint taint programs (taint-only). Counted by hand from bpf/sigil.bpf.c on purpose.
+ */
+export function expectedLinkCount(mode: 'enforce' | 'taint-only'): number {
+  return 5 + 5 + 10 + (mode === 'enforce' ? 7 : 9);
+}
+
 /** Whether the kernel still has a program with this id (asked of bpftool, not of the addon). */
 export function programExists(id: number): boolean {
   try {

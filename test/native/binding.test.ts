@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import anyTest from 'ava';
-import { KernelFixture, kernelTest as test, bpfUnavailableReason, CGROUP_TYPES, programExists } from '../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, bpfUnavailableReason, CGROUP_TYPES, expectedLinkCount, programExists } from '../helpers/kernel.js';
 import { KernelSteering, loadNative, queryCgroup } from '../../agent/steering/index.js';
 
 // Argument checks need the addon but no kernel privileges.
@@ -56,7 +56,7 @@ test('detach leaves no link, pin or program behind', async (t) => {
   const s = await fx.attach({ signerIPv4: fx.loopback(), signerPort: 9 });
   s.enableStats();
   const ids = s.programStats().map((p) => p.id);
-  t.is(ids.length, 8, '5 cgroup programs + exec, fork, exit');
+  t.is(ids.length, expectedLinkCount(s.protectionChoice.mode), 'cgroup, process-tracking and identity-protection programs');
   t.true(existsSync(`${fx.pinDir}/links`));
   s.detach();
   s.close();

@@ -6,7 +6,7 @@ import { binding } from './support.js';
 const SHA = 'c'.repeat(64);
 const OTHER = 'd'.repeat(64);
 const facts: ProcessFacts = {
-  pid: 7, startTimeTicks: 1n, exePath: '/opt/app/bin/app', exeDeleted: false, sha256: SHA,
+  source: 'proc', pid: 7, startTimeTicks: 1n, exePath: '/opt/app/bin/app', exeDeleted: false, sha256: SHA,
   uid: 1000, gid: 1000, realUid: 1000, realGid: 1000, user: 'app', systemdUnit: 'app.service', script: undefined,
 };
 

@@ -7,6 +7,7 @@ const SHA = 'a'.repeat(64);
 const SCRIPT_SHA = 'b'.repeat(64);
 
 const facts: ProcessFacts = {
+  source: 'proc',
   pid: 42,
   startTimeTicks: 1000n,
   exePath: '/usr/bin/python3.11',

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
-import { KernelFixture, kernelTest as test, CGROUP_TYPES, programExists } from '../../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, CGROUP_TYPES, expectedLinkCount, programExists } from '../../helpers/kernel.js';
 import { queryCgroup, type KernelSteering } from '../../../agent/steering/index.js';
 
 /** Program ids behind every link this handle holds: 5 cgroup hooks + exec, fork, exit. */
@@ -36,7 +36,7 @@ test('another signer port upgrades the pinned set in place: one program per hook
   t.true(first?.ok, JSON.stringify(first));
   t.is((await signerA.acceptedFrom(first!.localPort!)).record?.origPort, realDest.port);
   const oldIds = linkedIds(a);
-  t.is(oldIds.length, 8);
+  t.is(oldIds.length, expectedLinkCount(a.protectionChoice.mode));
 
   const b = await fx.attach({ signerIPv4: signerHost, signerPort: signerB.port });
   t.is(b.outcome, 'upgraded');
@@ -44,7 +44,7 @@ test('another signer port upgrades the pinned set in place: one program per hook
   const cgroup = queryCgroup(fx.cgroupPath);
   t.deepEqual(cgroup.map((p) => p.attachType), CGROUP_TYPES, 'exactly one program per hook');
   const newIds = linkedIds(b);
-  t.is(newIds.length, 8);
+  t.is(newIds.length, expectedLinkCount(b.protectionChoice.mode));
   t.deepEqual(newIds.filter((id) => oldIds.includes(id)), [], 'every program was replaced');
   t.true(cgroup.every((p) => newIds.includes(p.id)), 'the kernel runs the new cgroup programs');
   t.deepEqual(b.listDestinations(), [{ addr: destHost, port: realDest.port, destId: 7, deny: false }], 'maps were kept, not emptied');
