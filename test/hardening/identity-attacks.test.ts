@@ -210,6 +210,18 @@ function assertSwapped(t: ExecutionContext, env: Env, p: Launched, forged: strin
   return swapped;
 }
 
+/** The agent's own 'identity protection' log line: shown next to the results, never judged on. */
+function agentSays(env: Env): string {
+  const line = env.stack.agent.output().split('\n').find((l) => l.includes('identity protection'));
+  if (!line) return '(no identity protection line)';
+  try {
+    const parsed = JSON.parse(line) as { mode?: string; reason?: string };
+    return `${parsed.mode ?? '?'} (${parsed.reason ?? ''})`;
+  } catch {
+    return line;
+  }
+}
+
 async function triggerReconcile(env: Env): Promise<void> {
   // The agent's 30 s timer and every policy change run the same Attestor.reconcile() (a /proc
   // rescan of processes it does not track); a policy change runs it now, and the ack says it is done.
@@ -234,7 +246,7 @@ function registerSuite(): void {
       test.serial(`[${mode}] ${title}`, async (t) => {
         if (!(await ready(t))) return;
         const env = await envFor(mode);
-        t.log(`protection: ${env.protection}`);
+        t.log(`protection expected: ${env.protection}; the agent says: ${agentSays(env)}`);
         const slug = title.replace(/[^a-z0-9]+/gi, '-').slice(0, 40).toLowerCase();
         const from = env.stack.objectStorage.requests.length;
         await genuine(t, env, `genuine-${slug}-before`);
