@@ -148,12 +148,20 @@ async function killIfOurs(pid: number, cgroup: string): Promise<void> {
   } catch { /* gone */ }
 }
 
-/** Safety net before the stack is removed: every process left in our own workload cgroup is one we started. */
+/**
+ * Safety net before the stack is removed: every process left in our own workload cgroup is one we
+ * started. Killed by pid, then waited for until the cgroup is empty (so its rmdir cannot fail).
+ */
 async function killCgroupProcesses(cgroup: string): Promise<void> {
-  try {
-    const pids = (await readFile(path.join(cgroup, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean).map(Number);
-    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  } catch { /* no cgroup */ }
+  const procs = async (): Promise<number[]> => {
+    try {
+      return (await readFile(path.join(cgroup, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  for (const pid of await procs()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  await waitFor('the workload cgroup to empty', async () => (await procs()).length === 0, 10_000, 50).catch(() => undefined);
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
