@@ -14,7 +14,7 @@ import { ROOT } from '../e2e/stack.js';
 const execFileP = promisify(execFile);
 export const ATTACK_SOURCES = path.join(ROOT, 'test/hardening/attacks');
 
-type ProgramName = 'swap-exe' | 'pass-fd' | 'fd-receiver' | 'inject-ptrace' | 'inject-vm-writev' | 'inject-proc-mem' | 'setuid-drop';
+type ProgramName = 'swap-exe' | 'pass-fd' | 'fd-receiver' | 'inject-ptrace' | 'inject-vm-writev' | 'inject-proc-mem' | 'setuid-drop' | 'lsm-probe';
 
 const PROGRAMS: Record<ProgramName, string[]> = {
   'swap-exe': ['swap-exe.c', 'swap.c', 'common.c'],
@@ -24,6 +24,7 @@ const PROGRAMS: Record<ProgramName, string[]> = {
   'inject-vm-writev': ['inject-vm-writev.c', 'inject.c', 'common.c'],
   'inject-proc-mem': ['inject-proc-mem.c', 'inject.c', 'common.c'],
   'setuid-drop': ['setuid-drop.c', 'common.c'],
+  'lsm-probe': ['lsm-probe.c'],
 };
 
 export type AttackPrograms = Record<ProgramName | 'evil-preload.so', string>;

@@ -7,8 +7,9 @@
  *
  * Each attack must get zero requests accepted (no attacker-tagged request authenticated, nothing
  * stored), and the genuine workload must be accepted before and after it. The suite runs twice: with
- * the default config (protection `auto`: `enforce` where BPF LSM is active, else `taint-only`) and
- * with `attestation.protection: taint-only`. For attacks on a bound process (ptrace, process_vm_writev,
+ * the default config (protection `auto`: `enforce` where BPF LSM is active and the kernel accepts BPF
+ * LSM programs, checked here with attacks/lsm-probe.c, else `taint-only`) and with
+ * `attestation.protection: taint-only`. For attacks on a bound process (ptrace, process_vm_writev,
  * /proc/<pid>/mem, a credential change) the two modes differ: enforce refuses the operation (EPERM)
  * and the victim keeps being signed; taint-only lets it happen and the victim is unbound from then on.
  *
@@ -17,9 +18,11 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { KernelSteering } from '../../agent/steering/index.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
 import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
@@ -35,22 +38,39 @@ const SETUID_PRINCIPAL = 'ocid1.user.oc1..attacksetuid';
 const EPERM = 1;
 const NODE = realpathSync(process.execPath);
 const IN_CI = (process.env['CI'] ?? '') !== '';
+const execFileP = promisify(execFile);
 
 type Mode = 'default' | 'taint-only';
 type Protection = 'enforce' | 'taint-only';
 
-/** What `auto` resolves to on this kernel (the lead's rule: enforce iff `bpf` is an active LSM). */
-function autoProtection(): Protection {
+/**
+ * What `auto` must resolve to on this kernel, found independently of the agent: enforce where `bpf`
+ * is an active LSM and the kernel accepts a BPF LSM program (attacks/lsm-probe.c loads the smallest
+ * one, never attaching it); taint-only otherwise.
+ */
+async function autoProtection(kit: AttackKit): Promise<{ protection: Protection; why: string }> {
+  let list = '';
   try {
-    return readFileSync('/sys/kernel/security/lsm', 'utf8').trim().split(',').includes('bpf') ? 'enforce' : 'taint-only';
-  } catch {
-    return 'taint-only';
+    list = readFileSync('/sys/kernel/security/lsm', 'utf8').trim();
+  } catch (err) {
+    return { protection: 'taint-only', why: `no LSM list (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
   }
+  if (!list.split(',').includes('bpf')) return { protection: 'taint-only', why: `bpf is not an active LSM (${list})` };
+  const { stdout: btf } = await execFileP('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'raw'], { maxBuffer: 256 * 1024 * 1024 });
+  const id = /^\[(\d+)\] FUNC 'bpf_lsm_file_open'/m.exec(btf)?.[1];
+  if (id === undefined) return { protection: 'taint-only', why: 'no bpf_lsm_file_open in the kernel BTF' };
+  const { stdout } = await execFileP(kit.bin['lsm-probe'], [id]);
+  const probe = JSON.parse(stdout) as { ok: boolean; error: string };
+  return probe.ok
+    ? { protection: 'enforce', why: `bpf is an active LSM (${list}) and a BPF LSM program loads` }
+    : { protection: 'taint-only', why: `bpf is an active LSM (${list}) but the kernel refuses a minimal BPF LSM program (${probe.error})` };
 }
 
 interface Env {
   mode: Mode;
   protection: Protection;
+  /** Why this protection is expected. */
+  why: string;
   stack: Stack;
   kit: AttackKit;
   /** Maps only (nothing attached): the kernel's process state, used to sequence, never to judge. */
@@ -78,19 +98,27 @@ function envFor(mode: Mode): Promise<Env> {
       await envP.then(stopEnv, () => undefined);
     }
     kitPromise ??= prepareKit();
-    const kit = await kitPromise;
-    const stack = await startStack({
+    // The kit builds (cc) while the stack starts; a stack that started for a failed build is stopped.
+    const stackP = startStack({
       heartbeatMs: 500,
       principals: [{ equals: VICTIM_ID, principal: VICTIM_PRINCIPAL }, { equals: SETUID_ID, principal: SETUID_PRINCIPAL }],
-      // Until the lead's `attestation.protection` key lands, the agent refuses this config (unknown key).
       ...(mode === 'taint-only' ? { agentConfig: { attestation: { protection: 'taint-only' } } } : {}),
     });
+    const [kitR, stackR] = await Promise.allSettled([kitPromise, stackP]);
+    if (stackR.status === 'rejected') throw stackR.reason;
+    const stack = stackR.value;
+    if (kitR.status === 'rejected') {
+      await stack.stop();
+      throw kitR.reason;
+    }
+    const kit = kitR.value;
     try {
       await applyAndWait(stack, [
         ...identityDocs('attack-victim', VICTIM_ID, [`unix:sha256:${await sha256Of(NODE)}`, `script:sha256:${kit.victim.sha256}`]),
         ...identityDocs('attack-setuid', SETUID_ID, [`unix:sha256:${kit.setuid.sha256}`, `unix:uid:${WORKLOAD_UID}`]),
       ]);
-      return { mode, protection: mode === 'taint-only' ? 'taint-only' : autoProtection(), stack, kit, kernel: KernelSteering.openPinned(stack.pinDir), reconciles: 0 } satisfies Env;
+      const expected = mode === 'taint-only' ? { protection: 'taint-only' as const, why: 'configured' } : await autoProtection(kit);
+      return { mode, ...expected, stack, kit, kernel: KernelSteering.openPinned(stack.pinDir), reconciles: 0 } satisfies Env;
     } catch (err) {
       await stack.stop();
       throw err;
@@ -264,7 +292,7 @@ function registerSuite(): void {
       test.serial(`[${mode}] ${title}`, async (t) => {
         if (!(await ready(t))) return;
         const env = await envFor(mode);
-        t.log(`protection expected: ${env.protection}; the agent says: ${agentSays(env)}`);
+        t.log(`protection expected: ${env.protection} (${env.why}); the agent says: ${agentSays(env)}`);
         const slug = title.replace(/[^a-z0-9]+/gi, '-').slice(0, 40).toLowerCase();
         const from = env.stack.objectStorage.requests.length;
         await genuine(t, env, `genuine-${slug}-before`);
