@@ -645,7 +645,11 @@ int BPF_PROG(sigil_exit, struct task_struct *task)
 /* Sets bits in tgid's image; a process without one (found by the /proc scan) gets one with seq 0. */
 static __always_inline void sigil_taint(__u32 tgid, __u64 start_time, __u32 bits)
 {
-	struct sigil_image *image = bpf_map_lookup_elem(&sigil_images, &tgid);
+	struct sigil_image *image;
+
+	if (tgid == 0)
+		return; /* a task we could not name (e.g. an mm with no owner) */
+	image = bpf_map_lookup_elem(&sigil_images, &tgid);
 
 	if (!image) {
 		struct sigil_image fresh = {};
@@ -863,9 +867,12 @@ int sigil_taint_unshare(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* Joining any namespace: for an unprivileged process only possible from a user namespace of its own. */
+/*
+ * Joining any namespace: for an unprivileged process only possible from a user namespace of its own.
+ * Loaded in both modes (sigil_ns_: no LSM hook sees setns).
+ */
 SEC("tracepoint/syscalls/sys_enter_setns")
-int sigil_taint_setns(struct trace_event_raw_sys_enter *ctx)
+int sigil_ns_setns(struct trace_event_raw_sys_enter *ctx)
 {
 	sigil_taint_current(SIGIL_TAINT_USERNS);
 	return 0;

@@ -149,8 +149,17 @@ export declare class NativeSteering {
   stopEvents(): void;
 }
 
+/** Benchmark baselines (bpf/noop.bpf.c): a no-op connect4 on one cgroup and a no-op exec tracepoint. */
+export declare class NativeNoopSet {
+  constructor(cgroupPath: string);
+  /** Kernel run-time stats per baseline (counted while BPF_ENABLE_STATS is held, e.g. by Steering.enableStats()). */
+  stats(): NativeProgramStats[];
+  close(): void;
+}
+
 export interface NativeBinding {
   Steering: typeof NativeSteering;
+  NoopSet: typeof NativeNoopSet;
   query(cgroupPath: string): NativeAttachedProgram[];
   probeFeatures(): NativeFeatureCheck[];
   mountBpffs(path: string): void;

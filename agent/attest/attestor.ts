@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../log.js';
 import { ATTEST_ERR } from './errors.js';
 import { readProcessFacts, type ProcessFacts } from './facts.js';
 import { HashCache } from './hash-cache.js';
-import { Matcher, type WorkloadEntry } from './matcher.js';
+import { Matcher, type UnboundReason, type WorkloadEntry } from './matcher.js';
 import { PasswdNames } from './passwd.js';
 import { isKernelThread, nsFromTicks, readProcStat, sameStart, ticksFromNs } from './proc-stat.js';
 import type { ExecRecord, ImageRecord, ProcessEvent, ProcessStateSink } from './types.js';
@@ -26,8 +26,8 @@ export interface Attestation {
   spiffeId: string | undefined;
   /** The bindings this process may use, ordered by id; empty when unbound. */
   bindings: readonly BindingSpec[];
-  /** Why a process is unbound: no identity matched, several did, the kernel tainted it, or its image's verdict is unknown. */
-  reason: 'no-match' | 'ambiguous' | 'tainted' | 'origin-unknown' | undefined;
+  /** Why a process is unbound: no identity matched, several did, its environment, the kernel tainted it, or its image's verdict is unknown. */
+  reason: UnboundReason | 'tainted' | 'origin-unknown' | undefined;
   /** When tainted: what the kernel saw (taintReasons of the SIGIL_TAINT_* bits). */
   taint?: number;
 }
@@ -325,7 +325,7 @@ export class Attestor {
       const facts = await readProcessFacts(
         tgid,
         { hashes: this.hashes, passwd: this.passwd },
-        entry.exec !== undefined ? { exec: entry.exec } : origin === 'predating' || image === null ? { predating: true } : { executed: image },
+        entry.exec !== undefined ? { exec: entry.exec } : origin === 'predating' ? { predating: true } : image === null ? {} : { executed: image },
       );
       if (!current()) return;
       if (facts.startTimeTicks !== ticksFromNs(entry.startTime)) {
@@ -432,6 +432,13 @@ export class Attestor {
       this.log.warn(
         { tgid: entry.tgid, exePath: facts.exePath, sha256: facts.sha256, workloads: match.workloads },
         'process matches several workloads; refused as ambiguous (unbound)',
+      );
+    }
+    if (match.state === 'unbound' && match.reason === 'injection-env') {
+      this.log.warn(
+        { tgid: entry.tgid, exePath: facts.exePath, sha256: facts.sha256, workload: match.workload, variables: match.variables, envComplete: match.envComplete },
+        match.envComplete ? 'process environment holds code-injection variables its identity does not allow (env:allow); unbound'
+          : 'process environment could not be read whole; unbound',
       );
     }
     entry.facts = facts;

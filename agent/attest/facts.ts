@@ -1,14 +1,17 @@
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { FileDigest } from './hash-cache.js';
 import type { ExecRecord, ExecutedFile } from './types.js';
-import { basename, resolve as resolvePath } from 'node:path';
 import { AgentError } from '../errors.js';
 import { ATTEST_ERR } from './errors.js';
 import type { HashCache } from './hash-cache.js';
+import { injectionVariables } from './injection-env.js';
 import { interpreterFamily, scriptArgument, type InterpreterFamily } from './interpreter.js';
 import type { PasswdNames } from './passwd.js';
+import { readEnviron } from './proc-environ.js';
 import { procError } from './proc-error.js';
 import { readProcStat } from './proc-stat.js';
+import { openScript } from './script-path.js';
 import { parseProcIds } from './proc-status.js';
 import { systemdUnitFromCgroup } from './systemd-unit.js';
 
@@ -42,6 +45,10 @@ export interface ProcessFacts {
   systemdUnit: string | undefined;
   /** For a known interpreter started on a script file: that file (resolved against the process's cwd). */
   script: { interpreter: InterpreterFamily; path: string; sha256: string } | undefined;
+  /** Code-injection variables (injection-env.ts) present in the environment at exec, sorted. */
+  injectionEnv: readonly string[];
+  /** The whole environment was read; when false, injectionEnv may miss some and nothing binds. */
+  envComplete: boolean;
 }
 
 export interface FactsDeps {
@@ -78,6 +85,8 @@ export async function readProcessFacts(pid: number, deps: FactsDeps, origin: Fac
   const systemdUnit = systemdUnitFromCgroup(read(pid, 'cgroup', () => readFileSync(`/proc/${pid}/cgroup`, 'utf8')));
   const argv = origin.exec !== undefined ? (origin.exec.argvComplete ? [...origin.exec.argv] : undefined) : readCmdline(pid);
   const script = argv === undefined ? undefined : await readScript(pid, basename(exePath), argv, deps.hashes, origin.exec?.cwd);
+  // The kernel's copy from exec when there is one: /proc/<pid>/environ is the process's own memory.
+  const environ = origin.exec !== undefined ? { env: [...origin.exec.env], complete: origin.exec.envComplete } : readEnviron(pid);
 
   // Everything above must describe one process: if the pid was reused meanwhile, give up.
   if (readProcStat(pid).startTimeTicks !== stat.startTimeTicks) {
@@ -97,13 +106,15 @@ export async function readProcessFacts(pid: number, deps: FactsDeps, origin: Fac
     user: deps.passwd.nameOf(ids.effectiveUid),
     systemdUnit,
     script,
+    injectionEnv: injectionVariables(environ.env),
+    envComplete: environ.complete,
   };
 }
 
 /**
- * The script of an interpreter. Relative paths are opened through /proc/<pid>/cwd and absolute ones
- * through /proc/<pid>/root, so they resolve as they did for the process (chroots, containers).
- * A script that cannot be opened yields no script facts rather than an error.
+ * The script of an interpreter, opened as the process resolves it (script-path.ts: its cwd and root,
+ * no symlink followed by the kernel on the agent's behalf). A script that cannot be opened that way
+ * yields no script facts rather than an error.
  */
 async function readScript(
   pid: number,
@@ -116,26 +127,20 @@ async function readScript(
   if (family === undefined) return undefined;
   const arg = scriptArgument(argv, family);
   if (arg === undefined || arg.length === 0) return undefined;
-  let path: string;
-  let through: string;
-  if (arg.startsWith('/')) {
-    path = resolvePath(arg);
-    through = `/proc/${pid}/root${path}`;
-  } else {
-    const cwd = read(pid, 'cwd', () => readlinkSync(`/proc/${pid}/cwd`));
+  if (!arg.startsWith('/') && cwdAtExec !== undefined) {
     // A process that changed directory since exec could make a relative name point at another file.
-    if (cwdAtExec !== undefined) {
-      const now = read(pid, 'cwd', () => statSync(`/proc/${pid}/cwd`, { bigint: true }));
-      if (now.dev !== BigInt(cwdAtExec.dev) || now.ino !== cwdAtExec.ino) return undefined;
-    }
-    path = resolvePath(cwd, arg);
-    through = `/proc/${pid}/cwd/${arg}`;
+    const now = read(pid, 'cwd', () => statSync(`/proc/${pid}/cwd`, { bigint: true }));
+    if (now.dev !== BigInt(cwdAtExec.dev) || now.ino !== cwdAtExec.ino) return undefined;
   }
+  const opened = openScript(pid, arg);
+  if (opened === undefined) return undefined;
   try {
-    const digest = await hashes.digest(through);
-    return { interpreter: family, path, sha256: digest.sha256 };
+    const digest = await hashes.digest(`/proc/self/fd/${opened.fd}`);
+    return { interpreter: family, path: opened.path, sha256: digest.sha256 };
   } catch {
     return undefined;
+  } finally {
+    closeSync(opened.fd);
   }
 }
 

@@ -1,10 +1,10 @@
 import { parseAllDocuments } from 'yaml';
+import { selectorProblem, selectorSetProblem } from '../../protocol/selectors.js';
 import { API_VERSION, KINDS, NAME_MAX_LENGTH, NAME_PATTERN, isKind } from './kinds.js';
 import type { Kind } from './kinds.js';
 import { ValidationError, type ValidationIssue } from './issues.js';
 import { readObject, readString, readStringList, isPlainObject, type Plain, type Report } from './fields.js';
 import { spiffeIdProblem } from './spiffe-id.js';
-import { selectorListProblem, selectorProblem } from './selectors.js';
 import { HTTP_METHODS, REGION_PATTERN, hostnameProblem } from './hostnames.js';
 import { TTL_MAX_SECONDS, TTL_MIN_SECONDS, durationSeconds } from './duration.js';
 import type { Resource } from './types.js';
@@ -79,7 +79,7 @@ const SPEC_CHECKS: Record<Kind, (report: Report, spec: unknown) => void> = {
     if (!spec) return;
     readString(report, spec['spiffeId'], 'spec.spiffeId', spiffeIdProblem);
     const selectors = readStringList(report, spec['selectors'], 'spec.selectors', selectorProblem, { nonEmpty: true });
-    const listProblem = selectors && selectorListProblem(selectors);
+    const listProblem = selectors && selectors.length > 0 && selectorSetProblem(selectors);
     if (listProblem) report('spec.selectors', listProblem);
     readString(report, spec['owner'], 'spec.owner');
     checkAgents(report, spec['agents']);

@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "kernel_query.h"
 #include "sd_notify.h"
+#include "noop_set.h"
 #include "steering.h"
 
 namespace sigil {
@@ -57,6 +58,7 @@ Napi::Value MountBpffs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfLogger();
   exports.Set("Steering", Steering::Define(env));
+  exports.Set("NoopSet", NoopSet::Define(env));
   exports.Set("query", Napi::Function::New(env, Query, "query"));
   exports.Set("probeFeatures", Napi::Function::New(env, Probe, "probeFeatures"));
   exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));

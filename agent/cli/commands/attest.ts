@@ -25,6 +25,8 @@ function loadBindings(file: string): BindingSpec[] {
   return list as BindingSpec[];
 }
 
+type UnboundView = Extract<MatchResult, { state: 'unbound' }>;
+
 function bindingView(match: MatchResult) {
   if (match.state === 'bound') {
     return {
@@ -34,9 +36,19 @@ function bindingView(match: MatchResult) {
       bindings: match.bindings.map((b) => ({ id: b.id, destinations: b.destinations })),
     };
   }
-  return match.reason === 'ambiguous'
-    ? { state: 'unbound' as const, reason: 'ambiguous', workloads: match.workloads }
-    : { state: 'unbound' as const, reason: 'no-match' };
+  // Unbound results are plain data already (which workloads, which variables).
+  return match;
+}
+
+/** Why one unbound process is refused, in words: which workload and which variables. */
+function unboundDetail(binding: UnboundView): string {
+  if (binding.reason === 'ambiguous') return `: ${binding.workloads.join(', ')}`;
+  if (binding.reason === 'injection-env') {
+    return binding.envComplete
+      ? `: workload ${binding.workload} does not allow ${binding.variables.join(', ')} (env:allow:<NAME>)`
+      : `: workload ${binding.workload}, but the environment could not be read whole`;
+  }
+  return '';
 }
 
 function factsView(facts: ProcessFacts) {
@@ -61,6 +73,8 @@ function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<type
     `started      ${facts.startTimeTicks} ticks after boot`,
   ];
   if (facts.script) lines.push(`script       ${facts.script.path} (${facts.script.interpreter}) sha256 ${facts.script.sha256}`);
+  const injection = facts.injectionEnv.length > 0 ? facts.injectionEnv.join(', ') : 'none';
+  lines.push(`injection    ${facts.envComplete ? injection : `${injection} (environment not readable whole: binds nothing)`}`);
   lines.push('', 'selectors that hold:', ...selectors.map((s) => `  ${s}`));
   if (binding) {
     lines.push('');
@@ -68,8 +82,7 @@ function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<type
       lines.push(`binding: bound to workload ${binding.workload} (${binding.spiffeId})`);
       for (const b of binding.bindings) lines.push(`  ${b.id}: ${b.destinations.join(', ')}`);
     } else {
-      const workloads = 'workloads' in binding && binding.workloads ? `: ${binding.workloads.join(', ')}` : '';
-      lines.push(`binding: unbound (${binding.reason}${workloads})`);
+      lines.push(`binding: unbound (${binding.reason}${unboundDetail(binding)})`);
     }
   }
   return lines.join('\n');
