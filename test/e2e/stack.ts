@@ -63,6 +63,11 @@ export interface StackOptions {
   principals?: PrincipalRule[];
   /** The agent's dns.graceSeconds (default: the agent's own default). */
   dnsGraceSeconds?: number;
+  /**
+   * (hardening) Extra top-level sections of the agent's config file, e.g.
+   * `{ attestation: { protection: 'taint-only' } }`; the stack's own sections win on a clash.
+   */
+  agentConfig?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -265,6 +270,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const adminPort = await freePort();
     const configFile = path.join(root, 'agent.yaml');
     await writeFile(configFile, stringify({
+      ...options.agentConfig,
       stateDir,
       log: { level: 'info' },
       steering: { cgroup, pinDir, agentCgroup: path.join(cgroup, 'agent') },
