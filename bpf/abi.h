@@ -35,11 +35,18 @@ enum sigil_proc_state {
  */
 struct sigil_proc {
 	__u8 state;          /* enum sigil_proc_state */
-	__u8 pad[3];
+	__u8 pad;
+	/*
+	 * Signals 1..16 (bit sig-1) that make this process's runtime open a debugger (node: SIGUSR1, the
+	 * JVM: SIGQUIT starts its attach listener): sent by another process to a BOUND one they taint it,
+	 * or are refused in enforce mode. Older writers left this 0 (nothing guarded).
+	 */
+	__u16 guarded_signals;
 	__u32 binding_id;    /* meaningful when BOUND */
 	__u64 start_time;    /* task->start_boottime, ns; /proc/<pid>/stat field 22 = this / 10^7 */
 };
 SIGIL_ASSERT(sizeof(struct sigil_proc) == 16, "sigil_proc size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, guarded_signals) == 2, "sigil_proc.guarded_signals");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, binding_id) == 4, "sigil_proc.binding_id");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, start_time) == 8, "sigil_proc.start_time");
 

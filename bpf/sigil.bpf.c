@@ -797,6 +797,27 @@ int BPF_PROG(sigil_lsm_capset, struct cred *new, const struct cred *old, const k
 	return sigil_guard(sigil_current(), SIGIL_TAINT_CREDS);
 }
 
+/* A signal another process sends that would open a debugger in a bound process (sigil_proc.guarded_signals). */
+static __always_inline int sigil_signal_guarded(struct task_struct *target, int sig)
+{
+	__u32 tgid = BPF_CORE_READ(target, tgid);
+	struct sigil_proc *proc;
+
+	if (sig < 1 || sig > 16 || tgid == (bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	proc = bpf_map_lookup_elem(&sigil_procs, &tgid);
+	return proc && proc->state == SIGIL_PROC_BOUND && (proc->guarded_signals & (1u << (sig - 1)));
+}
+
+SEC("lsm/task_kill")
+int BPF_PROG(sigil_lsm_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred, int ret)
+{
+	if (ret || !sigil_signal_guarded(p, sig))
+		return ret;
+	sigil_count(SIGIL_CNT_LSM_DENIED);
+	return -EPERM;
+}
+
 /*
  * taint-only: where BPF LSM is not usable, the same operations taint from syscall tracepoints, which
  * every kernel Sigil runs on has (fentry and kprobes may be refused or missing). A sys_enter program
@@ -971,6 +992,15 @@ SEC("tracepoint/syscalls/sys_exit_open")
 int sigil_taint_open(struct trace_event_raw_sys_exit *ctx)
 {
 	sigil_check_mem_open(ctx->ret);
+	return 0;
+}
+
+/* A debugger-opening signal from another process: the target loses its binding before it can act on it. */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(sigil_taint_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+{
+	if (sigil_signal_guarded(task, sig))
+		sigil_taint_task(task, SIGIL_TAINT_TRACED);
 	return 0;
 }
 

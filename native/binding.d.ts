@@ -45,6 +45,8 @@ export interface NativeDestination {
 export interface NativeProcess {
   state: ProcessStateName;
   bindingId?: number;
+  /** Bit sig-1 for each signal (1..16) that opens a debugger in this process's runtime (see abi.h). */
+  guardedSignals?: number;
   /** task->start_boottime in ns; /proc/<pid>/stat field 22 = startTime / 10_000_000n. */
   startTime?: bigint;
 }

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { debuggerSignals } from './debugger-signals.js';
 import { ATTEST_ERR } from './errors.js';
 import { readProcessFacts, type ProcessFacts } from './facts.js';
 import { HashCache } from './hash-cache.js';
@@ -448,11 +449,13 @@ export class Attestor {
   }
 
   private write(entry: Tracked, state: 'bound' | 'unbound', bindingIndex: number): void {
-    const written = `${state}:${bindingIndex}`;
+    const guardedSignals = state === 'bound' && entry.facts !== undefined ? debuggerSignals(entry.facts) : 0;
+    const written = `${state}:${bindingIndex}:${guardedSignals}`;
     if (entry.written === written) return;
     const applied = this.sink.set(entry.tgid, {
       state,
       bindingIndex,
+      ...(guardedSignals !== 0 ? { guardedSignals } : {}),
       startTime: entry.startTime,
       ...(entry.execSeq === undefined ? {} : { execSeq: entry.execSeq }),
     });

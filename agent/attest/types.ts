@@ -10,6 +10,8 @@ export interface ProcessStateEntry {
   state: ProcessState;
   /** Index of the workload in the attestor's workload table (1-based; 0 when not bound). */
   bindingIndex: number;
+  /** Bound only: signals (bit sig-1) that open a debugger in this runtime, guarded by the kernel. */
+  guardedSignals?: number;
   /** Start time in ns since boot (task->start_boottime), as the kernel reports it. */
   startTime: bigint;
   /**

@@ -49,6 +49,7 @@ export class KernelProcessSink implements ProcessStateSink {
     const written = this.steering.setProcess(tgid, {
       state: entry.state,
       bindingId: entry.bindingIndex,
+      ...(entry.guardedSignals ? { guardedSignals: entry.guardedSignals } : {}),
       startTime: entry.startTime,
       ...(entry.execSeq === undefined ? {} : { expectExecSeq: entry.execSeq }),
     });

@@ -28,6 +28,8 @@ export type ProcessEvent = NativeEvent;
 export interface ProcessEntry {
   state: ProcessState;
   bindingId: number;
+  /** Signals from other processes that taint (or, enforce, are refused): see bpf/abi.h sigil_proc. */
+  guardedSignals: number;
   /** Kernel start time in ns; compare with /proc/<pid>/stat field 22 via startTimeToTicks(). */
   startTime: bigint;
   /** The kernel's exec sequence number (1 after the first exec seen, +1 per exec, copied on fork; 0 if none seen). */
@@ -171,7 +173,7 @@ export class KernelSteering {
    * `expectExecSeq`, nothing is written (false) when the process has exec'd since, so a decision about
    * an older program image never overwrites the PENDING state of a newer one.
    */
-  setProcess(tgid: number, entry: { state: ProcessState; bindingId?: number; startTime?: bigint; expectExecSeq?: number }): boolean {
+  setProcess(tgid: number, entry: { state: ProcessState; bindingId?: number; guardedSignals?: number; startTime?: bigint; expectExecSeq?: number }): boolean {
     return this.handle.setProcess(tgid, entry);
   }
 

@@ -714,6 +714,8 @@ Napi::Value Steering::SetProcess(const Napi::CallbackInfo& info) {
   if (code < 0) throw Usage(env, usage);
   sigil_proc value = {};
   value.state = static_cast<__u8>(code);
+  Napi::Value guarded = o.Get("guardedSignals");
+  value.guarded_signals = guarded.IsUndefined() ? 0 : static_cast<__u16>(U32Of(env, guarded, 0xffff, usage));
   Napi::Value binding = o.Get("bindingId");
   value.binding_id = binding.IsUndefined() ? 0 : U32Of(env, binding, 0xffffffffu, usage);
   Napi::Value start = o.Get("startTime");
@@ -762,6 +764,7 @@ Napi::Value Steering::GetProcess(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("state", StateName(value.state));
   o.Set("bindingId", Napi::Number::New(env, value.binding_id));
+  o.Set("guardedSignals", Napi::Number::New(env, value.guarded_signals));
   o.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(value.start_time)));
   o.Set("execSeq", Napi::Number::New(env, exec_seq));
   return o;

@@ -71,7 +71,7 @@ export function cgroupView(programs: Array<{ attachType?: string; attach_type?: 
 
 /**
  * How many links one attached set holds: 7 cgroup programs (connect4/6: steering + guard); exec, fork, exit and the thread map's
- * fork/exit (tp_btf); 10 credential-syscall tracepoints and setns; plus 7 lsm/ programs (enforce) or 8
+ * fork/exit (tp_btf); 10 credential-syscall tracepoints and setns; plus 8 lsm/ programs (enforce) or 9
  * syscall-tracepoint taint programs (taint-only). Counted by hand from bpf/sigil.bpf.c on purpose.
  */
 export function expectedLinkCount(mode: 'enforce' | 'taint-only'): number {
