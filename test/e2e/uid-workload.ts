@@ -6,18 +6,24 @@ import { execFile } from 'node:child_process';
 import { chown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AGENT_MAIN, OS_HOST, REGION, WORKLOAD_SCRIPT, type Stack } from './stack.js';
+import { AGENT_MAIN, OS_HOST, REGION, type Stack } from './stack.js';
 import { runWorkload, type WorkloadRun } from './workload-runner.js';
 
 const execFileP = promisify(execFile);
 const configs = new Map<string, string>();
 
-/** A placeholder OCI config in the stack's temp root, owned by `uid`. */
+/**
+ * A placeholder OCI config in a home of that user's own on the stack's host (`stack.root` is the
+ * test's private 0700 dir: no other uid can enter it), owned by `uid`.
+ */
 export async function ociConfigFor(stack: Stack, uid: number): Promise<string> {
-  const key = `${stack.root}|${uid}`;
+  const key = `${stack.host}|${uid}`;
   const known = configs.get(key);
   if (known) return known;
-  const dir = path.join(stack.root, `oci-uid-${uid}`);
+  const home = path.join(stack.host, 'home', `uid-${uid}`);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await chown(home, uid, uid);
+  const dir = path.join(home, '.oci');
   await mkdir(dir, { recursive: true });
   await execFileP(process.execPath, [AGENT_MAIN, 'oci-config', '--dir', dir, '--region', REGION]);
   await execFileP('chown', ['-R', `${uid}:${uid}`, dir]);
@@ -43,7 +49,7 @@ export async function runSdkAs(stack: Stack, opts: UidWorkloadOptions): Promise<
     cgroup: stack.workloadCgroup,
     hosts: { [OS_HOST]: stack.objectStorage.address },
     command: opts.node ?? process.execPath,
-    args: [WORKLOAD_SCRIPT, '--config', await ociConfigFor(stack, opts.uid), '--region', REGION, '--tag', opts.tag,
+    args: [stack.workloadScript, '--config', await ociConfigFor(stack, opts.uid), '--region', REGION, '--tag', opts.tag,
       '--repeat', String(opts.repeat ?? 1), ...(opts.pauseMs ? ['--pause-ms', String(opts.pauseMs)] : [])],
     env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     uid: opts.uid,
