@@ -142,6 +142,25 @@ export interface NativeFeatureCheck {
   detail: string;
 }
 
+/** One TCP socket as sock_diag reports it (listTcpSockets); destroyTcpSocket takes the same shape. */
+export interface NativeTcpSocket {
+  family: 'ipv4' | 'ipv6';
+  /** TCP_ESTABLISHED = 1, SYN_SENT = 2, ... CLOSE_WAIT = 8, LISTEN = 10 (include/net/tcp_states.h). */
+  state: number;
+  /** Local end. IPv4 dotted; v4-mapped IPv6 also prints dotted (family says which socket it is). */
+  src: string;
+  sport: number;
+  /** Remote end (0.0.0.0 / :: and 0 for a listener). */
+  dst: string;
+  dport: number;
+  ifindex: number;
+  /** Socket cookie: SOCK_DESTROY ends only the socket that still carries it. */
+  cookie: bigint;
+  uid: number;
+  /** Socket inode: /proc/<pid>/fd/N links to socket:[inode]. */
+  inode: number;
+}
+
 export declare class NativeSteering {
   constructor();
   load(config: NativeConfig): void;
@@ -199,4 +218,11 @@ export interface NativeBinding {
   mountBpffs(path: string): void;
   /** One sd_notify(3) datagram to $NOTIFY_SOCKET ("@" = abstract namespace); false when it is unset. */
   sdNotify(state: string): boolean;
+  /** Every TCP socket of a family whose state bit (1 << state) is in `states` (sock_diag dump). */
+  listTcpSockets(opts: { family: 'ipv4' | 'ipv6'; states: number }): NativeTcpSocket[];
+  /**
+   * SOCK_DESTROY of that socket (tcp_abort: its owner sees ECONNABORTED, the peer an RST). Needs
+   * CAP_NET_ADMIN (EPERM otherwise) and CONFIG_INET_DIAG_DESTROY (EOPNOTSUPP); ENOENT once it is gone.
+   */
+  destroyTcpSocket(socket: Pick<NativeTcpSocket, 'family' | 'src' | 'sport' | 'dst' | 'dport' | 'cookie'> & { ifindex?: number }): void;
 }

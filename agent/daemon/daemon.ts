@@ -11,7 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { AgentMetrics, startAdminServer, type AdminServer } from '../admin/index.js';
 import type { AgentConfig } from '../config.js';
-import { FleetClient, loadEnrollment } from '../fleet/index.js';
+import { FleetClient, loadEnrollment, savedBindings } from '../fleet/index.js';
 import { createSystemdNotifier } from '../systemd/index.js';
 import { Agent } from './agent.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
@@ -38,6 +38,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     agentId: enrollment.agentId,
     exchange: new DeferredExchangeClient(nats, enrollment.agentId),
     onAudit: (event) => metrics?.observeRequest(event),
+    initialBindings: await savedBindings(config.stateDir),
   });
   let fleet: FleetClient | undefined;
   let admin: AdminServer | undefined;
@@ -67,6 +68,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       },
       programs: () => agent.steering.query(),
       shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
+      protection: () => agent.steering.protectionChoice,
       repairs: () => agent.attachments.drain(),
       counters: () => agent.steering.counters(),
       workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),

@@ -90,6 +90,11 @@ export interface RefusedBundle {
   revision?: number;
 }
 
+export interface IdentityProtection {
+  mode: 'enforce' | 'taint-only';
+  reason: string;
+}
+
 /** Agent → `subjects.heartbeat(id)`, every few seconds (jittered). */
 export interface Heartbeat {
   agentId: string;
@@ -106,6 +111,8 @@ export interface Heartbeat {
   shippedPrograms?: ShippedProgram[];
   /** Attachment faults the agent found and repaired (or failed to) since the last heartbeat. */
   repairs?: AttachRepairReport[];
+  /** Identity protection in force on the host: 'enforce' (BPF LSM refuses) or 'taint-only', and why. */
+  protection?: IdentityProtection;
   /** e.g. steeredConnections, signedRequests, denials. */
   counters: Record<string, number>;
   workloads: WorkloadUsage[];
@@ -166,6 +173,10 @@ export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
         return { ok: false, reason: 'shippedPrograms: each needs attachType, name, tag' };
       }
     }
+  }
+  const protection = v['protection'];
+  if (protection !== undefined && (!isObject(protection) || (protection['mode'] !== 'enforce' && protection['mode'] !== 'taint-only') || !isString(protection['reason'], 512))) {
+    return { ok: false, reason: 'protection: must be {mode: enforce|taint-only, reason}' };
   }
   const repairs = v['repairs'];
   if (repairs !== undefined) {

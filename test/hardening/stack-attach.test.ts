@@ -54,7 +54,7 @@ async function startLoop(s: Stack, tag: string): Promise<{ pid: number; stop(): 
   const run = runWorkload({
     cgroup: s.workloadCgroup, hosts: { [OS_HOST]: s.objectStorage.address }, command: app!.file,
     args: [LOOP_CLIENT, '--host', OS_HOST, '--tag', tag, '--stop-file', stopFile, '--every-ms', '40'],
-    env: { NODE_EXTRA_CA_CERTS: s.caBundle }, uid: NOBODY, noCapabilities: true, timeoutMs: 180_000,
+    env: { NODE_EXTRA_CA_CERTS: s.caBundle }, uid: NOBODY, timeoutMs: 180_000,
     onSpawn: (p) => { pid = p; },
   });
   await waitFor('the loop workload to exec', async () => pid > 0 && (await readlink(`/proc/${pid}/exe`).catch(() => '')) === app!.file, 10_000, 20);

@@ -6,18 +6,18 @@
  *   const steering = fx.track(await KernelSteering.attach({ ..., cgroupPath: fx.cgroupPath, pinDir: fx.pinDir }));
  *   const child = fx.spawn('node', ['script.js']);      // runs inside fx.cgroupPath
  *
- * Gate tests with `kernelTest` (skips with a reason locally, runs and fails in CI) or `requireBpf(t)`.
+ * Gate tests with `kernelTest` / `kernelTest.serial` (skipped with a reason locally, failing with it in
+ * CI, where any non-empty CI counts). `requireBpf(t)` is only a guard inside such a test.
  * Loopback addresses come from fx.loopback() (127.77.x.y, unique per fixture); ports are always 0.
  */
 import { execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
+import { IN_CI, gatedTest } from './ci.js';
 import { KernelSteering, ensureBpffs, findCgroup2Mount, loadNative } from '../../agent/steering/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from '../../agent/steering/probe.js';
-
-const IN_CI = process.env['CI'] === 'true';
 
 /** Why BPF tests cannot run here, or undefined if they can. Computed once, synchronously. */
 export const bpfUnavailableReason: string | undefined = (() => {
@@ -33,21 +33,18 @@ export const bpfUnavailableReason: string | undefined = (() => {
   return undefined;
 })();
 
-/** `test` when BPF works or in CI (where missing BPF must fail); `test.skip` elsewhere. */
-export const kernelTest = bpfUnavailableReason === undefined || IN_CI ? test : test.skip;
+/** `test` when BPF works; a failing test in CI and a skipped one elsewhere when it does not. */
+export const kernelTest = gatedTest(bpfUnavailableReason, 'kernel (BPF)');
 /** `kernelTest`, one at a time (tests that each start several processes). */
-export const kernelSerialTest = bpfUnavailableReason === undefined || IN_CI ? test.serial : test.serial.skip;
-if (bpfUnavailableReason !== undefined && !IN_CI) process.stderr.write(`kernel tests skipped: ${bpfUnavailableReason}\n`);
+export const kernelSerialTest = kernelTest.serial;
 
-/** Inside a test: false (test passes with a logged reason) when BPF is unavailable; in CI it fails the test. */
+/**
+ * Guard inside a kernelTest: true when BPF is usable. When it is not, the test fails (it never passes
+ * without having run); a test outside kernelTest that calls this fails locally too, so gate it.
+ */
 export function requireBpf(t: ExecutionContext): boolean {
   if (bpfUnavailableReason === undefined) return true;
-  if (IN_CI) {
-    t.fail(`BPF unavailable in CI: ${bpfUnavailableReason}`);
-  } else {
-    t.log(`skipped: ${bpfUnavailableReason}`);
-    t.pass();
-  }
+  t.fail(`BPF unavailable${IN_CI ? ' in CI' : ''}: ${bpfUnavailableReason}`);
   return false;
 }
 
