@@ -1041,6 +1041,7 @@ static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const s
 {
 	struct sigil_dest *dest;
 	__u64 start_time = 0;
+	__u32 tgid;
 	__u8 state;
 
 	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
@@ -1048,9 +1049,12 @@ static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const s
 	dest = bpf_map_lookup_elem(&sigil_dests, key);
 	if (!dest)
 		return 0;
-	state = sigil_proc_state(bpf_get_current_pid_tgid() >> 32, &start_time);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	state = sigil_proc_state(tgid, &start_time);
 	if (state == SIGIL_PROC_EXEMPT)
 		return 0;
+	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && sigil_taint_of(tgid))
+		state = SIGIL_PROC_UNBOUND; /* as sigil_connect_decide: a taint outranks user space */
 	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING)
 		return (dest->flags & SIGIL_DEST_DENY) ? -EPERM : 0;
 	return sigil_connect_decide(ctx, key);

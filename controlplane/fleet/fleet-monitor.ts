@@ -42,8 +42,9 @@ interface Observed {
   repairs: Array<{ report: AttachRepairReport; receivedAt: number }>;
 }
 
-/** A repair the agent reported keeps it degraded for this many heartbeat intervals (so the fleet sees it). */
+/** A repair the agent reported keeps it degraded for this many heartbeat intervals, and at least REPAIR_SHOWN_MIN_MS (so the fleet sees it). */
 const REPAIR_SHOWN_INTERVALS = 3;
+const REPAIR_SHOWN_MIN_MS = 5_000;
 
 /** How a repair's problem and action read in a fleet reason. */
 const PROBLEM_TEXT: Record<string, string> = {
@@ -154,7 +155,7 @@ export class FleetMonitor {
   }
 
   #recentRepairs(observed: Observed): string[] {
-    const cutoff = this.now() - REPAIR_SHOWN_INTERVALS * this.settings.heartbeatIntervalMs;
+    const cutoff = this.now() - Math.max(REPAIR_SHOWN_INTERVALS * this.settings.heartbeatIntervalMs, REPAIR_SHOWN_MIN_MS);
     observed.repairs = observed.repairs.filter((r) => r.receivedAt >= cutoff);
     return observed.repairs.map(({ report: r }) => r.action === 'failed'
       ? `program ${r.name} (${r.attachType}) ${PROBLEM_TEXT[r.problem] ?? r.problem} at ${r.at}; the agent could not repair it: ${r.error ?? 'unknown error'}`

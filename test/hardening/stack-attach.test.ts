@@ -70,6 +70,7 @@ async function credsOf(pid: number): Promise<{ uid: number; caps: string[] }> {
 
 test.serial('each program detached with bpftool is back within 2 s; the stand-in accepts only signed requests from the bound workload meanwhile; the fleet goes degraded and back', async (t) => {
   if (!requireBpf(t) || !stack) return;
+  t.timeout(240_000); // seven detach/repair rounds, each shown in the fleet for at least 5 s
   const s = stack;
   await waitFor('the fleet to show the agent healthy', async () => (await fleetRow(s)).state === 'healthy', 15_000);
   t.deepEqual(await bpftoolView(s.cgroup), SIGIL_CGROUP_PROGRAMS, 'the full set before');
