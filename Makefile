@@ -5,9 +5,10 @@ SHELL := /bin/bash
 NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)
 NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile;
+# ca-certificates: update-ca-certificates behind `sigil-agent trust --install` (and its test).
 # python3: stands in for systemd's notify socket (notify tests). With any
 # non-empty CI, a test whose tool is missing fails instead of skipping (test/helpers/ci.ts).
-APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby python3
+APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby ca-certificates python3
 
 .PHONY: deps build test demo clean
 

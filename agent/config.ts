@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse } from 'yaml';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
+import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
 
 /**
@@ -21,7 +22,11 @@ export interface AgentConfig {
     agentCgroup: string;
   };
   signer: {
-    /** Loopback addresses the kernel redirects to; fixed so pinned programs stay right across restarts. */
+    /**
+     * Loopback addresses the kernel redirects to; fixed so pinned programs stay right across restarts.
+     * Defaults: a loopback address of its own and a privileged port, so only the agent (root) can
+     * listen there and, while it is down, steered connects are refused (agent/steering/signer-address.ts).
+     */
     ipv4: string;
     ipv6: string;
     port: number;
@@ -29,6 +34,14 @@ export interface AgentConfig {
     attestTimeoutMs: number;
   };
   upstream: { caFile?: string };
+  attestation: {
+    /**
+     * Identity protection: 'enforce' refuses identity-changing operations (PR_SET_MM, user namespaces,
+     * credential changes, ptrace-class access) on bound processes with BPF LSM; 'taint-only' only
+     * unbinds the process; 'auto' (default) enforces where BPF LSM is active.
+     */
+    protection: ProtectionSetting;
+  };
   dns: {
     /** Resolved addresses stay steered this long after DNS stopped returning them. */
     graceSeconds: number;
@@ -57,6 +70,18 @@ export interface AgentConfigOverrides {
 }
 
 export const DEFAULT_AGENT_STATE_DIR = '/var/lib/sigil/agent';
+/**
+ * Mode of the state dir (and of the unit's StateDirectoryMode=): others may enter and read, because
+ * every workload's uid must read the CA certificate `<stateDir>/ca.pem`. Everything secret in it is
+ * 0600 on its own, and the CA key sits in the 0700 `ca/` below it.
+ */
+export const AGENT_STATE_DIR_MODE = 0o755;
+
+/** The signer's own loopback address ("SIG" in ASCII); all of 127.0.0.0/8 is on `lo` with no setup. */
+export const DEFAULT_SIGNER_IPV4 = '127.83.73.71';
+export const DEFAULT_SIGNER_IPV6 = '::1';
+/** Privileged (< 1024): only root can bind it. Rarely used, so no wildcard service sits on it. */
+export const DEFAULT_SIGNER_PORT = 944;
 export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
@@ -100,12 +125,17 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     }
     return value as number;
   };
+  const oneOf = <T extends string>(value: string, allowed: readonly T[], field: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) fail(field, `"${value}" is not one of ${allowed.join(', ')}`);
+    return value as T;
+  };
   const ip = (value: string, field: string, family: 4 | 6): string => {
     if (isIP(value) !== family) fail(field, `"${value}" is not an IPv${family} address`);
     return value;
   };
 
-  only(raw, '', ['stateDir', 'log', 'steering', 'signer', 'upstream', 'dns', 'controlPlane', 'admin', 'fileFallback']);
+  only(raw, '', ['stateDir', 'log', 'steering', 'signer', 'upstream', 'attestation', 'dns', 'controlPlane', 'admin', 'fileFallback']);
+  const attestation = section('attestation', ['protection']);
   const log = section('log', ['level']);
   const steering = section('steering', ['cgroup', 'pinDir', 'agentCgroup']);
   const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs']);
@@ -148,13 +178,14 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
       agentCgroup: str(steering, 'steering.agentCgroup', 'agentCgroup') ?? '',
     },
     signer: {
-      ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? '127.0.0.1', 'signer.ipv4', 4),
-      ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? '::1', 'signer.ipv6', 6),
-      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? 15443,
+      ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? DEFAULT_SIGNER_IPV4, 'signer.ipv4', 4),
+      ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? DEFAULT_SIGNER_IPV6, 'signer.ipv6', 6),
+      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? DEFAULT_SIGNER_PORT,
       maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', 1024, 2 ** 31) ?? 8 * 1024 * 1024,
       attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 10_000,
     },
     upstream: caFile === undefined ? {} : { caFile },
+    attestation: { protection: oneOf(str(attestation, 'attestation.protection', 'protection') ?? DEFAULT_PROTECTION, PROTECTION_SETTINGS, 'attestation.protection') },
     dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', 0, 86_400) ?? 300, resolve },
     controlPlane: { natsUrl: overrides.natsUrl ?? str(controlPlane, 'controlPlane.natsUrl', 'natsUrl') ?? 'nats://127.0.0.1:4222' },
     admin: { listen: adminListen },

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchAttest } from './attest.js';
+import { benchIdentityCost } from './identity-cost.js';
 import { benchBpf } from './bpf.js';
 import type { FleetBenchResult } from './fleet.js';
 import { benchSignCost } from './sign.js';
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
   log('connect4 hook run time');
   const bpf = await benchBpf(quick ? 2000 : 10_000);
 
+  log('identity protection: kernel programs against no-op programs of the same type');
+  const identityCost = await benchIdentityCost(quick ? 1000 : 5000, quick ? 100 : 500);
+
   log('attestation');
   const attest = await benchAttest();
 
@@ -111,8 +115,9 @@ async function main(): Promise<void> {
       ...stackSigner,
       cpuOverheadRatio: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
     },
-    bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connects: bpf.connects },
+    bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connect4ByProgram: bpf.connect4ByProgram, connects: bpf.connects },
     attest,
+    identityCost,
     fleet: {
       agents: fleetSpread.agents,
       applyToAckP99Ms: fleetSpread.applyToAckP99Ms,

@@ -28,9 +28,10 @@ enum sigil_proc_state {
 };
 
 /*
- * Process map value, keyed by tgid (__u32). The exec sequence number lives in its own map
- * (sigil_exec_seqs, tgid -> __u32) that only the kernel writes: user space rewrites this value
- * whole, and a read-compare-write racing an exec must never move a process's sequence backwards.
+ * Process map value, keyed by tgid (__u32). What the kernel knows about the program image itself
+ * (exec sequence, executed file, taint) lives in its own map (sigil_images) that only the kernel
+ * writes: user space rewrites this value whole, and a read-compare-write racing an exec or a taint
+ * must never move a process's sequence backwards or clear its taint.
  */
 struct sigil_proc {
 	__u8 state;          /* enum sigil_proc_state */
@@ -41,6 +42,35 @@ struct sigil_proc {
 SIGIL_ASSERT(sizeof(struct sigil_proc) == 16, "sigil_proc size");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, binding_id) == 4, "sigil_proc.binding_id");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_proc, start_time) == 8, "sigil_proc.start_time");
+
+/*
+ * Taint bits (struct sigil_image.taint), set synchronously by the kernel programs and cleared only by
+ * the next exec: any of them means the process holds no binding, whatever user space wrote.
+ */
+#define SIGIL_TAINT_MM 0x1u      /* prctl(PR_SET_MM*): exe file, command line or environment moved */
+#define SIGIL_TAINT_USERNS 0x2u  /* in, creating or entering a user namespace other than the host's */
+#define SIGIL_TAINT_CREDS 0x4u   /* credentials changed since exec (setuid/setgid/setgroups/capset/...) */
+#define SIGIL_TAINT_TRACED 0x8u  /* ptrace-attach-class access by another process, or exec'd while traced */
+
+/*
+ * Image map value, keyed by tgid: the program image a process runs, fixed at exec by the kernel.
+ * exec_seq is 1 after the first exec seen and +1 per exec; fork copies the whole value, so a child
+ * names the same image (origin_tgid/origin_start: the process whose exec made it). A process found
+ * only by the /proc scan has no entry until something taints it (then exec_seq 0).
+ */
+struct sigil_image {
+	__u32 exec_seq;
+	__u32 taint;         /* SIGIL_TAINT_* */
+	__u32 origin_tgid;   /* the process whose exec created this image */
+	__u32 dev;           /* executed file's device, kernel dev_t (MAJOR = dev >> 20) */
+	__u64 origin_start;  /* that process's start_boottime, ns */
+	__u64 ino;           /* executed file's inode number */
+	__u64 ctime_ns;      /* executed file's inode ctime at exec: a change marker (stat's st_ctim) */
+};
+SIGIL_ASSERT(sizeof(struct sigil_image) == 40, "sigil_image size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_image, origin_start) == 16, "sigil_image.origin_start");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_image, ino) == 24, "sigil_image.ino");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_image, ctime_ns) == 32, "sigil_image.ctime_ns");
 
 /* Destination flags. */
 #define SIGIL_DEST_DENY 1u
@@ -74,7 +104,7 @@ struct sigil_conn {
 	__u8 role;           /* enum sigil_conn_role */
 	__u32 tgid;
 	__u32 uid;
-	__u32 exec_seq;      /* the caller's exec sequence number at connect (sigil_exec_seqs; 0 if none) */
+	__u32 exec_seq;      /* the caller's exec sequence number at connect (sigil_images; 0 if none) */
 	__u64 start_time;    /* from the process map; 0 if the process had no entry yet */
 	__u64 cookie;        /* socket cookie of the client socket */
 };
@@ -127,6 +157,35 @@ SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, exec_seq) == 20, "sigil_event.exec
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, ino) == 24, "sigil_event.ino");
 
 /*
+ * An EXEC event: the generic header plus what the loader saw, copied from the new image's memory
+ * before any of its code ran (so a process rewriting its argv or environ later cannot change what
+ * attestation reads). Regions hold the raw NUL-separated strings; *_len bytes are valid.
+ */
+#define SIGIL_ARGV_BYTES 4096
+#define SIGIL_ENV_BYTES 12288
+#define SIGIL_EXEC_ARGV_TRUNCATED 0x1u  /* the command line is longer than SIGIL_ARGV_BYTES - 1 */
+#define SIGIL_EXEC_ENV_TRUNCATED 0x2u   /* the environment is longer than SIGIL_ENV_BYTES - 1 */
+#define SIGIL_EXEC_ARGV_UNREADABLE 0x4u
+#define SIGIL_EXEC_ENV_UNREADABLE 0x8u
+struct sigil_exec_event {
+	struct sigil_event head;
+	__u64 ctime_ns;      /* executed file's inode ctime */
+	__u32 taint;         /* taint the image starts with (user namespace, traced) */
+	__u32 flags;         /* SIGIL_EXEC_* */
+	__u32 argv_len;
+	__u32 env_len;
+	__u32 cwd_dev;       /* working directory at exec: a relative script name means a file there */
+	__u32 pad;
+	__u64 cwd_ino;
+	__u8 argv[SIGIL_ARGV_BYTES];
+	__u8 env[SIGIL_ENV_BYTES];
+};
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_exec_event, ctime_ns) == 32, "sigil_exec_event.ctime_ns");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_exec_event, cwd_ino) == 64, "sigil_exec_event.cwd_ino");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_exec_event, argv) == 72, "sigil_exec_event.argv");
+SIGIL_ASSERT(sizeof(struct sigil_exec_event) == 72 + SIGIL_ARGV_BYTES + SIGIL_ENV_BYTES, "sigil_exec_event size");
+
+/*
  * Per-CPU counters, one per branch. X(NAME, "jsName"): the enum and user space's name table both
  * come from this list, so they cannot drift apart.
  */
@@ -147,7 +206,10 @@ SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_event, ino) == 24, "sigil_event.ino");
 	X(FORK_COPIED, "forkCopied") \
 	X(EXIT_SEEN, "exitSeen") \
 	X(PROCMAP_FULL, "procmapFull") \
-	X(RINGBUF_FULL, "ringbufFull")
+	X(RINGBUF_FULL, "ringbufFull") \
+	X(PASSED_TAINTED, "passedTainted") \
+	X(TAINTED, "tainted") \
+	X(LSM_DENIED, "lsmDenied")
 
 #define SIGIL_COUNTER_ENUM(name, js) SIGIL_CNT_##name,
 enum sigil_counter {
@@ -160,6 +222,7 @@ enum sigil_counter {
 #define SIGIL_MAX_PROCS 65536
 #define SIGIL_MAX_DESTS 4096
 #define SIGIL_MAX_HANDOFF 16384
-#define SIGIL_RINGBUF_BYTES (256 * 1024)
+/* Room for ~500 exec events (each reserves a whole struct sigil_exec_event) before the agent drains it. */
+#define SIGIL_RINGBUF_BYTES (8 * 1024 * 1024)
 
 #endif /* SIGIL_ABI_H */

@@ -19,6 +19,8 @@
 #define EPERM 1
 #define ENOENT 2
 #define ENOMEM 12
+#define PR_SET_MM 35
+#define PTRACE_MODE_ATTACH 0x02
 
 /* Verdicts of cgroup sock_addr programs. */
 #define VERDICT_ALLOW 1
@@ -40,16 +42,18 @@ struct {
 } sigil_procs SEC(".maps");
 
 /*
- * tgid -> exec sequence number: 1 after the first exec seen, +1 per exec, copied on fork, deleted
- * at exit. Only these programs write it (user space reads), so it never moves backwards. A connection
- * carries the value it had at connect; attestation refuses an outcome for a later exec.
+ * tgid -> program image (struct sigil_image): exec sequence, executed file, taint. Written at exec,
+ * copied on fork, tainted by the programs at the end of this file, deleted at exit. Only these programs
+ * write it (user space reads), so a sequence never moves backwards and a taint is never cleared but
+ * by an exec. A connection carries the sequence it had at connect; attestation refuses an outcome for
+ * another exec.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SIGIL_MAX_PROCS);
 	__type(key, __u32);
-	__type(value, __u32);
-} sigil_exec_seqs SEC(".maps");
+	__type(value, struct sigil_image);
+} sigil_images SEC(".maps");
 
 /* OCI endpoint IP:port -> destination id/flags. Written by the agent from DNS. */
 struct {
@@ -129,9 +133,16 @@ static __always_inline __u8 sigil_proc_state(__u32 tgid, __u64 *start_time)
 /* 0 for a process no exec of which was seen (found by the /proc scan, or a child of one). */
 static __always_inline __u32 sigil_exec_seq(__u32 tgid)
 {
-	__u32 *seq = bpf_map_lookup_elem(&sigil_exec_seqs, &tgid);
+	struct sigil_image *image = bpf_map_lookup_elem(&sigil_images, &tgid);
 
-	return seq ? *seq : 0;
+	return image ? image->exec_seq : 0;
+}
+
+static __always_inline __u32 sigil_taint_of(__u32 tgid)
+{
+	struct sigil_image *image = bpf_map_lookup_elem(&sigil_images, &tgid);
+
+	return image ? image->taint : 0;
 }
 
 static __always_inline void sigil_set_v4_mapped(__u32 addr[4], __u32 ip4)
@@ -173,6 +184,11 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 	if (state == SIGIL_PROC_EXEMPT) {
 		sigil_count(SIGIL_CNT_PASSED_EXEMPT);
 		return 0;
+	}
+	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && sigil_taint_of(tgid)) {
+		/* A taint outranks whatever user space wrote: the process is unbound from this connect on. */
+		sigil_count(SIGIL_CNT_PASSED_TAINTED);
+		state = SIGIL_PROC_UNBOUND;
 	}
 	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING) {
 		if (dest->flags & SIGIL_DEST_DENY) {
@@ -404,7 +420,7 @@ int sigil_peername6(struct bpf_sock_addr *ctx)
 	return VERDICT_ALLOW;
 }
 
-static __always_inline int sigil_emit(__u32 type, __u32 tgid, __u64 start_time, __u32 dev, __u32 exec_seq, __u64 ino)
+static __always_inline int sigil_emit_exit(__u32 tgid, __u64 start_time)
 {
 	struct sigil_event *event = bpf_ringbuf_reserve(&sigil_events, sizeof(*event), 0);
 
@@ -412,12 +428,10 @@ static __always_inline int sigil_emit(__u32 type, __u32 tgid, __u64 start_time, 
 		sigil_count(SIGIL_CNT_RINGBUF_FULL);
 		return -ENOMEM;
 	}
-	event->type = type;
+	__builtin_memset(event, 0, sizeof(*event));
+	event->type = SIGIL_EVENT_EXIT;
 	event->tgid = tgid;
 	event->start_time = start_time;
-	event->dev = dev;
-	event->exec_seq = exec_seq;
-	event->ino = ino;
 	bpf_ringbuf_submit(event, 0);
 	return 0;
 }
@@ -431,40 +445,163 @@ static __always_inline int sigil_proc_put(__u32 tgid, const struct sigil_proc *p
 	return 0;
 }
 
-/* A new program image: nothing known about it yet, so PENDING until the agent attests it. */
+/*
+ * inode ctime across layouts: i_ctime (< 6.6), __i_ctime (6.6-6.10), i_ctime_sec/_nsec (6.11+).
+ * Since 6.13 bit 31 of i_ctime_nsec is a flag (I_CTIME_QUERIED, multigrain timestamps), not time.
+ */
+#define SIGIL_CTIME_NSEC_MASK 0x7fffffffu
+struct inode___pre66 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___pre611 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 sigil_inode_ctime_ns(struct inode *inode)
+{
+	struct inode___pre66 *v1 = (void *)inode;
+	struct inode___pre611 *v2 = (void *)inode;
+
+	if (bpf_core_field_exists(inode->i_ctime_sec))
+		return (__u64)BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ull +
+		       (BPF_CORE_READ(inode, i_ctime_nsec) & SIGIL_CTIME_NSEC_MASK);
+	if (bpf_core_field_exists(v2->__i_ctime))
+		return (__u64)BPF_CORE_READ(v2, __i_ctime.tv_sec) * 1000000000ull + BPF_CORE_READ(v2, __i_ctime.tv_nsec);
+	return (__u64)BPF_CORE_READ(v1, i_ctime.tv_sec) * 1000000000ull + BPF_CORE_READ(v1, i_ctime.tv_nsec);
+}
+
+/* Not the host's user namespace (level 0 is init_user_ns). */
+static __always_inline int sigil_foreign_userns(const struct cred *cred)
+{
+	return BPF_CORE_READ(cred, user_ns, level) != 0;
+}
+
+/*
+ * Copies [start, end) of the new image's memory into dst (size bytes, a power of two); at most
+ * size - 1 bytes, so the verifier sees the length bounded by the mask. Returns the bytes copied and
+ * sets *truncated, or -1 when the memory could not be read.
+ */
+static __always_inline int sigil_copy_user_area(__u8 *dst, __u32 size, __u64 start, __u64 end, int *truncated)
+{
+	__u64 len = end > start ? end - start : 0;
+
+	*truncated = len > size - 1;
+	if (*truncated)
+		len = size - 1;
+	len &= size - 1;
+	if (len == 0)
+		return 0;
+	if (bpf_probe_read_user(dst, len, (const void *)start))
+		return -1;
+	return len;
+}
+
+/* The initial taint of a new image: what the process already is when the image starts. */
+static __always_inline __u32 sigil_exec_taint(struct task_struct *task)
+{
+	__u32 taint = 0;
+
+	if (sigil_foreign_userns(task->real_cred) || sigil_foreign_userns(task->cred))
+		taint |= SIGIL_TAINT_USERNS;
+	if (task->ptrace)
+		taint |= SIGIL_TAINT_TRACED; /* a tracer controls the new image from its first instruction */
+	return taint;
+}
+
+/*
+ * A new program image: nothing known about it yet, so PENDING until the agent attests it. The image
+ * record and the event name the file that was executed (bprm->file), not what /proc/<pid>/exe may
+ * later show, and the event carries argv and environ as the loader left them.
+ */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sigil_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct sigil_proc proc = {};
+	struct sigil_image image = {};
 	struct inode *inode = bprm->file->f_inode;
+	struct mm_struct *mm = task->mm;
+	struct sigil_exec_event *event;
 	__u32 tgid = task->tgid;
-	__u32 seq = sigil_exec_seq(tgid) + 1;
+	int len, truncated;
 
-	/* The sequence first: a connect that sees the new PENDING state also sees the new image's number. */
-	if (bpf_map_update_elem(&sigil_exec_seqs, &tgid, &seq, BPF_ANY))
+	image.exec_seq = sigil_exec_seq(tgid) + 1;
+	image.taint = sigil_exec_taint(task);
+	image.origin_tgid = tgid;
+	image.origin_start = task->start_boottime;
+	image.dev = inode->i_sb->s_dev;
+	image.ino = inode->i_ino;
+	image.ctime_ns = sigil_inode_ctime_ns(inode);
+	/* The image first: a connect that sees the new PENDING state also sees the new image. */
+	if (bpf_map_update_elem(&sigil_images, &tgid, &image, BPF_ANY))
 		sigil_count(SIGIL_CNT_PROCMAP_FULL);
 	proc.state = SIGIL_PROC_PENDING;
 	proc.start_time = task->start_boottime;
 	sigil_proc_put(tgid, &proc);
 	sigil_count(SIGIL_CNT_EXEC_SEEN);
-	sigil_emit(SIGIL_EVENT_EXEC, tgid, proc.start_time, inode->i_sb->s_dev, seq, inode->i_ino);
+
+	event = bpf_ringbuf_reserve(&sigil_events, sizeof(*event), 0);
+	if (!event) {
+		/* The process stays PENDING: a connect waits for an attestation that times out (fail closed). */
+		sigil_count(SIGIL_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	event->head.type = SIGIL_EVENT_EXEC;
+	event->head.tgid = tgid;
+	event->head.start_time = proc.start_time;
+	event->head.dev = image.dev;
+	event->head.exec_seq = image.exec_seq;
+	event->head.ino = image.ino;
+	event->ctime_ns = image.ctime_ns;
+	event->taint = image.taint;
+	event->flags = 0;
+	event->pad = 0;
+	event->cwd_dev = task->fs->pwd.dentry->d_inode->i_sb->s_dev;
+	event->cwd_ino = task->fs->pwd.dentry->d_inode->i_ino;
+	len = sigil_copy_user_area(event->argv, SIGIL_ARGV_BYTES, mm->arg_start, mm->arg_end, &truncated);
+	if (len < 0)
+		event->flags |= SIGIL_EXEC_ARGV_UNREADABLE;
+	if (truncated)
+		event->flags |= SIGIL_EXEC_ARGV_TRUNCATED;
+	event->argv_len = len < 0 ? 0 : len;
+	len = sigil_copy_user_area(event->env, SIGIL_ENV_BYTES, mm->env_start, mm->env_end, &truncated);
+	if (len < 0)
+		event->flags |= SIGIL_EXEC_ENV_UNREADABLE;
+	if (truncated)
+		event->flags |= SIGIL_EXEC_ENV_TRUNCATED;
+	event->env_len = len < 0 ? 0 : len;
+	bpf_ringbuf_submit(event, 0);
 	return 0;
 }
 
-/* fork without exec runs the same program: the new process inherits the parent's state. */
+/* fork without exec runs the same program: the new process inherits the parent's state and image. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sigil_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct sigil_proc *parent_proc, proc;
+	struct sigil_image *parent_image, image = {};
 	__u32 parent_tgid = parent->tgid;
 	__u32 child_tgid = child->tgid;
-	__u32 *parent_seq;
+	int have_image = 0;
 
 	if (child->pid != child->tgid)
 		return 0; /* a new thread, not a new process */
 	/* Same program image, same exec sequence number: the child's connections compare like the parent's. */
-	parent_seq = bpf_map_lookup_elem(&sigil_exec_seqs, &parent_tgid);
-	if (parent_seq && bpf_map_update_elem(&sigil_exec_seqs, &child_tgid, parent_seq, BPF_ANY))
+	parent_image = bpf_map_lookup_elem(&sigil_images, &parent_tgid);
+	if (parent_image) {
+		image = *parent_image;
+		have_image = 1;
+	}
+	if (sigil_foreign_userns(child->real_cred)) {
+		/* clone(CLONE_NEWUSER): the child starts in a user namespace of its own. */
+		image.taint |= SIGIL_TAINT_USERNS;
+		if (!have_image) {
+			image.origin_tgid = child_tgid;
+			image.origin_start = child->start_boottime;
+		}
+		have_image = 1;
+		sigil_count(SIGIL_CNT_TAINTED);
+	}
+	if (have_image && bpf_map_update_elem(&sigil_images, &child_tgid, &image, BPF_ANY))
 		sigil_count(SIGIL_CNT_PROCMAP_FULL);
 	parent_proc = bpf_map_lookup_elem(&sigil_procs, &parent_tgid);
 	if (!parent_proc)
@@ -487,8 +624,453 @@ int BPF_PROG(sigil_exit, struct task_struct *task)
 		return 0;
 	start_time = task->group_leader->start_boottime;
 	bpf_map_delete_elem(&sigil_procs, &tgid);
-	bpf_map_delete_elem(&sigil_exec_seqs, &tgid);
+	bpf_map_delete_elem(&sigil_images, &tgid);
 	sigil_count(SIGIL_CNT_EXIT_SEEN);
-	sigil_emit(SIGIL_EVENT_EXIT, tgid, start_time, 0, 0, 0);
+	sigil_emit_exit(tgid, start_time);
 	return 0;
+}
+
+/*
+ * ---- Identity protection ----
+ * What could make a running process act as another program: moving its exe/argv/env (PR_SET_MM),
+ * a user namespace of its own, changed credentials, or another process controlling its memory
+ * (ptrace attach, process_vm_writev, /proc/<pid>/mem, pidfd_getfd: all the ptrace ATTACH check).
+ * Each taints the process synchronously, before its next connect, until its next exec. Where BPF LSM
+ * is active (`enforce`, the lsm/ programs) the same operations on a BOUND process are refused with
+ * EPERM instead, so the workload keeps its identity and the attacker gets an error; elsewhere
+ * (`taint-only`, kprobes on the same security_* functions) they only taint. The loader loads one of
+ * the two sets; commit_creds is watched in both.
+ */
+
+/* Sets bits in tgid's image; a process without one (found by the /proc scan) gets one with seq 0. */
+static __always_inline void sigil_taint(__u32 tgid, __u64 start_time, __u32 bits)
+{
+	struct sigil_image *image;
+
+	if (tgid == 0)
+		return; /* a task we could not name (e.g. an mm with no owner) */
+	image = bpf_map_lookup_elem(&sigil_images, &tgid);
+
+	if (!image) {
+		struct sigil_image fresh = {};
+
+		fresh.origin_tgid = tgid;
+		fresh.origin_start = start_time;
+		/* NOEXIST: a racing exec or taint may have made one meanwhile; either way look it up again. */
+		bpf_map_update_elem(&sigil_images, &tgid, &fresh, BPF_NOEXIST);
+		image = bpf_map_lookup_elem(&sigil_images, &tgid);
+		if (!image) {
+			sigil_count(SIGIL_CNT_PROCMAP_FULL);
+			return;
+		}
+	}
+	if ((image->taint & bits) != bits) {
+		/*
+		 * Plain read-modify-write (32-bit atomics need -mcpu=v3): two racing taints can lose one of
+		 * their bits, never both, and any bit unbinds, so no race leaves a tainted process clean.
+		 */
+		image->taint |= bits;
+		sigil_count(SIGIL_CNT_TAINTED);
+	}
+}
+
+/* Reads through bpf_probe_read_kernel: the task may come from a kprobe argument (no BTF type). */
+static __always_inline void sigil_taint_task(struct task_struct *task, __u32 bits)
+{
+	sigil_taint(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), bits);
+}
+
+static __always_inline void sigil_taint_current(__u32 bits)
+{
+	sigil_taint_task((struct task_struct *)bpf_get_current_task(), bits);
+}
+
+static __always_inline int sigil_is_bound(__u32 tgid)
+{
+	struct sigil_proc *proc = bpf_map_lookup_elem(&sigil_procs, &tgid);
+
+	return proc && proc->state == SIGIL_PROC_BOUND && !sigil_taint_of(tgid);
+}
+
+/* enforce: refuse for a bound process, taint anyone else. Returns the LSM verdict. */
+static __always_inline int sigil_guard(struct task_struct *subject, __u32 bits)
+{
+	if (sigil_is_bound(BPF_CORE_READ(subject, tgid))) {
+		sigil_count(SIGIL_CNT_LSM_DENIED);
+		return -EPERM;
+	}
+	sigil_taint_task(subject, bits);
+	return 0;
+}
+
+static __always_inline struct task_struct *sigil_current(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* Same ids in old and new: setuid(getuid()) and friends change nothing and are let through. */
+static __always_inline int sigil_uids_differ(const struct cred *a, const struct cred *b)
+{
+	return BPF_CORE_READ(a, uid.val) != BPF_CORE_READ(b, uid.val) || BPF_CORE_READ(a, euid.val) != BPF_CORE_READ(b, euid.val) ||
+	       BPF_CORE_READ(a, suid.val) != BPF_CORE_READ(b, suid.val) || BPF_CORE_READ(a, fsuid.val) != BPF_CORE_READ(b, fsuid.val);
+}
+
+static __always_inline int sigil_gids_differ(const struct cred *a, const struct cred *b)
+{
+	return BPF_CORE_READ(a, gid.val) != BPF_CORE_READ(b, gid.val) || BPF_CORE_READ(a, egid.val) != BPF_CORE_READ(b, egid.val) ||
+	       BPF_CORE_READ(a, sgid.val) != BPF_CORE_READ(b, sgid.val) || BPF_CORE_READ(a, fsgid.val) != BPF_CORE_READ(b, fsgid.val);
+}
+
+/* kernel_cap_t is 8 bytes on every supported kernel (u32[2] before 6.3, u64 after). */
+static __always_inline __u64 sigil_caps(const kernel_cap_t *caps)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), caps);
+	return v;
+}
+
+static __always_inline int sigil_caps_differ(const struct cred *a, const struct cred *b)
+{
+	return sigil_caps(&a->cap_effective) != sigil_caps(&b->cap_effective) ||
+	       sigil_caps(&a->cap_permitted) != sigil_caps(&b->cap_permitted) ||
+	       sigil_caps(&a->cap_inheritable) != sigil_caps(&b->cap_inheritable) ||
+	       sigil_caps(&a->cap_bset) != sigil_caps(&b->cap_bset) ||
+	       sigil_caps(&a->cap_ambient) != sigil_caps(&b->cap_ambient);
+}
+
+SEC("lsm/task_prctl")
+int BPF_PROG(sigil_lsm_prctl, int option, unsigned long arg2, unsigned long arg3, unsigned long arg4,
+	     unsigned long arg5, int ret)
+{
+	if (ret || option != PR_SET_MM)
+		return ret;
+	return sigil_guard(sigil_current(), SIGIL_TAINT_MM);
+}
+
+SEC("lsm/userns_create")
+int BPF_PROG(sigil_lsm_userns, const struct cred *cred, int ret)
+{
+	if (ret)
+		return ret;
+	return sigil_guard(sigil_current(), SIGIL_TAINT_USERNS);
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(sigil_lsm_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret || !(mode & PTRACE_MODE_ATTACH))
+		return ret;
+	return sigil_guard(child, SIGIL_TAINT_TRACED);
+}
+
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(sigil_lsm_traceme, struct task_struct *parent, int ret)
+{
+	if (ret)
+		return ret;
+	return sigil_guard(sigil_current(), SIGIL_TAINT_TRACED);
+}
+
+SEC("lsm/task_fix_setuid")
+int BPF_PROG(sigil_lsm_setuid, struct cred *new, const struct cred *old, int flags, int ret)
+{
+	if (ret || !sigil_uids_differ(new, old))
+		return ret;
+	return sigil_guard(sigil_current(), SIGIL_TAINT_CREDS);
+}
+
+SEC("lsm/task_fix_setgid")
+int BPF_PROG(sigil_lsm_setgid, struct cred *new, const struct cred *old, int flags, int ret)
+{
+	if (ret || !sigil_gids_differ(new, old))
+		return ret;
+	return sigil_guard(sigil_current(), SIGIL_TAINT_CREDS);
+}
+
+SEC("lsm/capset")
+int BPF_PROG(sigil_lsm_capset, struct cred *new, const struct cred *old, const kernel_cap_t *effective,
+	     const kernel_cap_t *inheritable, const kernel_cap_t *permitted, int ret)
+{
+	if (ret || !sigil_caps_differ(new, old))
+		return ret;
+	return sigil_guard(sigil_current(), SIGIL_TAINT_CREDS);
+}
+
+/*
+ * taint-only: where BPF LSM is not usable, the same operations taint from syscall tracepoints, which
+ * every kernel Sigil runs on has (fentry and kprobes may be refused or missing). A sys_enter program
+ * runs before the syscall acts, so the taint is in place before the process can connect again; the
+ * sys_exit ones look at what an open returned before the caller can use the fd.
+ */
+#define CLONE_NEWUSER 0x10000000
+#define PTRACE_TRACEME 0
+#define PTRACE_ATTACH 16
+#define PTRACE_SEIZE 0x4206
+
+/* tid -> tgid for the threads of every process (sched_process_fork below), so a syscall naming a thread taints its process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SIGIL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sigil_threads SEC(".maps");
+
+static __always_inline __u32 sigil_tgid_of(__u32 pid)
+{
+	__u32 *tgid = bpf_map_lookup_elem(&sigil_threads, &pid);
+
+	return tgid ? *tgid : pid;
+}
+
+/* Taints the process a syscall names by pid (0 start time: only used when it has no image yet). */
+static __always_inline void sigil_taint_pid(__u32 pid, __u32 bits)
+{
+	if (pid == 0 || pid > 0x7fffffff)
+		return;
+	sigil_taint(sigil_tgid_of(pid), 0, bits);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sigil_thread_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tid = child->pid, tgid = child->tgid;
+
+	if (tid != tgid)
+		bpf_map_update_elem(&sigil_threads, &tid, &tgid, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sigil_thread_exit, struct task_struct *task)
+{
+	__u32 tid = task->pid;
+
+	if (tid != task->tgid)
+		bpf_map_delete_elem(&sigil_threads, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_prctl")
+int sigil_taint_prctl(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] == PR_SET_MM)
+		sigil_taint_current(SIGIL_TAINT_MM);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int sigil_taint_unshare(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] & CLONE_NEWUSER)
+		sigil_taint_current(SIGIL_TAINT_USERNS);
+	return 0;
+}
+
+/*
+ * Joining any namespace: for an unprivileged process only possible from a user namespace of its own.
+ * Loaded in both modes (sigil_ns_: no LSM hook sees setns).
+ */
+SEC("tracepoint/syscalls/sys_enter_setns")
+int sigil_ns_setns(struct trace_event_raw_sys_enter *ctx)
+{
+	sigil_taint_current(SIGIL_TAINT_USERNS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int sigil_taint_ptrace(struct trace_event_raw_sys_enter *ctx)
+{
+	long request = ctx->args[0];
+
+	if (request == PTRACE_TRACEME)
+		sigil_taint_current(SIGIL_TAINT_TRACED);
+	else if (request == PTRACE_ATTACH || request == PTRACE_SEIZE)
+		sigil_taint_pid(ctx->args[1], SIGIL_TAINT_TRACED);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
+int sigil_taint_vm_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	sigil_taint_pid(ctx->args[0], SIGIL_TAINT_TRACED);
+	return 0;
+}
+
+/* The file behind fd in the current process, or NULL. */
+static __always_inline struct file *sigil_current_file(long fd)
+{
+	struct task_struct *task = sigil_current();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *file = 0;
+
+	if (fd < 0 || fd >= max)
+		return 0;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+/* pidfd_getfd copies an fd out of the pidfd's process (a steered socket, say): that process is the target. */
+SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
+int sigil_taint_getfd(struct trace_event_raw_sys_enter *ctx)
+{
+	struct file *file = sigil_current_file(ctx->args[0]);
+	struct pid *pid;
+
+	if (!file)
+		return 0;
+	pid = BPF_CORE_READ(file, private_data);
+	sigil_taint_pid(BPF_CORE_READ(pid, numbers[0].nr), SIGIL_TAINT_TRACED);
+	return 0;
+}
+
+#define PROC_SUPER_MAGIC 0x9fa0
+
+/* An open that returned /proc/<pid>/mem (any path form, relative to any dirfd): taint the mm's owner. */
+static __always_inline void sigil_check_mem_open(long fd)
+{
+	struct file *file;
+	struct dentry *dentry;
+	struct mm_struct *mm;
+	char name[4] = {};
+
+	if (fd < 0)
+		return;
+	file = sigil_current_file(fd);
+	if (!file)
+		return;
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (BPF_CORE_READ(dentry, d_sb, s_magic) != PROC_SUPER_MAGIC)
+		return;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != 0)
+		return;
+	mm = BPF_CORE_READ(file, private_data);
+	if (!mm || !bpf_core_field_exists(mm->owner))
+		return;
+	if (BPF_CORE_READ(mm, owner, tgid) != (bpf_get_current_pid_tgid() >> 32))
+		sigil_taint_task(BPF_CORE_READ(mm, owner), SIGIL_TAINT_TRACED);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int sigil_taint_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	sigil_check_mem_open(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int sigil_taint_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	sigil_check_mem_open(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int sigil_taint_open(struct trace_event_raw_sys_exit *ctx)
+{
+	sigil_check_mem_open(ctx->ret);
+	return 0;
+}
+
+/*
+ * Both modes: a credential change after exec taints (in enforce mode the lsm/ programs refuse it for
+ * bound processes first). Taken at entry, whether or not the call then changes anything: a bound
+ * workload has no business calling these.
+ */
+#define SIGIL_CREDS_SYSCALL(call)                                       \
+	SEC("tracepoint/syscalls/sys_enter_" #call)                     \
+	int sigil_creds_##call(struct trace_event_raw_sys_enter *ctx)    \
+	{                                                               \
+		sigil_taint_current(SIGIL_TAINT_CREDS);                 \
+		return 0;                                               \
+	}
+SIGIL_CREDS_SYSCALL(setuid)
+SIGIL_CREDS_SYSCALL(setgid)
+SIGIL_CREDS_SYSCALL(setreuid)
+SIGIL_CREDS_SYSCALL(setregid)
+SIGIL_CREDS_SYSCALL(setresuid)
+SIGIL_CREDS_SYSCALL(setresgid)
+SIGIL_CREDS_SYSCALL(setfsuid)
+SIGIL_CREDS_SYSCALL(setfsgid)
+SIGIL_CREDS_SYSCALL(setgroups)
+SIGIL_CREDS_SYSCALL(capset)
+
+/*
+ * Guards: a second, independent copy of the connect4/connect6 steering on the same hooks, so that
+ * one program detached from outside leaves no fail-open window (docs/threat-model.md, "Detached
+ * programs"). Both run on every connect; whichever runs first steers, which rewrites the destination
+ * to the signer address, and the signer is never a listed destination, so the other one then passes.
+ * A guard does nothing (and counts nothing) for a destination that is not listed; for a listed one
+ * it takes exactly the steering program's decision. Passes and refusals are left to the steering
+ * program's counters so that they are not counted twice; a connection the guard steers counts
+ * as steered (the steering program, if present and after it, then sees the signer address).
+ */
+static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key)
+{
+	struct sigil_dest *dest;
+	__u64 start_time = 0;
+	__u8 state;
+
+	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
+		return 0;
+	dest = bpf_map_lookup_elem(&sigil_dests, key);
+	if (!dest)
+		return 0;
+	state = sigil_proc_state(bpf_get_current_pid_tgid() >> 32, &start_time);
+	if (state == SIGIL_PROC_EXEMPT)
+		return 0;
+	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING)
+		return (dest->flags & SIGIL_DEST_DENY) ? -EPERM : 0;
+	return sigil_connect_decide(ctx, key);
+}
+
+SEC("cgroup/connect4")
+int sigil_guard4(struct bpf_sock_addr *ctx)
+{
+	struct sigil_dest_key key = {};
+	int verdict;
+
+	key.port = sigil_ctx_port(ctx);
+	sigil_set_v4_mapped(key.addr, ctx->user_ip4);
+	verdict = sigil_guard_decide(ctx, &key);
+	if (verdict < 0)
+		return VERDICT_REFUSE;
+	if (verdict > 0) {
+		ctx->user_ip4 = signer_ip4;
+		ctx->user_port = signer_port;
+	}
+	return VERDICT_ALLOW;
+}
+
+SEC("cgroup/connect6")
+int sigil_guard6(struct bpf_sock_addr *ctx)
+{
+	struct sigil_dest_key key = {};
+	int verdict;
+
+	key.port = sigil_ctx_port(ctx);
+	key.addr[0] = ctx->user_ip6[0];
+	key.addr[1] = ctx->user_ip6[1];
+	key.addr[2] = ctx->user_ip6[2];
+	key.addr[3] = ctx->user_ip6[3];
+	verdict = sigil_guard_decide(ctx, &key);
+	if (verdict < 0)
+		return VERDICT_REFUSE;
+	if (verdict > 0) {
+		if (sigil_is_v4_mapped(key.addr)) {
+			ctx->user_ip6[0] = 0;
+			ctx->user_ip6[1] = 0;
+			ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+			ctx->user_ip6[3] = signer_ip4;
+		} else {
+			ctx->user_ip6[0] = signer_ip6[0];
+			ctx->user_ip6[1] = signer_ip6[1];
+			ctx->user_ip6[2] = signer_ip6[2];
+			ctx->user_ip6[3] = signer_ip6[3];
+		}
+		ctx->user_port = signer_port;
+	}
+	return VERDICT_ALLOW;
 }

@@ -5,10 +5,10 @@ import { createLogger, type Logger } from '../log.js';
 import { ATTEST_ERR } from './errors.js';
 import { readProcessFacts, type ProcessFacts } from './facts.js';
 import { HashCache } from './hash-cache.js';
-import { Matcher, type WorkloadEntry } from './matcher.js';
+import { Matcher, type UnboundReason, type WorkloadEntry } from './matcher.js';
 import { PasswdNames } from './passwd.js';
 import { isKernelThread, nsFromTicks, readProcStat, sameStart, ticksFromNs } from './proc-stat.js';
-import type { ProcessEvent, ProcessStateSink } from './types.js';
+import type { ExecRecord, ImageRecord, ProcessEvent, ProcessStateSink } from './types.js';
 import { KeyedWorkQueue } from './work-queue.js';
 
 /** The answer for one process: its facts and the workload (with its bindings) it is bound to, if any. */
@@ -26,9 +26,14 @@ export interface Attestation {
   spiffeId: string | undefined;
   /** The bindings this process may use, ordered by id; empty when unbound. */
   bindings: readonly BindingSpec[];
-  /** Why a process is unbound. */
-  reason: 'no-match' | 'ambiguous' | undefined;
+  /** Why a process is unbound: no identity matched, several did, its environment, the kernel tainted it, or its image's verdict is unknown. */
+  reason: UnboundReason | 'tainted' | 'origin-unknown' | undefined;
+  /** When tainted: what the kernel saw (taintReasons of the SIGIL_TAINT_* bits). */
+  taint?: number;
 }
+
+/** Most image verdicts remembered for children forked after their origin exited. */
+const IMAGE_FACTS_LIMIT = 16_384;
 
 export interface AttestorOptions {
   /** Where decisions go: the kernel's process map in production. */
@@ -69,6 +74,14 @@ interface Tracked {
   waiters: Set<Waiter>;
   /** Last state written to the sink, to skip identical rewrites on policy changes. */
   written: string | undefined;
+  /** What the kernel recorded at this image's exec (exec events); undefined for other kinds. */
+  exec: ExecRecord | undefined;
+  /**
+   * How the process came to be known: 'exec' (its exec event), 'scan' (the start-up /proc scan, or a
+   * process with no kernel image at all: it predates the agent), 'lazy' (first seen later with a
+   * kernel image — a child forked without exec, or an exec whose event is still on its way).
+   */
+  kind: 'exec' | 'scan' | 'lazy';
 }
 
 /**
@@ -98,6 +111,8 @@ export class Attestor {
   private readonly pendingTimeoutMs: number;
   private readonly tracked = new Map<number, Tracked>();
   private readonly queue: KeyedWorkQueue<number>;
+  /** Facts per program image (originTgid:originStart:execSeq), for children whose origin is gone. */
+  private readonly imageFacts = new Map<string, ProcessFacts>();
   private matcher: Matcher;
   private started = false;
   private closed = false;
@@ -145,7 +160,7 @@ export class Attestor {
   handleEvent(event: ProcessEvent): void {
     if (this.closed) return;
     if (event.type === 'exec') {
-      this.track(event.tgid, event.startTime, event.execSeq);
+      this.track(event.tgid, event.startTime, event.execSeq, 'exec', event.exec);
       return;
     }
     this.forget(event.tgid, new AgentError(ATTEST_ERR.GONE, `process ${event.tgid} exited`));
@@ -177,7 +192,12 @@ export class Attestor {
       this.forget(entry.tgid, new AgentError(ATTEST_ERR.GONE, `process ${entry.tgid} exited`));
       if (live === undefined) this.sink.delete(entry.tgid);
     }
-    await this.scanUntracked();
+    await this.scanUntracked('reconcile');
+  }
+
+  /** The kernel's taint bits of tgid now (0: none, or no kernel to ask). */
+  taintOf(tgid: number): number {
+    return this.sink.image?.(tgid)?.taint ?? 0;
   }
 
   /** Live bound processes per SPIFFE ID (the heartbeat's inventory). */
@@ -210,16 +230,22 @@ export class Attestor {
     const live = readProcStat(tgid).startTimeTicks;
     if (live !== ticksFromNs(startTime)) throw pidReused(tgid, startTime, live);
     let entry = this.tracked.get(tgid);
-    if (entry === undefined || !sameStart(entry.startTime, startTime)) entry = this.track(tgid, startTime);
+    if (entry === undefined || !sameStart(entry.startTime, startTime)) entry = this.track(tgid, startTime, undefined, 'lazy');
     if (execSeq !== undefined && entry.execSeq !== undefined && entry.execSeq !== execSeq) {
       if (entry.execSeq > execSeq) throw execed(tgid, execSeq, entry.execSeq);
-      // The connection comes from a newer image whose exec event is still on its way: attest that one.
-      entry = this.track(tgid, startTime, execSeq);
+      // The connection comes from a newer image whose exec event is still on its way: wait for that one.
+      entry = this.track(tgid, startTime, execSeq, 'lazy');
     }
     const outcome = entry.outcome ?? (await this.waitFor(entry, execSeq));
     if (outcome instanceof AgentError) throw outcome;
     if (!sameStart(outcome.startTime, startTime)) throw pidReused(tgid, startTime, ticksFromNs(outcome.startTime));
     if (execSeq !== undefined) this.checkStillImage(tgid, execSeq, outcome);
+    // A taint since the decision (ptrace, PR_SET_MM, setuid ...) unbinds at once: the kernel already
+    // stopped steering the process's new connections; this catches the ones it opened before.
+    if (outcome.state === 'bound' && this.taintOf(tgid) !== 0) {
+      this.decide(entry, outcome.facts);
+      if (entry.outcome !== undefined && !(entry.outcome instanceof AgentError)) return entry.outcome;
+    }
     return outcome;
   }
 
@@ -246,12 +272,14 @@ export class Attestor {
   }
 
   /** Starts (or restarts, after an exec) the attestation of a process. */
-  private track(tgid: number, startTime: bigint, execSeq?: number): Tracked {
+  private track(tgid: number, startTime: bigint, execSeq: number | undefined, kind: Tracked['kind'], exec?: ExecRecord): Tracked {
     let entry = this.tracked.get(tgid);
     if (entry === undefined) {
-      entry = { tgid, startTime, execSeq, generation: 0, facts: undefined, outcome: undefined, waiters: new Set(), written: undefined };
+      entry = { tgid, startTime, execSeq, generation: 0, facts: undefined, outcome: undefined, waiters: new Set(), written: undefined, exec, kind };
       this.tracked.set(tgid, entry);
     } else {
+      entry.exec = exec;
+      entry.kind = kind;
       // Same object, so callers already waiting get the new outcome (and check its start time)...
       entry.generation++;
       entry.startTime = startTime;
@@ -287,7 +315,18 @@ export class Attestor {
     const current = (): boolean => !this.closed && this.tracked.get(tgid) === entry && entry.generation === generation;
     try {
       if (entry.execSeq === undefined) entry.execSeq = this.sink.execSeq?.(tgid);
-      const facts = await readProcessFacts(tgid, { hashes: this.hashes, passwd: this.passwd });
+      const origin = this.originOf(entry);
+      if (origin === 'await-exec') return; // its exec event brings the record and re-queues the job
+      if (origin !== 'proc' && origin !== 'predating') {
+        await this.inherit(entry, origin, current);
+        return;
+      }
+      const image = this.sink.image?.(tgid) ?? null;
+      const facts = await readProcessFacts(
+        tgid,
+        { hashes: this.hashes, passwd: this.passwd },
+        entry.exec !== undefined ? { exec: entry.exec } : origin === 'predating' ? { predating: true } : image === null ? {} : { executed: image },
+      );
       if (!current()) return;
       if (facts.startTimeTicks !== ticksFromNs(entry.startTime)) {
         // /proc/<tgid> is already a newer process; its own exec event will attest it.
@@ -297,7 +336,7 @@ export class Attestor {
       const seqNow = this.sink.execSeq?.(tgid);
       if (entry.execSeq !== undefined && seqNow !== undefined && seqNow !== entry.execSeq) {
         // It exec'd before or while we read: the facts may be the newer image's. Attest that one.
-        this.track(tgid, entry.startTime, seqNow);
+        this.track(tgid, entry.startTime, seqNow, 'lazy');
         return;
       }
       this.decide(entry, facts);
@@ -308,6 +347,12 @@ export class Attestor {
         this.forget(tgid, error);
         return;
       }
+      const seqNow = this.sink.execSeq?.(tgid);
+      if (error.code === ATTEST_ERR.EXE_MISMATCH && entry.execSeq !== undefined && seqNow !== undefined && seqNow !== entry.execSeq) {
+        // It exec'd again while we read: /proc shows the newer image, whose own exec event attests it.
+        this.track(tgid, entry.startTime, seqNow, 'lazy');
+        return;
+      }
       // Fail closed: a process whose facts cannot be read gets nothing.
       this.log.warn({ tgid, code: error.code, err: error.message }, 'attestation failed; process left unbound');
       entry.outcome = error;
@@ -316,10 +361,60 @@ export class Attestor {
     }
   }
 
+  /**
+   * Where a job gets its facts: 'proc' — the exec record it has, or /proc checked against the kernel's
+   * image (a process exec'd before this agent started); 'predating' — /proc with the stand-in checks
+   * (no kernel image at all); 'await-exec' — its own exec event is still coming; otherwise the image
+   * of another process to inherit from (a child forked without exec: never re-read from /proc).
+   */
+  private originOf(entry: Tracked): 'proc' | 'predating' | 'await-exec' | ImageRecord {
+    if (entry.exec !== undefined) return 'proc';
+    const image = this.sink.image?.(entry.tgid) ?? null;
+    if (image === null || image.execSeq === 0) return this.sink.image === undefined ? 'proc' : 'predating';
+    const self = image.originTgid === entry.tgid && sameStart(image.originStart, entry.startTime);
+    if (self) return entry.kind === 'scan' ? 'proc' : 'await-exec';
+    return image;
+  }
+
+  /** A child forked without exec runs its origin's image: it gets the origin's facts, never its own /proc. */
+  private async inherit(entry: Tracked, image: ImageRecord, current: () => boolean): Promise<void> {
+    const key = imageKey(image.originTgid, image.originStart, image.execSeq);
+    let facts = this.imageFacts.get(key);
+    if (facts === undefined) {
+      const origin = this.tracked.get(image.originTgid);
+      if (origin !== undefined && sameStart(origin.startTime, image.originStart) && origin.execSeq === image.execSeq) {
+        const outcome = origin.outcome ?? (await new Promise<Outcome>((resolve) => origin.waiters.add({ execSeq: image.execSeq, done: resolve })));
+        if (!(outcome instanceof AgentError)) facts = outcome.facts;
+      }
+    }
+    if (!current()) return;
+    if (facts === undefined) {
+      if (entry.kind === 'scan') {
+        // Start-up after a restart: the origin's verdict went with the old agent. Its exe is still checked against the kernel's record.
+        entry.kind = 'lazy';
+        const recovered = await readProcessFacts(entry.tgid, { hashes: this.hashes, passwd: this.passwd }, { executed: image });
+        if (current()) this.decide(entry, recovered);
+        return;
+      }
+      this.unbind(entry, 'origin-unknown');
+      return;
+    }
+    this.decide(entry, facts);
+  }
+
+  private unbind(entry: Tracked, reason: 'origin-unknown'): void {
+    const error = new AgentError(ATTEST_ERR.FACTS, `process ${entry.tgid}: the verdict of the program image it runs is unknown (${reason}); left unbound`, { status: 403 });
+    entry.outcome = error;
+    this.write(entry, 'unbound', 0);
+    this.notify(entry, error);
+  }
+
   /** Matches facts against the current policy, writes the decision, answers waiters. */
   private decide(entry: Tracked, facts: ProcessFacts): void {
-    const match = this.matcher.match(facts);
+    const taint = this.taintOf(entry.tgid);
+    const match = taint !== 0 ? ({ state: 'unbound', reason: 'tainted' } as const) : this.matcher.match(facts);
     const bound = match.state === 'bound' ? match : undefined;
+    if (entry.kind === 'exec' || (entry.kind === 'scan' && entry.execSeq !== undefined && entry.execSeq > 0)) this.rememberImage(entry, facts);
     const attestation: Attestation = {
       tgid: entry.tgid,
       startTime: entry.startTime,
@@ -331,11 +426,19 @@ export class Attestor {
       spiffeId: bound?.workload.spiffeId,
       bindings: bound?.bindings ?? [],
       reason: match.state === 'unbound' ? match.reason : undefined,
+      ...(taint !== 0 ? { taint } : {}),
     };
     if (match.state === 'unbound' && match.reason === 'ambiguous') {
       this.log.warn(
         { tgid: entry.tgid, exePath: facts.exePath, sha256: facts.sha256, workloads: match.workloads },
         'process matches several workloads; refused as ambiguous (unbound)',
+      );
+    }
+    if (match.state === 'unbound' && match.reason === 'injection-env') {
+      this.log.warn(
+        { tgid: entry.tgid, exePath: facts.exePath, sha256: facts.sha256, workload: match.workload, variables: match.variables, envComplete: match.envComplete },
+        match.envComplete ? 'process environment holds code-injection variables its identity does not allow (env:allow); unbound'
+          : 'process environment could not be read whole; unbound',
       );
     }
     entry.facts = facts;
@@ -380,8 +483,21 @@ export class Attestor {
     });
   }
 
-  /** Attests every live user process not yet known; resolves when all of them have an outcome. */
-  private async scanUntracked(): Promise<number> {
+  private rememberImage(entry: Tracked, facts: ProcessFacts): void {
+    if (entry.execSeq === undefined) return;
+    const key = imageKey(entry.tgid, entry.startTime, entry.execSeq);
+    this.imageFacts.delete(key);
+    this.imageFacts.set(key, facts);
+    while (this.imageFacts.size > IMAGE_FACTS_LIMIT) this.imageFacts.delete(this.imageFacts.keys().next().value as string);
+  }
+
+  /**
+   * Attests every live user process not yet known; resolves when all of them have an outcome. At
+   * start-up ('start') every process is a scan; later ('reconcile') only processes without a kernel
+   * image are (they predate the agent, or are children of such), and the others inherit or await
+   * their exec event.
+   */
+  private async scanUntracked(when: 'start' | 'reconcile' = 'start'): Promise<number> {
     const started: Tracked[] = [];
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
@@ -394,7 +510,9 @@ export class Attestor {
         continue; // exited meanwhile
       }
       if (isKernelThread(stat)) continue;
-      started.push(this.track(tgid, nsFromTicks(stat.startTimeTicks)));
+      const hasImage = when === 'reconcile' && (this.sink.image?.(tgid)?.execSeq ?? 0) > 0;
+      const entry = this.track(tgid, nsFromTicks(stat.startTimeTicks), undefined, hasImage ? 'lazy' : 'scan');
+      if (!hasImage) started.push(entry);
     }
     await Promise.all(started.map((entry) => (entry.outcome !== undefined ? undefined : this.settledOrGone(entry))));
     return started.length;
@@ -403,6 +521,10 @@ export class Attestor {
   private settledOrGone(entry: Tracked): Promise<void> {
     return new Promise((resolve) => entry.waiters.add({ execSeq: undefined, done: () => resolve() }));
   }
+}
+
+function imageKey(originTgid: number, originStart: bigint, execSeq: number): string {
+  return `${originTgid}:${ticksFromNs(originStart)}:${execSeq}`;
 }
 
 function execed(tgid: number, connectedSeq: number, nowSeq: number): AgentError {

@@ -17,6 +17,18 @@ export const ATTEST_ERR = {
    * program image that opened it, which is gone, so nothing can be said about it.
    */
   EXECED: 'SIGIL_ERR_ATTEST_EXECED',
+  /**
+   * What /proc/<pid>/exe opens is not the file the kernel saw executed (device, inode or ctime differ):
+   * the exe was swapped or the file changed since exec. Unbound.
+   */
+  EXE_MISMATCH: 'SIGIL_ERR_ATTEST_EXE_MISMATCH',
+  /**
+   * A process found by the /proc scan failed a check that stands in for the missing exec record
+   * (its exe is not mapped executable in its own memory, or it runs in another user namespace). Unbound.
+   */
+  UNTRUSTED: 'SIGIL_ERR_ATTEST_UNTRUSTED',
+  /** The kernel tainted the process since its exec (see bpf/abi.h SIGIL_TAINT_*): it holds no binding. */
+  TAINTED: 'SIGIL_ERR_ATTEST_TAINTED',
   /** The attestor was closed while a caller waited. */
   CLOSED: 'SIGIL_ERR_ATTEST_CLOSED',
 } as const;

@@ -7,6 +7,8 @@ export interface FileDigest {
   dev: bigint;
   ino: bigint;
   size: bigint;
+  /** Change marker: st_ctim in ns (what the kernel's exec record holds as ctime_ns). */
+  ctimeNs: bigint;
   /** 0 when the file has been deleted (it lives on only through open fds and mappings). */
   nlink: bigint;
   /** True when the digest came from the cache (no byte was read). */
@@ -116,5 +118,5 @@ function versionKey(st: BigIntStats): string {
 }
 
 function digestOf(sha256: string, st: BigIntStats, cached: boolean): FileDigest {
-  return { sha256, dev: st.dev, ino: st.ino, size: st.size, nlink: st.nlink, cached };
+  return { sha256, dev: st.dev, ino: st.ino, size: st.size, ctimeNs: st.ctimeNs, nlink: st.nlink, cached };
 }

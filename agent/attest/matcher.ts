@@ -2,7 +2,7 @@ import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
 import { AgentError } from '../errors.js';
 import { ATTEST_ERR } from './errors.js';
 import type { ProcessFacts } from './facts.js';
-import { allHold, parseSelectorSet, type Selector } from './selectors.js';
+import { allHold, disallowedInjectionEnv, parseSelectorSet, type Selector } from './selectors.js';
 
 /**
  * One workload of this host's policy. The kernel's process map holds one number per process, so it
@@ -20,7 +20,19 @@ export interface WorkloadEntry {
 export type MatchResult =
   | { state: 'bound'; workload: WorkloadEntry; bindings: readonly BindingSpec[] }
   | { state: 'unbound'; reason: 'no-match' }
-  | { state: 'unbound'; reason: 'ambiguous'; workloads: string[] };
+  | { state: 'unbound'; reason: 'ambiguous'; workloads: string[] }
+  | {
+    state: 'unbound';
+    reason: 'injection-env';
+    /** The workload whose selectors hold but whose identity does not allow this environment. */
+    workload: string;
+    /** Code-injection variables present that no `env:allow:` of the identity allows, sorted. */
+    variables: string[];
+    /** False when the environment could not be read whole (then variables may be empty). */
+    envComplete: boolean;
+  };
+
+export type UnboundReason = Extract<MatchResult, { state: 'unbound' }>['reason'];
 
 interface CompiledBinding {
   spec: BindingSpec;
@@ -36,7 +48,11 @@ interface CompiledBinding {
  *    may use exactly those bindings (several credentials/destinations for one program are normal);
  * 3. if they belong to two or more workloads the policy is ambiguous for that process: it is refused
  *    (unbound) and the caller logs a warning — guessing would hand one program another's credential;
- * 4. no match: unbound.
+ * 4. no match: unbound;
+ * 5. a process whose environment holds a code-injection variable (injection-env.ts) that its identity
+ *    does not allow with `env:allow:`, or whose environment could not be read whole, gets none of that
+ *    identity's bindings: unbound, reason 'injection-env'. This comes after 3, so an allowance in one
+ *    workload never settles an ambiguity with another.
  * Workloads are numbered by name (sorted), bindings within a workload are ordered by id.
  */
 export class Matcher {
@@ -77,7 +93,19 @@ export class Matcher {
     if (first === undefined) return { state: 'unbound', reason: 'no-match' };
     const names = [...new Set(hits.map((h) => h.workload.workload))];
     if (names.length > 1) return { state: 'unbound', reason: 'ambiguous', workloads: names };
-    return { state: 'bound', workload: first.workload, bindings: hits.map((h) => h.spec) };
+    if (!facts.envComplete) {
+      return { state: 'unbound', reason: 'injection-env', workload: first.workload.workload, variables: [...facts.injectionEnv], envComplete: false };
+    }
+    const refused = new Set<string>();
+    const allowed = hits.filter((h) => {
+      const variables = disallowedInjectionEnv(h.selectors, facts);
+      for (const v of variables) refused.add(v);
+      return variables.length === 0;
+    });
+    if (allowed.length === 0) {
+      return { state: 'unbound', reason: 'injection-env', workload: first.workload.workload, variables: [...refused].sort(), envComplete: true };
+    }
+    return { state: 'bound', workload: first.workload, bindings: allowed.map((h) => h.spec) };
   }
 
   /** The workload at a process-map index (1-based), if any. */

@@ -28,13 +28,45 @@ export interface ProcessStateSink {
    * it the attestor relies on exec events alone to notice an exec.
    */
   execSeq?(tgid: number): number | undefined;
+  /** The kernel's image record of tgid (null: none). Optional; without it nothing is known of images or taint. */
+  image?(tgid: number): ImageRecord | null;
   delete(tgid: number): void;
   /** The start-up /proc scan is done: from now on a process without an entry is not pending. */
   scanComplete(): void;
 }
 
+/** The executed file as the kernel fixed it at exec (device in st_dev encoding, inode, ctime). */
+export interface ExecutedFile {
+  dev: number;
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
+/** What the kernel recorded at exec, before any of the new image's code ran. */
+export interface ExecRecord extends ExecutedFile {
+  /** The working directory at exec: a relative script name must still resolve in it. */
+  cwd?: { dev: number; ino: bigint };
+  argv: readonly string[];
+  env: readonly string[];
+  /** False when the kernel could not copy all of argv / environ: no script, no binding that needs the env. */
+  argvComplete: boolean;
+  envComplete: boolean;
+}
+
+/** The kernel's image record of a live process (sigil_images). */
+export interface ImageRecord extends ExecutedFile {
+  /** 0 when no exec of the process was seen (the record exists only to hold a taint). */
+  execSeq: number;
+  /** SIGIL_TAINT_* bits; non-zero means the process holds no binding until its next exec. */
+  taint: number;
+  /** The process whose exec made this image: a child forked without exec names its ancestor. */
+  originTgid: number;
+  originStart: bigint;
+}
+
 /**
  * Process events in (from the kernel ring buffer, in production). startTime in ns since boot; execSeq
- * (exec only) is the process's exec sequence number after this exec (1 for the first exec seen).
+ * (exec only) is the process's exec sequence number after this exec (1 for the first exec seen);
+ * `exec` (exec only, when the kernel sent it) is what was executed, with argv and environ.
  */
-export type ProcessEvent = { type: 'exec' | 'exit'; tgid: number; startTime: bigint; execSeq?: number };
+export type ProcessEvent = { type: 'exec' | 'exit'; tgid: number; startTime: bigint; execSeq?: number; exec?: ExecRecord };

@@ -1,4 +1,5 @@
 import type { Attestor } from '../attest/index.js';
+import { taintReasons } from '../steering/protection.js';
 import { AgentError } from '../errors.js';
 import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../signer/ports.js';
 
@@ -15,8 +16,14 @@ export class AttestingWorkloadResolver implements WorkloadResolver {
   async resolve(rec: ConnectionRecord): Promise<ResolvedWorkload> {
     const a = await this.attestor.attestation(rec.tgid, rec.startTime, rec.execSeq);
     if (a.state !== 'bound' || a.spiffeId === undefined || a.bindings.length === 0) {
-      throw new AgentError('SIGIL_ERR_ATTEST_UNBOUND', `process ${rec.tgid} (${a.facts.exePath}) is bound to no workload on this host (${a.reason ?? 'no-match'})`, { status: 403 });
+      const why = a.reason === 'tainted' && a.taint !== undefined ? `tainted: ${taintReasons(a.taint).join(', ')}` : a.reason ?? 'no-match';
+      throw new AgentError('SIGIL_ERR_ATTEST_UNBOUND', `process ${rec.tgid} (${a.facts.exePath}) is bound to no workload on this host (${why})`, { status: 403 });
     }
-    return { tgid: rec.tgid, exePath: a.facts.exePath, exeSha256: a.facts.sha256, spiffeId: a.spiffeId, bindings: a.bindings };
+    const tgid = rec.tgid;
+    const lost = (): string | undefined => {
+      const taint = this.attestor.taintOf(tgid);
+      return taint === 0 ? undefined : `tainted: ${taintReasons(taint).join(', ')}`;
+    };
+    return { tgid, exePath: a.facts.exePath, exeSha256: a.facts.sha256, spiffeId: a.spiffeId, bindings: a.bindings, lost };
   }
 }

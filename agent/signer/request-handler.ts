@@ -159,6 +159,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       if (host.name !== sni || (host.port !== undefined && host.port !== record.origPort)) {
         throw new SignerError('MISDIRECTED', `Host '${hostHeader}' does not match the TLS server name '${sni}' this connection was opened for; send each host's requests on its own connection`);
       }
+      const lost = workload.lost?.();
+      if (lost !== undefined) {
+        throw new SignerError('IDENTITY_LOST', `process ${tgid} (${workload.exePath}) lost its identity after it connected (${lost}); nothing is signed for it until it execs again`);
+      }
       const binding = bindingFor(workload.bindings, sni, method);
       if (!binding) {
         throw new SignerError('NOT_ALLOWED', `${workload.spiffeId} has no binding allowing ${method} on ${sni}; add the method or destination to its WorkloadCredential`);

@@ -9,14 +9,17 @@ import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
 import { loadNative } from './native.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from './probe.js';
-import { KernelSteering } from './steering.js';
+import { KernelSteering, type ProcessImage } from './steering.js';
+import { taintReasons } from './protection.js';
+import { signerChecks, type SignerAddress } from './doctor-signer.js';
 
 export interface DoctorCheck { name: string; ok: boolean; detail: string }
 export interface DoctorReport { ok: boolean; checks: DoctorCheck[] }
 
 const CGROUP_ATTACH_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
 
-export async function runDoctor(): Promise<DoctorReport> {
+/** `signer`: the configured signer address, checked too (privileged port, no other listener, SOCK_DESTROY). */
+export async function runDoctor(options: { signer?: SignerAddress } = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const check = (name: string, ok: boolean, detail: string): boolean => { checks.push({ name, ok, detail }); return ok; };
   const attempt = async (name: string, fn: () => Promise<string> | string): Promise<boolean> => {
@@ -35,6 +38,7 @@ export async function runDoctor(): Promise<DoctorReport> {
   }
   if (nativeOk && cgOk && bpffsOk && featuresOk) await liveChecks(cg2, check, attempt);
   else check('live steering test', false, 'skipped: fix the checks above first');
+  if (nativeOk && options.signer) await signerChecks(options.signer, check);
   return { ok: checks.every((c) => c.ok), checks };
 }
 
@@ -63,6 +67,20 @@ async function liveChecks(cg2: string, check: Check, attempt: Attempt): Promise<
     steering.setDestination({ addr: destHost, port: destPort, destId: 1 });
     const client = await peer('dial', []).ready();
     check('load and attach', true, `attached to temporary cgroup ${cgroupPath}, pins in ${pinDir}`);
+    const { mode, reason } = steering.protectionChoice;
+    check('identity protection mode', true, `${mode}: ${reason}`);
+    await attempt('a user namespace taints the process (kernel)', async () => {
+      // unshare(CLONE_NEWUSER) then exec: the new image starts in a foreign user namespace, so the
+      // kernel must have tainted it, whatever user space says.
+      const child = spawnInCgroup(cgroupPath, 'unshare', ['--user', 'sleep', '5']);
+      try {
+        const image = await pollImage(steering!, child.pid!, 3_000);
+        if ((image.taint & 0x2) === 0) throw new Error(`process ${child.pid} in a new user namespace has taint ${image.taint}`);
+        return `taint ${taintReasons(image.taint).join(', ')} on the unshare'd process`;
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
 
     const [steered] = await client.dial(destHost, destPort);
     await attempt('steered connection reaches the signer', async () => {
@@ -104,6 +122,19 @@ async function liveChecks(cg2: string, check: Check, attempt: Attempt): Promise<
     check('live steering test', false, (err as Error).message);
   } finally {
     await cleanup(cgroupPath, pinDir, peers, steering, check);
+  }
+}
+
+async function pollImage(steering: KernelSteering, pid: number, timeoutMs: number): Promise<ProcessImage> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const image = steering.getImage(pid);
+    if (image !== null && image.taint !== 0) return image;
+    if (Date.now() > deadline) {
+      if (image !== null) return image;
+      throw new Error(`no kernel image record for process ${pid}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -1,16 +1,24 @@
 import type { Socket } from 'node:net';
 import type {
-  NativeAttachedProgram, NativeConnection, NativeEvent, NativeProgramStats, NativeSteering, ProcessStateName,
+  NativeAttachedProgram, NativeConnection, NativeEvent, NativeExpectedProgram, NativeImage, NativeLinkRepair, NativeProgramStats,
+  NativeSteering, ProcessStateName, ProtectionMode,
 } from '../../native/binding.js';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
 import { loadNative } from './native.js';
+import { chooseProtection, lsmRefused, type ProtectionChoice, type ProtectionSetting } from './protection.js';
 import { SteeringError, SteeringErrorCode } from './errors.js';
 
 export type ProcessState = ProcessStateName;
 export type SteeredConnection = NativeConnection;
 export type AttachedProgram = NativeAttachedProgram;
 export type ProgramStats = NativeProgramStats;
+/** A program this build ships (attach type, kernel name, tag as loaded here). */
+export type ExpectedProgram = NativeExpectedProgram;
+/** One attachment fault found and what was done about it (see NativeLinkRepair). */
+export type LinkRepair = NativeLinkRepair;
+export type ProcessImage = NativeImage;
+export type { ProtectionMode };
 /** What `KernelSteering.attach()` found under the pin dir and did about it. */
 export type AttachOutcome = 'attached' | 'adopted' | 'upgraded';
 
@@ -44,6 +52,8 @@ export interface SteeringOptions {
   cgroupPath?: string;
   /** bpffs directory for the pinned links and maps; default /sys/fs/bpf/sigil. */
   pinDir?: string;
+  /** Identity-protection mode to ask for (see protection.ts); default 'auto'. */
+  protection?: ProtectionSetting;
 }
 
 /** USER_HZ is 100 on every Linux ABI Sigil targets: /proc/<pid>/stat field 22 = ns / 10^7. */
@@ -85,6 +95,10 @@ export class KernelSteering {
      * were kept with their contents, the others start empty and the agent refills them).
      */
     readonly outcome: AttachOutcome,
+    /** The identity-protection mode the programs run in, and why (for doctor, /readyz, heartbeats). */
+    readonly protectionChoice: ProtectionChoice,
+    /** Faults found in the pinned set at attach (dead links dropped, missing programs attached). */
+    readonly repairedAtAttach: readonly LinkRepair[] = [],
   ) {
     this.native = native;
   }
@@ -95,14 +109,27 @@ export class KernelSteering {
     const pinDir = options.pinDir ?? `${DEFAULT_BPFFS}/sigil`;
     await ensureBpffs(pinDir);
     const native = new (loadNative().Steering)();
-    try {
+    const setting = options.protection ?? 'auto';
+    let choice = chooseProtection(setting);
+    const load = (mode: ProtectionMode): void =>
       native.load({
         signerIPv4: options.signerIPv4,
         signerPort: options.signerPort,
         ...(options.signerIPv6 === undefined ? {} : { signerIPv6: options.signerIPv6 }),
+        protection: mode,
       });
-      const { outcome } = native.attach(cgroupPath, pinDir);
-      return new KernelSteering(native, cgroupPath, pinDir, outcome);
+    try {
+      try {
+        load(choice.mode);
+      } catch (err) {
+        // BPF LSM listed as active but LSM programs refused (a host policy, a hardened kernel): auto falls back.
+        const refused = choice.mode === 'enforce' ? lsmRefused(err) : undefined;
+        if (setting !== 'auto' || refused === undefined) throw err;
+        choice = { mode: 'taint-only', reason: refused };
+        load(choice.mode);
+      }
+      const { outcome, repaired } = native.attach(cgroupPath, pinDir);
+      return new KernelSteering(native, cgroupPath, pinDir, outcome, choice, repaired ?? []);
     } catch (err) {
       native.close();
       throw err;
@@ -113,7 +140,7 @@ export class KernelSteering {
   static openPinned(pinDir: string): KernelSteering {
     const native = new (loadNative().Steering)();
     native.open(pinDir);
-    return new KernelSteering(native, '', pinDir, 'adopted');
+    return new KernelSteering(native, '', pinDir, 'adopted', { mode: native.protection(), reason: 'maps opened from pins; the attaching agent chose the mode' });
   }
 
   /** True when an existing pinned set was taken over (adopted or upgraded) instead of attaching a second one. */
@@ -156,6 +183,11 @@ export class KernelSteering {
     return this.handle.getProcess(tgid);
   }
 
+  /** What the kernel fixed at exec for tgid (file, exec sequence, taint); null when it has no record. */
+  getImage(tgid: number): ProcessImage | null {
+    return this.handle.getImage(tgid);
+  }
+
   processCount(): number {
     return this.handle.processCount();
   }
@@ -188,6 +220,16 @@ export class KernelSteering {
   /** Run count and total ns per attached program (needs enableStats()). */
   programStats(): ProgramStats[] {
     return this.handle.programStats();
+  }
+
+  /** The programs this build loaded (every hook, tracing included), with this kernel's tags. */
+  expectedPrograms(): ExpectedProgram[] {
+    return this.handle.expectedPrograms();
+  }
+
+  /** Checks each of our programs against the kernel and repairs what is wrong at once; [] when all is well. */
+  repair(): LinkRepair[] {
+    return this.handle.repair();
   }
 
   query(): AttachedProgram[] {

@@ -7,6 +7,8 @@
 #include "errors.h"
 #include "kernel_query.h"
 #include "sd_notify.h"
+#include "noop_set.h"
+#include "sock_destroy.h"
 #include "steering.h"
 
 namespace sigil {
@@ -57,10 +59,13 @@ Napi::Value MountBpffs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfLogger();
   exports.Set("Steering", Steering::Define(env));
+  exports.Set("NoopSet", NoopSet::Define(env));
   exports.Set("query", Napi::Function::New(env, Query, "query"));
   exports.Set("probeFeatures", Napi::Function::New(env, Probe, "probeFeatures"));
   exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
+  exports.Set("listTcpSockets", Napi::Function::New(env, ListTcpSocketsJs, "listTcpSockets"));
+  exports.Set("destroyTcpSocket", Napi::Function::New(env, DestroyTcpSocketJs, "destroyTcpSocket"));
   return exports;
 }
 

@@ -1,9 +1,9 @@
 #include "events.h"
 
 #include <bpf/libbpf.h>
-#include <sys/sysmacros.h>
-
+#include <algorithm>
 #include <cerrno>
+#include <string>
 
 #include "abi.h"
 #include "errors.h"
@@ -14,20 +14,52 @@ namespace {
 constexpr int kPollMs = 100;  // bounds how long Stop() waits for the thread
 constexpr size_t kQueueLimit = 65536;
 
-// The kernel's internal dev_t (MAJOR = dev >> 20) in the encoding stat(2) reports as st_dev.
-unsigned long long UserDev(__u32 kdev) {
-  return makedev(static_cast<unsigned>(kdev >> 20), static_cast<unsigned>(kdev & 0xfffff));
+// One ring-buffer record, copied off the ring: the header, and for EXEC what the loader saw.
+struct Event {
+  sigil_event head;
+  __u64 ctime_ns = 0;
+  __u32 taint = 0;
+  __u32 flags = 0;
+  __u32 cwd_dev = 0;
+  __u64 cwd_ino = 0;
+  std::string argv;  // raw NUL-separated bytes
+  std::string env;
+};
+
+// NUL-separated strings as a JS array; a trailing NUL ends the last string, it does not add one.
+Napi::Array Strings(Napi::Env env, const std::string& raw) {
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  size_t start = 0;
+  while (start < raw.size()) {
+    size_t end = raw.find('\0', start);
+    if (end == std::string::npos) end = raw.size();
+    out.Set(n++, Napi::String::New(env, raw.data() + start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
-void Deliver(Napi::Env env, Napi::Function callback, sigil_event* event) {
+void Deliver(Napi::Env env, Napi::Function callback, Event* event) {
   if (env != nullptr && callback != nullptr) {
+    bool exec = event->head.type == SIGIL_EVENT_EXEC;
     Napi::Object js = Napi::Object::New(env);
-    js.Set("type", event->type == SIGIL_EVENT_EXEC ? "exec" : "exit");
-    js.Set("tgid", Napi::Number::New(env, event->tgid));
-    js.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(event->start_time)));
-    js.Set("dev", Napi::Number::New(env, static_cast<double>(event->type == SIGIL_EVENT_EXEC ? UserDev(event->dev) : 0)));
-    js.Set("ino", Napi::Number::New(env, static_cast<double>(event->ino)));
-    js.Set("execSeq", Napi::Number::New(env, event->type == SIGIL_EVENT_EXEC ? event->exec_seq : 0));
+    js.Set("type", exec ? "exec" : "exit");
+    js.Set("tgid", Napi::Number::New(env, event->head.tgid));
+    js.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(event->head.start_time)));
+    js.Set("dev", Napi::Number::New(env, static_cast<double>(exec ? UserDev(event->head.dev) : 0)));
+    js.Set("ino", Napi::Number::New(env, static_cast<double>(event->head.ino)));
+    js.Set("execSeq", Napi::Number::New(env, exec ? event->head.exec_seq : 0));
+    if (exec) {
+      js.Set("ctimeNs", Napi::BigInt::New(env, static_cast<uint64_t>(event->ctime_ns)));
+      js.Set("taint", Napi::Number::New(env, event->taint));
+      js.Set("cwdDev", Napi::Number::New(env, static_cast<double>(UserDev(event->cwd_dev))));
+      js.Set("cwdIno", Napi::BigInt::New(env, static_cast<uint64_t>(event->cwd_ino)));
+      js.Set("argv", Strings(env, event->argv));
+      js.Set("env", Strings(env, event->env));
+      js.Set("argvComplete", Napi::Boolean::New(env, (event->flags & (SIGIL_EXEC_ARGV_TRUNCATED | SIGIL_EXEC_ARGV_UNREADABLE)) == 0));
+      js.Set("envComplete", Napi::Boolean::New(env, (event->flags & (SIGIL_EXEC_ENV_TRUNCATED | SIGIL_EXEC_ENV_UNREADABLE)) == 0));
+    }
     callback.Call({js});
   }
   delete event;
@@ -58,7 +90,22 @@ void EventPump::Stop() {
 int EventPump::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<EventPump*>(ctx);
   if (size < sizeof(sigil_event)) return 0;
-  auto* event = new sigil_event(*static_cast<sigil_event*>(data));
+  auto* event = new Event();
+  event->head = *static_cast<sigil_event*>(data);
+  if (event->head.type == SIGIL_EVENT_EXEC) {
+    if (size < sizeof(sigil_exec_event)) {
+      delete event;
+      return 0;
+    }
+    const auto* exec = static_cast<const sigil_exec_event*>(data);
+    event->ctime_ns = exec->ctime_ns;
+    event->taint = exec->taint;
+    event->flags = exec->flags;
+    event->cwd_dev = exec->cwd_dev;
+    event->cwd_ino = exec->cwd_ino;
+    event->argv.assign(reinterpret_cast<const char*>(exec->argv), std::min<__u32>(exec->argv_len, SIGIL_ARGV_BYTES));
+    event->env.assign(reinterpret_cast<const char*>(exec->env), std::min<__u32>(exec->env_len, SIGIL_ENV_BYTES));
+  }
   // Non-blocking: if JS falls behind by kQueueLimit events we drop rather than stall the kernel side.
   if (self->tsfn_.NonBlockingCall(event, Deliver) != napi_ok) delete event;
   return 0;

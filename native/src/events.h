@@ -3,12 +3,20 @@
 #pragma once
 #include <napi.h>
 
+#include <linux/types.h>
+#include <sys/sysmacros.h>
+
 #include <atomic>
 #include <thread>
 
 struct ring_buffer;
 
 namespace sigil {
+
+// The kernel's internal dev_t (MAJOR = dev >> 20) in the encoding stat(2) reports as st_dev.
+inline unsigned long long UserDev(__u32 kdev) {
+  return makedev(static_cast<unsigned>(kdev >> 20), static_cast<unsigned>(kdev & 0xfffff));
+}
 
 class EventPump {
  public:

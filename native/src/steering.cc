@@ -21,7 +21,7 @@
 namespace sigil {
 namespace {
 
-constexpr const char* kMapNames[] = {"sigil_procs", "sigil_exec_seqs", "sigil_dests", "sigil_settings", "sigil_records",
+constexpr const char* kMapNames[] = {"sigil_procs", "sigil_images", "sigil_dests", "sigil_settings", "sigil_records",
                                      "sigil_handoff", "sigil_counters", "sigil_events"};
 
 #define SIGIL_COUNTER_NAME(name, js) js,
@@ -49,7 +49,7 @@ int StateFromName(const std::string& name) {
 
 int* MapSlot(MapFds& maps, const std::string& name) {
   if (name == "sigil_procs") return &maps.procs;
-  if (name == "sigil_exec_seqs") return &maps.exec_seqs;
+  if (name == "sigil_images") return &maps.images;
   if (name == "sigil_dests") return &maps.dests;
   if (name == "sigil_settings") return &maps.settings;
   if (name == "sigil_records") return &maps.records;
@@ -133,8 +133,9 @@ void CloseMaps(MapFds& maps) {
   }
 }
 
-// sha256 over the embedded object and the config baked into it: equal identities, equal programs.
-void IdentityOf(const SignerConfig& config, __u8 out[SIGIL_IDENTITY_BYTES]) {
+// sha256 over the embedded object, the config baked into it and the program set chosen: equal
+// identities, equal programs.
+void IdentityOf(const SignerConfig& config, Protection protection, __u8 out[SIGIL_IDENTITY_BYTES]) {
   __u64 size = 0;
   const void* elf = sigil_skel_elf_bytes(&size);
   Sha256 hash;
@@ -142,15 +143,44 @@ void IdentityOf(const SignerConfig& config, __u8 out[SIGIL_IDENTITY_BYTES]) {
   hash.Update(&config.ip4, sizeof(config.ip4));
   hash.Update(config.ip6, sizeof(config.ip6));
   hash.Update(&config.port, sizeof(config.port));
+  hash.Update(&protection, sizeof(protection));
   hash.Final(out);
 }
 
+bool HasPrefix(const char* name, const char* prefix) { return strncmp(name, prefix, strlen(prefix)) == 0; }
+
+// lsm/ programs (sigil_lsm_*) only in enforce mode, their kprobe twins (sigil_taint_*) only in
+// taint-only mode; everything else always.
+void ChoosePrograms(bpf_object* obj, Protection protection) {
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    const char* name = bpf_program__name(prog);
+    if (HasPrefix(name, "sigil_lsm_")) bpf_program__set_autoload(prog, protection == Protection::kEnforce);
+    if (HasPrefix(name, "sigil_taint_")) bpf_program__set_autoload(prog, protection == Protection::kTaintOnly);
+  }
+}
+
+// Attached to the steered cgroup (and updatable in place); everything else (tp_btf, lsm, kprobe)
+// attaches to the kernel as a whole.
+bool IsCgroupProgram(bpf_program* prog) {
+  switch (bpf_program__get_type(prog)) {
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_SOCK_OPS:
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Opens, configures and loads the embedded object. Maps in `reuse` that fit are shared, not created.
-sigil_bpf* LoadSkeleton(const SignerConfig& config, const MapFds* reuse) {
+sigil_bpf* LoadSkeleton(const SignerConfig& config, Protection protection, const MapFds* reuse) {
   TakeLibbpfLog();
   sigil_bpf* skel = sigil_skel_open();
   if (skel == nullptr) throw SysError{errno, "bpf_object__open", ""};
   sigil_skel_configure(skel, config.ip4, config.ip6, config.port);
+  ChoosePrograms(sigil_skel_object(skel), protection);
   if (reuse != nullptr) {
     for (const char* name : kMapNames) {
       bpf_map* map = bpf_object__find_map_by_name(sigil_skel_object(skel), name);
@@ -183,8 +213,7 @@ void SkeletonMaps(sigil_bpf* skel, MapFds& maps) {
 }
 
 bpf_link* AttachProgram(bpf_program* prog, int cgroup_fd) {
-  bpf_link* link = bpf_program__get_type(prog) == BPF_PROG_TYPE_TRACING ? bpf_program__attach(prog)
-                                                                         : bpf_program__attach_cgroup(prog, cgroup_fd);
+  bpf_link* link = IsCgroupProgram(prog) ? bpf_program__attach_cgroup(prog, cgroup_fd) : bpf_program__attach(prog);
   if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
   return link;
 }
@@ -227,8 +256,8 @@ bool MapLookup(int fd, const void* key, void* value, const char* call) {
 
 // The kernel's exec sequence number of tgid; 0 when no exec of it was seen.
 __u32 ExecSeqOf(int fd, __u32 tgid) {
-  __u32 seq = 0;
-  return MapLookup(fd, &tgid, &seq, "bpf_map_lookup_elem") ? seq : 0;
+  sigil_image image = {};
+  return MapLookup(fd, &tgid, &image, "bpf_map_lookup_elem") ? image.exec_seq : 0;
 }
 
 }  // namespace
@@ -246,6 +275,8 @@ Napi::Function Steering::Define(Napi::Env env) {
       InstanceMethod<&Steering::SetProcess>("setProcess"),
       InstanceMethod<&Steering::DeleteProcess>("deleteProcess"),
       InstanceMethod<&Steering::GetProcess>("getProcess"),
+      InstanceMethod<&Steering::GetImage>("getImage"),
+      InstanceMethod<&Steering::Protection>("protection"),
       InstanceMethod<&Steering::ProcessCount>("processCount"),
       InstanceMethod<&Steering::SetScanComplete>("setScanComplete"),
       InstanceMethod<&Steering::ConnectionFor>("connectionFor"),
@@ -254,6 +285,8 @@ Napi::Function Steering::Define(Napi::Env env) {
       InstanceMethod<&Steering::ProgramStats>("programStats"),
       InstanceMethod<&Steering::StartEvents>("startEvents"),
       InstanceMethod<&Steering::StopEvents>("stopEvents"),
+      InstanceMethod<&Steering::ExpectedPrograms>("expectedPrograms"),  // attach_health.cc
+      InstanceMethod<&Steering::Repair>("repair"),                      // attach_health.cc
   });
 }
 
@@ -273,7 +306,7 @@ void Steering::RequireMaps(Napi::Env env, const char* method) const {
 }
 
 Napi::Value Steering::Load(const Napi::CallbackInfo& info) {
-  const char* usage = "load({ signerIPv4: string, signerIPv6?: string, signerPort: number })";
+  const char* usage = "load({ signerIPv4: string, signerIPv6?: string, signerPort: number, protection?: 'enforce' | 'taint-only' })";
   Napi::Env env = info.Env();
   Napi::Object config = ObjectArg(info, 0, usage);
   if (skel_ != nullptr || maps_.procs >= 0) throw Napi::Error::New(env, "load: already loaded");
@@ -288,16 +321,29 @@ Napi::Value Steering::Load(const Napi::CallbackInfo& info) {
   }
   __u16 port = static_cast<__u16>(U32Of(env, config.Get("signerPort"), 65535, usage));
   if (port == 0) throw Usage(env, usage);
+  Napi::Value protection = config.Get("protection");
+  if (protection.IsUndefined()) {
+    protection_ = ::sigil::Protection::kEnforce;
+  } else {
+    std::string mode = protection.IsString() ? protection.As<Napi::String>().Utf8Value() : "";
+    if (mode == "enforce") {
+      protection_ = ::sigil::Protection::kEnforce;
+    } else if (mode == "taint-only") {
+      protection_ = ::sigil::Protection::kTaintOnly;
+    } else {
+      throw Usage(env, usage);
+    }
+  }
 
   config_.ip4 = ip4[3];
   memcpy(config_.ip6, ip6, sizeof(config_.ip6));
   config_.port = htons(port);
   try {
-    skel_ = LoadSkeleton(config_, nullptr);
+    skel_ = LoadSkeleton(config_, protection_, nullptr);
   } catch (const SysError& e) {
     throw ToJsError(env, e);
   }
-  IdentityOf(config_, identity_);
+  IdentityOf(config_, protection_, identity_);
   SkeletonMaps(skel_, maps_);
   maps_owned_ = false;
   return env.Undefined();
@@ -321,23 +367,31 @@ Napi::Value Steering::Attach(const Napi::CallbackInfo& info) {
   if (skel_ == nullptr) throw Napi::Error::New(env, "attach: not loaded; call load() first");
   try {
     pin_dir_ = pin_dir;
+    cgroup_path_ = cgroup_path;
+    std::vector<LinkRepair> repairs;
     const char* outcome;
     if (ListDir(pin_dir + "/links").empty()) {
       AttachFresh(cgroup_path);
       outcome = "attached";
-    } else if (PinnedIdentityMatches()) {
-      Adopt(true);
-      outcome = "adopted";
     } else {
-      Upgrade(cgroup_path);
-      outcome = "upgraded";
+      repairs = DropDeadLinkPins(cgroup_path);  // attach_health.cc: a dead pinned link is replaced, never adopted
+      if (PinnedIdentityMatches()) {
+        Adopt(true);
+        outcome = "adopted";
+      } else {
+        Upgrade(cgroup_path);
+        outcome = "upgraded";
+      }
     }
+    for (auto& r : RepairLinks()) repairs.push_back(r);  // attach_health.cc: whatever is still missing
     Napi::Object result = Napi::Object::New(env);
     result.Set("outcome", outcome);
     result.Set("adopted", Napi::Boolean::New(env, outcome[0] != 'a' || outcome[1] != 't'));
+    result.Set("repaired", RepairsToJs(env, repairs));
     return result;
   } catch (const SysError& e) {
     pin_dir_.clear();
+    cgroup_path_.clear();
     throw ToJsError(env, e);
   }
 }
@@ -348,6 +402,7 @@ void Steering::AttachFresh(const std::string& cgroup_path) {
   try {
     bpf_program* prog;
     bpf_object__for_each_program(prog, sigil_skel_object(skel_)) {
+      if (!bpf_program__autoload(prog)) continue;  // the other protection mode's twin
       links_.emplace_back(bpf_program__name(prog), AttachProgram(prog, cg));
     }
     RecordIdentity();
@@ -410,7 +465,7 @@ void Steering::Upgrade(const std::string& cgroup_path) {
   for (const char* name : kMapNames) *MapSlot(pinned, name) = bpf_obj_get(MapPin(pin_dir_, name).c_str());
   sigil_bpf* next = nullptr;
   try {
-    next = LoadSkeleton(config_, &pinned);
+    next = LoadSkeleton(config_, protection_, &pinned);
     MapFds fresh;
     SkeletonMaps(next, fresh);
     for (const char* name : kMapNames) {
@@ -447,10 +502,11 @@ void Steering::ReplaceLinks(sigil_bpf* next, const std::string& cgroup_path) {
     if (cg < 0) Fail(errno, "open", cgroup_path);
     bpf_program* prog;
     bpf_object__for_each_program(prog, sigil_skel_object(next)) {
+      if (!bpf_program__autoload(prog)) continue;  // the other protection mode's twin
       std::string name = bpf_program__name(prog);
       auto it = old.begin();
       while (it != old.end() && it->first != name) ++it;
-      if (it != old.end() && bpf_program__get_type(prog) != BPF_PROG_TYPE_TRACING) {
+      if (it != old.end() && IsCgroupProgram(prog)) {
         int err = bpf_link__update_program(it->second, prog);
         if (err != 0) Fail(-err, "bpf_link_update", name);
         links_.push_back(*it);
@@ -509,6 +565,27 @@ void Steering::Adopt(bool with_links) {
   maps_owned_ = true;
 }
 
+// Programs that repair (attach_health.cc) attaches must work on the live maps. After Adopt() the
+// skeleton load() made still has maps of its own: load it again sharing the live ones.
+void Steering::ShareLiveMaps() {
+  MapFds mine;
+  SkeletonMaps(skel_, mine);
+  bool same = true;
+  for (const char* name : kMapNames) same = same && SameMap(*MapSlot(mine, name), *MapSlot(maps_, name));
+  if (same) return;
+  sigil_bpf* next = LoadSkeleton(config_, protection_, &maps_);
+  MapFds shared;
+  SkeletonMaps(next, shared);
+  for (const char* name : kMapNames) {
+    if (!SameMap(*MapSlot(shared, name), *MapSlot(maps_, name))) {
+      sigil_skel_destroy(next);
+      Fail(EINVAL, "bpf_map__reuse_fd", std::string(name) + " (pinned map does not fit this object)");
+    }
+  }
+  sigil_skel_destroy(skel_);  // never attached: the adopted links run the pinned programs
+  skel_ = next;
+}
+
 Napi::Value Steering::Open(const Napi::CallbackInfo& info) {
   const char* usage = "open(pinDir: string)";
   Napi::Env env = info.Env();
@@ -535,6 +612,7 @@ Napi::Value Steering::Detach(const Napi::CallbackInfo& info) {
   ReleaseLinks();
   RemovePins(pin_dir_);
   pin_dir_.clear();
+  cgroup_path_.clear();
   return env.Undefined();
 }
 
@@ -570,6 +648,7 @@ void Steering::ReleaseAll() {
 Napi::Value Steering::Close(const Napi::CallbackInfo& info) {
   ReleaseAll();
   pin_dir_.clear();
+  cgroup_path_.clear();
   return info.Env().Undefined();
 }
 
@@ -649,7 +728,7 @@ Napi::Value Steering::SetProcess(const Napi::CallbackInfo& info) {
   __u32 expected = has_expect ? U32Of(env, expect, 0xffffffffu, usage) : 0;
   RequireMaps(env, "setProcess");
   try {
-    if (has_expect && ExecSeqOf(maps_.exec_seqs, tgid) != expected) return Napi::Boolean::New(env, false);
+    if (has_expect && ExecSeqOf(maps_.images, tgid) != expected) return Napi::Boolean::New(env, false);
   } catch (const SysError& e) {
     throw ToJsError(env, e);
   }
@@ -676,7 +755,7 @@ Napi::Value Steering::GetProcess(const Napi::CallbackInfo& info) {
   __u32 exec_seq = 0;
   try {
     if (!MapLookup(maps_.procs, &tgid, &value, "bpf_map_lookup_elem")) return env.Null();
-    exec_seq = ExecSeqOf(maps_.exec_seqs, tgid);
+    exec_seq = ExecSeqOf(maps_.images, tgid);
   } catch (const SysError& e) {
     throw ToJsError(env, e);
   }
@@ -686,6 +765,32 @@ Napi::Value Steering::GetProcess(const Napi::CallbackInfo& info) {
   o.Set("startTime", Napi::BigInt::New(env, static_cast<uint64_t>(value.start_time)));
   o.Set("execSeq", Napi::Number::New(env, exec_seq));
   return o;
+}
+
+Napi::Value Steering::GetImage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Usage(env, "getImage(tgid: number)");
+  __u32 tgid = U32Of(env, info[0], 0x7fffffff, "getImage(tgid: number)");
+  RequireMaps(env, "getImage");
+  sigil_image image = {};
+  try {
+    if (!MapLookup(maps_.images, &tgid, &image, "bpf_map_lookup_elem")) return env.Null();
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("execSeq", Napi::Number::New(env, image.exec_seq));
+  o.Set("taint", Napi::Number::New(env, image.taint));
+  o.Set("originTgid", Napi::Number::New(env, image.origin_tgid));
+  o.Set("originStart", Napi::BigInt::New(env, static_cast<uint64_t>(image.origin_start)));
+  o.Set("dev", Napi::Number::New(env, static_cast<double>(UserDev(image.dev))));
+  o.Set("ino", Napi::BigInt::New(env, static_cast<uint64_t>(image.ino)));
+  o.Set("ctimeNs", Napi::BigInt::New(env, static_cast<uint64_t>(image.ctime_ns)));
+  return o;
+}
+
+Napi::Value Steering::Protection(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), protection_ == ::sigil::Protection::kEnforce ? "enforce" : "taint-only");
 }
 
 Napi::Value Steering::ProcessCount(const Napi::CallbackInfo& info) {

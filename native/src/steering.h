@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "abi.h"
+#include "attach_health.h"
 #include "events.h"
 
 struct sigil_bpf;
@@ -19,7 +20,7 @@ namespace sigil {
 
 // File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
 struct MapFds {
-  int procs = -1, exec_seqs = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
+  int procs = -1, images = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
 };
 
 // What load() bakes into the programs' rodata, network byte order.
@@ -28,6 +29,10 @@ struct SignerConfig {
   __u32 ip6[4] = {0, 0, 0, 0};
   __u16 port = 0;
 };
+
+// Which identity-protection programs are loaded (see bpf/sigil.bpf.c "Identity protection"):
+// kEnforce the lsm/ set (needs BPF LSM active), kTaintOnly the kprobe set.
+enum class Protection : __u8 { kEnforce = 1, kTaintOnly = 2 };
 
 class Steering : public Napi::ObjectWrap<Steering> {
  public:
@@ -47,6 +52,8 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value SetProcess(const Napi::CallbackInfo& info);
   Napi::Value DeleteProcess(const Napi::CallbackInfo& info);
   Napi::Value GetProcess(const Napi::CallbackInfo& info);
+  Napi::Value GetImage(const Napi::CallbackInfo& info);
+  Napi::Value Protection(const Napi::CallbackInfo& info);
   Napi::Value ProcessCount(const Napi::CallbackInfo& info);
   Napi::Value SetScanComplete(const Napi::CallbackInfo& info);
   Napi::Value ConnectionFor(const Napi::CallbackInfo& info);
@@ -55,6 +62,12 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value ProgramStats(const Napi::CallbackInfo& info);
   Napi::Value StartEvents(const Napi::CallbackInfo& info);
   Napi::Value StopEvents(const Napi::CallbackInfo& info);
+  // attach_health.cc
+  Napi::Value ExpectedPrograms(const Napi::CallbackInfo& info);
+  Napi::Value Repair(const Napi::CallbackInfo& info);
+  std::vector<LinkRepair> DropDeadLinkPins(const std::string& cgroup_path);
+  std::vector<LinkRepair> RepairLinks();
+  void RestoreHookOrder(std::vector<LinkRepair>& repairs);
 
   void AttachFresh(const std::string& cgroup_path);
   void Upgrade(const std::string& cgroup_path);
@@ -62,6 +75,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   bool PinnedIdentityMatches() const;
   void RecordIdentity();
   void Adopt(bool with_links);
+  void ShareLiveMaps();
   void PinAll();
   void ReleaseLinks();
   void ReleaseAll();
@@ -70,11 +84,13 @@ class Steering : public Napi::ObjectWrap<Steering> {
 
   sigil_bpf* skel_ = nullptr;
   SignerConfig config_;
+  ::sigil::Protection protection_ = ::sigil::Protection::kEnforce;
   __u8 identity_[SIGIL_IDENTITY_BYTES] = {};  // of skel_'s object + config_; see abi.h sigil_settings
   MapFds maps_;
   bool maps_owned_ = false;  // true when maps_ came from pins and must be closed by us
   std::vector<std::pair<std::string, bpf_link*>> links_;
   std::string pin_dir_;
+  std::string cgroup_path_;  // where attach() put the cgroup programs; empty when opened from pins
   int stats_fd_ = -1;
   std::unique_ptr<EventPump> events_;
   napi_env env_;

@@ -47,7 +47,7 @@ installTest('installs program, configs, state and units with the right modes', (
   t.is(mode(at('etc/sigil/agent.yaml')), '0600');
   t.is(mode(at('etc/sigil/controlplane.yaml')), '0640');
   t.is(mode(at('etc/sigil/nats.conf')), '0644');
-  t.is(mode(at('var/lib/sigil/agent')), '0700');
+  t.is(mode(at('var/lib/sigil/agent')), '0755', 'workloads of every uid read ca.pem in it');
   t.is(mode(at('var/lib/sigil/controlplane')), '0700');
   // The fleet's NATS authority: private keys 0600, and a nats-server config that trusts it.
   t.is(mode(at('var/lib/sigil/controlplane/fleet/nats-auth.json')), '0600');

@@ -51,7 +51,7 @@ kernelTest('a 1 GB PutObject streams through the agent with its peak RSS growing
     cgroup: stack.workloadCgroup,
     hosts: { [OS_HOST]: stack.objectStorage.address },
     command: process.execPath,
-    args: [SCRIPT, '--host', OS_HOST, '--namespace', stack.objectStorage.namespace, '--bucket', 'big', '--object', 'one-gb', '--bytes', String(GB)],
+    args: [stack.app.path('test/e2e/put-stream.js'), '--host', OS_HOST, '--namespace', stack.objectStorage.namespace, '--bucket', 'big', '--object', 'one-gb', '--bytes', String(GB)],
     env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     timeoutMs: WORKLOAD_TIMEOUT_MS,
   });

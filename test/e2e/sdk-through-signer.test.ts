@@ -7,12 +7,13 @@
  */
 import test from 'ava';
 import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
-import { PRINCIPAL, SPIFFE_ID, startStack, type Stack } from './stack.js';
+import { PRINCIPAL, SPIFFE_ID, WORKLOAD_UID, startStack, type Stack } from './stack.js';
+import { reportedIdentity } from './workload-runner.js';
 
 let stack: Stack | undefined;
 
 test.before(async () => {
-  if (bpfUnavailableReason === undefined) stack = await startStack({ heartbeatMs: 500 });
+  if (bpfUnavailableReason === undefined) stack = await startStack({ heartbeatMs: 500, ...(process.env["SIGIL_AGENT_LOG"] ? { agentLogFile: process.env["SIGIL_AGENT_LOG"] } : {}) });
 });
 test.after.always(async () => {
   await stack?.stop();
@@ -25,6 +26,8 @@ kernelTest.serial('a bound SDK workload succeeds through the signer; every reque
   const before = stack.objectStorage.requests.length;
   const run = await stack.runSdkWorkload({ tag: 'bound' });
   t.is(run.code, 0, run.stderr);
+  // As an unprivileged user with no capability, trusting only the file `sigil-agent trust` names.
+  t.deepEqual(reportedIdentity(run), { uids: [WORKLOAD_UID, WORKLOAD_UID, WORKLOAD_UID, WORKLOAD_UID], capEff: '0000000000000000', capAmb: '0000000000000000' }, run.stderr);
   t.deepEqual(run.lines.map((l) => [l['op'], l['ok']]), OPS.map((op) => [op, true]), run.stdout + run.stderr);
   const seen = stack.objectStorage.requests.slice(before);
   t.is(seen.length, OPS.length);
@@ -54,12 +57,15 @@ kernelTest.serial('the same script under a copy of node with another hash is not
 
 kernelTest.serial('the fleet sees the agent healthy with the kernel-reported programs and the current revision', async (t) => {
   if (!requireBpf(t) || !stack) return;
-  const { status, body } = await stack.api<{ agents: Array<{ state: string; reasons: string[]; programs: Array<{ name: string }>; revisionApplied: number }>; currentRevision: number }>('GET', '/v1/fleet/status');
+  const { status, body } = await stack.api<{ agents: Array<{ state: string; reasons: string[]; programs: Array<{ name: string }>; revisionApplied: number; protection?: { mode: string; reason: string } }>; currentRevision: number }>('GET', '/v1/fleet/status');
   t.is(status, 200);
   t.is(body.agents.length, 1, JSON.stringify(body));
   const [agent] = body.agents;
   t.is(agent?.state, 'healthy', JSON.stringify(agent));
   t.true((agent?.programs ?? []).some((p) => p.name.includes('connect4')), JSON.stringify(agent));
+  // The host's identity-protection mode, as the agent loaded it: this machine's own doctor says which.
+  t.true(agent?.protection?.mode === 'enforce' || agent?.protection?.mode === 'taint-only', JSON.stringify(agent?.protection));
+  t.truthy(agent?.protection?.reason);
   // The same, as Prometheus text on the control plane's loopback port.
   const metrics = await (await fetch(`${stack.cp.url}/metrics`)).text();
   t.regex(metrics, /^sigil_controlplane_agents\{state="healthy"\} 1$/m, metrics);

@@ -14,19 +14,17 @@ import { appendFile, chmod, copyFile, realpath, rename } from 'node:fs/promises'
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AgentError } from '../../agent/errors.js';
 import { Attestor } from '../../agent/attest/index.js';
 import { nsFromTicks, readProcStat } from '../../agent/attest/proc-stat.js';
 import type { ProcessStateEntry } from '../../agent/attest/types.js';
 import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
-import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, WORKLOAD_SCRIPT, startStack, type Stack } from '../e2e/stack.js';
+import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
 import { NOBODY, applyAndWait, captureEnviron, identityDocs, nodeCopy, publicTempDir, scanStack, sha256Of } from './stack-support.js';
 
 const execFileP = promisify(execFile);
-const FD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-fd-client.js');
 const PATH_ID = 'spiffe://demo.sigil.dev/hardening/by-path';
 const UID_ID = 'spiffe://demo.sigil.dev/hardening/by-uid';
 const EXEC_ID = 'spiffe://demo.sigil.dev/hardening/exec-target';
@@ -72,7 +70,7 @@ async function sdk(s: Stack, opts: { node?: string; tag: string; uid?: number })
       cgroup: s.workloadCgroup,
       hosts: { [OS_HOST]: s.objectStorage.address },
       command: exe,
-      args: [WORKLOAD_SCRIPT, '--config', await nobodyConfig(), '--region', REGION, '--tag', opts.tag],
+      args: [s.workloadScript, '--config', await nobodyConfig(), '--region', REGION, '--tag', opts.tag],
       env: { NODE_EXTRA_CA_CERTS: s.caBundle },
       uid: opts.uid,
       onSpawn,
@@ -163,7 +161,7 @@ kernelTest.serial('a connection opened before an exec into the bound binary stay
     cgroup: stack.workloadCgroup,
     hosts: { [OS_HOST]: stack.objectStorage.address },
     command: 'bash',
-    args: ['-c', script, app.file, FD_CLIENT, '--fd', '3', '--host', OS_HOST, '--tag', 'exec-after-connect'],
+    args: ['-c', script, app.file, stack.app.path('test/hardening/stack-fd-client.js'), '--fd', '3', '--host', OS_HOST, '--tag', 'exec-after-connect'],
     env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     onSpawn: (p) => { pid = p; },
   });
@@ -209,7 +207,7 @@ kernelTest.serial('exec while pending: a child keeping the socket its parent ope
     cgroup: stack.workloadCgroup,
     hosts: { [OS_HOST]: stack.objectStorage.address },
     command: shell,
-    args: ['-c', script, 'slow-shell', app.file, process.execPath, FD_CLIENT],
+    args: ['-c', script, 'slow-shell', app.file, process.execPath, stack.app.path('test/hardening/stack-fd-client.js')],
     env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     onSpawn: (p) => { pid = p; },
   });

@@ -11,7 +11,6 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
@@ -24,7 +23,6 @@ const REQUESTS = Number(process.env['SIGIL_LOAD_REQUESTS'] ?? (SOAK ? 100 : 20))
 const MAX_CONNS_PER_PROCESS = 56;
 /** How long each load process may run; the test's own timeout covers it. */
 const WORKLOAD_TIMEOUT_MS = SOAK ? 30 * 60_000 : 3 * 60_000;
-const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-load-client.js');
 const BINARIES = ['alpha', 'beta', 'gamma'].map((name, i) => ({
   name,
   spiffeId: `spiffe://demo.sigil.dev/hardening/load-${name}`,
@@ -56,7 +54,7 @@ test.before(async () => {
   for (const b of BINARIES) {
     const run = await runWorkload({
       cgroup: stack.workloadCgroup, hosts: { [OS_HOST]: stack.objectStorage.address }, command: exes[b.name]!,
-      args: [CLIENT, '--host', OS_HOST, '--conns', '1', '--requests', '1', '--tag', `warm-${b.name}`],
+      args: [stack.app.path('test/hardening/stack-load-client.js'), '--host', OS_HOST, '--conns', '1', '--requests', '1', '--tag', `warm-${b.name}`],
       env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     });
     if (!run.stdout.includes('"ok":1')) throw new Error(`warm-up of ${b.name} failed: ${run.stdout}${run.stderr}`);
@@ -85,7 +83,7 @@ kernelTest.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests
     let captured: Promise<boolean> | undefined;
     const run = await runWorkload({
       cgroup: s.workloadCgroup, hosts: { [OS_HOST]: s.objectStorage.address }, command: exe,
-      args: [CLIENT, '--host', OS_HOST, '--conns', String(connsEach), '--requests', String(REQUESTS), '--tag', b.name],
+      args: [s.app.path('test/hardening/stack-load-client.js'), '--host', OS_HOST, '--conns', String(connsEach), '--requests', String(REQUESTS), '--tag', b.name],
       env: { NODE_EXTRA_CA_CERTS: s.caBundle },
       timeoutMs: WORKLOAD_TIMEOUT_MS,
       onSpawn: (pid) => { captured = captureEnviron(pid, exe, into); },

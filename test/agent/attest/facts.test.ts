@@ -101,3 +101,23 @@ test('a process that is gone is GONE', async (t) => {
   await p.exit();
   await t.throwsAsync(readProcessFacts(p.pid, deps()), { code: 'SIGIL_ERR_ATTEST_GONE' });
 });
+
+test('code-injection variables of the environment at start are facts; an ordinary environment has none', async (t) => {
+  const env = { PATH: '/usr/bin:/bin', NODE_OPTIONS: '', PYTHONPATH: '/nonexistent', LANG: 'C' };
+  const injected = await readProcessFacts(spawnProcess(t, '/bin/sleep', ['30'], { env }).pid, deps());
+  t.deepEqual(injected.injectionEnv, ['NODE_OPTIONS', 'PYTHONPATH']);
+  t.true(injected.envComplete);
+  const plain = await readProcessFacts(spawnProcess(t, '/bin/sleep', ['30'], { env: { PATH: '/usr/bin:/bin' } }).pid, deps());
+  t.deepEqual(plain.injectionEnv, []);
+  t.true(plain.envComplete);
+});
+
+test('a node script whose option value breaks its rule (--disable-warning bound.js evil.js) has no script', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'bound.js'), 'setTimeout(() => {}, 30000);\n');
+  writeFileSync(join(dir, 'evil.js'), 'setTimeout(() => {}, 30000);\n');
+  const ok = spawnProcess(t, process.execPath, ['--enable-source-maps', 'bound.js'], { cwd: dir });
+  t.is((await readProcessFacts(ok.pid, deps())).script?.sha256, sha256sum(join(dir, 'bound.js')));
+  const attack = spawnProcess(t, process.execPath, ['--disable-warning', 'bound.js', 'evil.js'], { cwd: dir });
+  t.is((await readProcessFacts(attack.pid, deps())).script, undefined);
+});

@@ -6,8 +6,9 @@ import { binding } from './support.js';
 const SHA = 'c'.repeat(64);
 const OTHER = 'd'.repeat(64);
 const facts: ProcessFacts = {
-  pid: 7, startTimeTicks: 1n, exePath: '/opt/app/bin/app', exeDeleted: false, sha256: SHA,
+  source: 'proc', pid: 7, startTimeTicks: 1n, exePath: '/opt/app/bin/app', exeDeleted: false, sha256: SHA,
   uid: 1000, gid: 1000, realUid: 1000, realGid: 1000, user: 'app', systemdUnit: 'app.service', script: undefined,
+  injectionEnv: [], envComplete: true,
 };
 
 test('no binding matches: unbound, index 0 never used by a workload', (t) => {
@@ -54,4 +55,40 @@ test('a bad selector anywhere in the bundle throws, naming binding and selector'
     binding('bad', 'b', ['unix:uid:1', 'unix:shaa256:00']),
   ]), { code: 'SIGIL_ERR_ATTEST_SELECTOR' });
   t.true(err?.message.includes('"bad"') && err.message.includes('unix:shaa256:00'), err?.message);
+});
+
+test('an injection variable its identity does not allow: unbound (injection-env), naming the variable', (t) => {
+  const m = Matcher.compile([binding('b1', 'app', [`unix:sha256:${SHA}`, 'unix:uid:1000'])]);
+  t.deepEqual(m.match({ ...facts, injectionEnv: ['LD_PRELOAD', 'NODE_OPTIONS'] }), {
+    state: 'unbound', reason: 'injection-env', workload: 'app', variables: ['LD_PRELOAD', 'NODE_OPTIONS'], envComplete: true,
+  });
+  // The same process without them is bound: it is the environment that refuses it.
+  t.is(m.match(facts).state, 'bound');
+});
+
+test('env:allow: allows exactly the variables it names', (t) => {
+  const m = Matcher.compile([binding('b1', 'app', [`unix:sha256:${SHA}`, 'env:allow:NODE_OPTIONS'])]);
+  t.is(m.match({ ...facts, injectionEnv: ['NODE_OPTIONS'] }).state, 'bound');
+  t.is(m.match(facts).state, 'bound');
+  t.like(m.match({ ...facts, injectionEnv: ['LD_PRELOAD', 'NODE_OPTIONS'] }), { state: 'unbound', reason: 'injection-env', variables: ['LD_PRELOAD'] });
+});
+
+test('an environment that could not be read whole binds nothing, even with every variable allowed', (t) => {
+  const m = Matcher.compile([binding('b1', 'app', [`unix:sha256:${SHA}`, 'env:allow:LD_PRELOAD'])]);
+  t.deepEqual(m.match({ ...facts, envComplete: false }), {
+    state: 'unbound', reason: 'injection-env', workload: 'app', variables: [], envComplete: false,
+  });
+});
+
+test('an allowance in one workload does not settle an ambiguity with another', (t) => {
+  const m = Matcher.compile([
+    binding('b1', 'allows', [`unix:sha256:${SHA}`, 'env:allow:NODE_OPTIONS']),
+    binding('b2', 'strict', ['unix:uid:1000']),
+  ]);
+  t.deepEqual(m.match({ ...facts, injectionEnv: ['NODE_OPTIONS'] }), { state: 'unbound', reason: 'ambiguous', workloads: ['allows', 'strict'] });
+});
+
+test('a process that matches no selectors stays no-match whatever its environment', (t) => {
+  const m = Matcher.compile([binding('b1', 'other', [`unix:sha256:${OTHER}`])]);
+  t.deepEqual(m.match({ ...facts, injectionEnv: ['LD_PRELOAD'], envComplete: false }), { state: 'unbound', reason: 'no-match' });
 });

@@ -1,12 +1,13 @@
 import test from 'ava';
 import { AgentError } from '../../../agent/errors.js';
 import type { ProcessFacts } from '../../../agent/attest/facts.js';
-import { allHold, parseSelector, parseSelectorSet, selectorsThatHold } from '../../../agent/attest/selectors.js';
+import { allHold, disallowedInjectionEnv, parseSelector, parseSelectorSet, selectorsThatHold } from '../../../agent/attest/selectors.js';
 
 const SHA = 'a'.repeat(64);
 const SCRIPT_SHA = 'b'.repeat(64);
 
 const facts: ProcessFacts = {
+  source: 'proc',
   pid: 42,
   startTimeTicks: 1000n,
   exePath: '/usr/bin/python3.11',
@@ -19,12 +20,15 @@ const facts: ProcessFacts = {
   user: 'alice',
   systemdUnit: 'exporter.service',
   script: { interpreter: 'python', path: '/opt/exporter/main.py', sha256: SCRIPT_SHA },
+  injectionEnv: [],
+  envComplete: true,
 };
 
 test('valid selectors parse', (t) => {
   for (const text of [
     `unix:sha256:${SHA}`, 'unix:path:/usr/bin/x', 'unix:uid:0', 'unix:gid:4294967294', 'unix:user:www-data',
     'systemd:unit:nginx.service', 'systemd:unit:session-2.scope', 'systemd:unit:getty@tty1.service', `script:sha256:${SHA}`,
+    'env:allow:NODE_OPTIONS', 'env:allow:_JAVA_OPTIONS', 'env:allow:ld_preload',
   ]) {
     t.is(parseSelector(text).text, text);
   }
@@ -34,7 +38,8 @@ test('syntax errors are SIGIL_ERR_ATTEST_SELECTOR and name the selector', (t) =>
   for (const text of [
     'unix:sha256:ABC', `unix:sha256:${'A'.repeat(64)}`, 'unix:path:relative/x', 'unix:uid:-1', 'unix:uid:01',
     'unix:uid:4294967295', 'unix:gid:x', 'unix:user:', 'systemd:unit:nginx', 'systemd:unit:foo.slice',
-    `script:sha256:${SHA}0`, 'k8s:ns:default', 'unix:sha256', '',
+    `script:sha256:${SHA}0`, 'k8s:ns:default', 'unix:sha256', '', 'env:allow:', 'env:allow:1X', 'env:allow:A-B',
+    'env:allow:A=1', 'env:allow:NODE_OPTIONS ', 'env:allow:*', 'env:NODE_OPTIONS',
   ]) {
     const err = t.throws(() => parseSelector(text), { instanceOf: AgentError });
     t.is(err?.code, 'SIGIL_ERR_ATTEST_SELECTOR');
@@ -76,4 +81,20 @@ test('selectorsThatHold lists every fact as a selector, and each of them holds',
   ]);
   t.true(allHold(parseSelectorSet(list), facts));
   t.deepEqual(selectorsThatHold({ ...facts, user: undefined, systemdUnit: undefined, script: undefined }).length, 4);
+});
+
+test('env:allow: may repeat with different names, holds for any process, and never makes an identity alone', (t) => {
+  const set = parseSelectorSet([`unix:sha256:${SHA}`, 'env:allow:NODE_OPTIONS', 'env:allow:LD_PRELOAD']);
+  t.is(set.length, 3);
+  t.true(allHold(set, facts));
+  const err = t.throws(() => parseSelectorSet(['env:allow:NODE_OPTIONS']), { code: 'SIGIL_ERR_ATTEST_SELECTOR' });
+  t.regex(err?.message ?? '', /names the process/);
+  t.throws(() => parseSelectorSet(['env:allow:NODE_OPTIONS', 'env:allow:LD_PRELOAD']), { code: 'SIGIL_ERR_ATTEST_SELECTOR' });
+});
+
+test('disallowedInjectionEnv: the variables present that no env:allow: names', (t) => {
+  const set = parseSelectorSet([`unix:sha256:${SHA}`, 'env:allow:NODE_OPTIONS']);
+  t.deepEqual(disallowedInjectionEnv(set, { ...facts, injectionEnv: ['LD_PRELOAD', 'NODE_OPTIONS'] }), ['LD_PRELOAD']);
+  t.deepEqual(disallowedInjectionEnv(set, { ...facts, injectionEnv: ['NODE_OPTIONS'] }), []);
+  t.false(selectorsThatHold({ ...facts, injectionEnv: ['NODE_OPTIONS'] }).some((s) => s.startsWith('env:')));
 });
