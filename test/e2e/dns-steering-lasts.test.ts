@@ -11,7 +11,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireBpf } from '../helpers/kernel.js';
+import { kernelTest, requireBpf } from '../helpers/kernel.js';
 import { PRINCIPAL, startStack, type Stack } from './stack.js';
 
 const OPS = 5;
@@ -32,7 +32,7 @@ async function until(deadline: number): Promise<void> {
   if (left > 0) await sleep(left);
 }
 
-test.serial('steering still works after many grace periods (dns.graceSeconds 2, override destinations)', async (t) => {
+kernelTest.serial('steering still works after many grace periods (dns.graceSeconds 2, override destinations)', async (t) => {
   if (!requireBpf(t)) return;
   t.timeout(3 * 60_000);
   const stack = await startStack({ dnsGraceSeconds: 2 });

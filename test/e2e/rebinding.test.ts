@@ -6,7 +6,7 @@
  * and is steered. Asserted on what the Object Storage stand-in accepted and refused, by time.
  */
 import test from 'ava';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { kernelTest, bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
 import { NOBODY, applyAndWait, fleetRow, waitFor } from '../hardening/stack-support.js';
 import { OS_HOST, PRINCIPAL, startStack, type Stack } from './stack.js';
 import { runSdkAs } from './uid-workload.js';
@@ -99,7 +99,7 @@ async function reapplyAndObserve(s: Stack, pid: number, label: string) {
   };
 }
 
-test.serial('delete then apply with the workload running: no 401 once the agent has ended its connections, signed again', async (t) => {
+kernelTest.serial('delete then apply with the workload running: no 401 once the agent has ended its connections, signed again', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   const start = s.objectStorage.requests.length;
@@ -125,7 +125,7 @@ test.serial('delete then apply with the workload running: no 401 once the agent 
   }
 });
 
-test.serial('a workload started before its identity is applied is steered once it is', async (t) => {
+kernelTest.serial('a workload started before its identity is applied is steered once it is', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   await deleteCredential(s);

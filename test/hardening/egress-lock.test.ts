@@ -6,7 +6,7 @@
  * unbound processes reach the service unsigned (401), as always. Judged by the Object Storage stand-in.
  */
 import test from 'ava';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { kernelTest, bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, PRINCIPAL, startStack, type Stack } from '../e2e/stack.js';
 import { runConnectProbe, runSdkAs } from '../e2e/uid-workload.js';
 import type { WorkloadRun } from '../e2e/workload-runner.js';
@@ -77,7 +77,7 @@ async function observe(s: Stack, run: () => Promise<WorkloadRun>): Promise<{ run
   return { run: result, seen: s.objectStorage.requests.slice(before), denied: (await deniedCount(s)) - deniedBefore };
 }
 
-test.serial('without the lock: unbound processes reach the service unsigned (401), as before', async (t) => {
+kernelTest.serial('without the lock: unbound processes reach the service unsigned (401), as before', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   const other = await observe(s, () => runSdkAs(s, { node: app!.file, uid: OTHER_UID, tag: 'open-other-uid' }));
@@ -89,7 +89,7 @@ test.serial('without the lock: unbound processes reach the service unsigned (401
   t.true(bound.seen.every((r) => r.principal === 'ocid1.user.oc1..locked'));
 });
 
-test.serial('with unboundAccess: deny: unbound and wrong-uid processes are refused at connect; nothing reaches the service', async (t) => {
+kernelTest.serial('with unboundAccess: deny: unbound and wrong-uid processes are refused at connect; nothing reaches the service', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   await applyAndWait(s, lockedPolicy('deny'));
@@ -116,7 +116,7 @@ test.serial('with unboundAccess: deny: unbound and wrong-uid processes are refus
   t.true(other.seen.every((r) => r.principal === PRINCIPAL));
 });
 
-test.serial('back to allow: the unbound program reaches the service again (401)', async (t) => {
+kernelTest.serial('back to allow: the unbound program reaches the service again (401)', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   await applyAndWait(s, lockedPolicy('allow'));

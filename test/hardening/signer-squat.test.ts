@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import test from 'ava';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { kernelTest, bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
 import { startStack, type Stack } from '../e2e/stack.js';
 import { runConnectProbe, runSdkAs } from '../e2e/uid-workload.js';
 import { NOBODY, applyAndWait, identityDocs, nodeCopy, publicTempDir, waitFor } from './stack-support.js';
@@ -70,7 +70,7 @@ setInterval(() => {}, 1000);`;
   };
 }
 
-test.serial('agent killed: nobody cannot squat the signer, steered connects are refused, nothing reaches the service; the restarted agent serves the same workload', async (t) => {
+kernelTest.serial('agent killed: nobody cannot squat the signer, steered connects are refused, nothing reaches the service; the restarted agent serves the same workload', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   const { signerHost, signerPort } = s.agent;
@@ -113,7 +113,7 @@ test.serial('agent killed: nobody cannot squat the signer, steered connects are 
   }
 });
 
-test.serial('a root listener on the signer address does not keep the agent from starting: it is ended and named', async (t) => {
+kernelTest.serial('a root listener on the signer address does not keep the agent from starting: it is ended and named', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   await killAgent(s);

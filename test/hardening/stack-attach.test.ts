@@ -11,7 +11,7 @@ import { mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { bpfUnavailableReason, cgroupView, requireBpf, SIGIL_CGROUP_PROGRAMS } from '../helpers/kernel.js';
+import { kernelTest, bpfUnavailableReason, cgroupView, requireBpf, SIGIL_CGROUP_PROGRAMS } from '../helpers/kernel.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload, type WorkloadRun } from '../e2e/workload-runner.js';
 import { NOBODY, applyAndWait, fleetRow, identityDocs, nodeCopy, publicTempDir, waitFor } from './stack-support.js';
@@ -68,7 +68,7 @@ async function credsOf(pid: number): Promise<{ uid: number; caps: string[] }> {
   return { uid: Number(field('Uid').split(/\s+/)[0]), caps: ['CapEff', 'CapPrm', 'CapAmb'].map(field) };
 }
 
-test.serial('each program detached with bpftool is back within 2 s; the stand-in accepts only signed requests from the bound workload meanwhile; the fleet goes degraded and back', async (t) => {
+kernelTest.serial('each program detached with bpftool is back within 2 s; the stand-in accepts only signed requests from the bound workload meanwhile; the fleet goes degraded and back', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.timeout(240_000); // seven detach/repair rounds, each shown in the fleet for at least 5 s
   const s = stack;
@@ -123,7 +123,7 @@ test.serial('each program detached with bpftool is back within 2 s; the stand-in
   t.regex(s.agent.output(), /"problem":"detached"/, 'repairs are logged');
 });
 
-test.serial('restarted over a dead pinned link, the agent re-attaches instead of adopting it', async (t) => {
+kernelTest.serial('restarted over a dead pinned link, the agent re-attaches instead of adopting it', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   const child = s.agent.child;
@@ -151,7 +151,7 @@ test.serial('restarted over a dead pinned link, the agent re-attaches instead of
   t.deepEqual(s.objectStorage.requests.filter((r) => r.tag === 'after-dead-pin' && r.status !== 200), []);
 });
 
-test.serial('a foreign connect4 program on the steered cgroup turns the fleet degraded naming it; removed, the reason clears', async (t) => {
+kernelTest.serial('a foreign connect4 program on the steered cgroup turns the fleet degraded naming it; removed, the reason clears', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const s = stack;
   await waitFor('healthy before', async () => (await fleetRow(s)).state === 'healthy', 15_000);

@@ -19,7 +19,7 @@ import { Attestor } from '../../agent/attest/index.js';
 import { nsFromTicks, readProcStat } from '../../agent/attest/proc-stat.js';
 import type { ProcessStateEntry } from '../../agent/attest/types.js';
 import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
-import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, WORKLOAD_SCRIPT, startStack, type Stack } from '../e2e/stack.js';
+import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
 import { NOBODY, applyAndWait, captureEnviron, identityDocs, nodeCopy, publicTempDir, scanStack, sha256Of } from './stack-support.js';

@@ -11,7 +11,6 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
@@ -24,7 +23,6 @@ const REQUESTS = Number(process.env['SIGIL_LOAD_REQUESTS'] ?? (SOAK ? 100 : 20))
 const MAX_CONNS_PER_PROCESS = 56;
 /** How long each load process may run; the test's own timeout covers it. */
 const WORKLOAD_TIMEOUT_MS = SOAK ? 30 * 60_000 : 3 * 60_000;
-const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-load-client.js');
 const BINARIES = ['alpha', 'beta', 'gamma'].map((name, i) => ({
   name,
   spiffeId: `spiffe://demo.sigil.dev/hardening/load-${name}`,
