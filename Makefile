@@ -4,8 +4,12 @@ SHELL := /bin/bash
 # Debian 12 ships Node.js 18; a newer one comes from the npm registry's node-linux-<arch> package.
 NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)
 NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
-# systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile.
-APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ gcc libc6-dev libssl-dev iproute2 util-linux systemd ruby
+# systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile;
+# ca-certificates: update-ca-certificates behind `sigil-agent trust --install` (and its test).
+# gcc, libc6-dev, libssl-dev: the C attack programs of test/hardening/attacks (built by their test).
+# python3: stands in for systemd's notify socket (notify tests) and drives the kernel taint tests. With
+# any non-empty CI, a test whose tool is missing fails instead of skipping (test/helpers/ci.ts).
+APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ gcc libc6-dev libssl-dev iproute2 util-linux systemd ruby ca-certificates python3
 
 .PHONY: deps build test demo clean
 

@@ -22,7 +22,11 @@ export interface AgentConfig {
     agentCgroup: string;
   };
   signer: {
-    /** Loopback addresses the kernel redirects to; fixed so pinned programs stay right across restarts. */
+    /**
+     * Loopback addresses the kernel redirects to; fixed so pinned programs stay right across restarts.
+     * Defaults: a loopback address of its own and a privileged port, so only the agent (root) can
+     * listen there and, while it is down, steered connects are refused (agent/steering/signer-address.ts).
+     */
     ipv4: string;
     ipv6: string;
     port: number;
@@ -66,6 +70,18 @@ export interface AgentConfigOverrides {
 }
 
 export const DEFAULT_AGENT_STATE_DIR = '/var/lib/sigil/agent';
+/**
+ * Mode of the state dir (and of the unit's StateDirectoryMode=): others may enter and read, because
+ * every workload's uid must read the CA certificate `<stateDir>/ca.pem`. Everything secret in it is
+ * 0600 on its own, and the CA key sits in the 0700 `ca/` below it.
+ */
+export const AGENT_STATE_DIR_MODE = 0o755;
+
+/** The signer's own loopback address ("SIG" in ASCII); all of 127.0.0.0/8 is on `lo` with no setup. */
+export const DEFAULT_SIGNER_IPV4 = '127.83.73.71';
+export const DEFAULT_SIGNER_IPV6 = '::1';
+/** Privileged (< 1024): only root can bind it. Rarely used, so no wildcard service sits on it. */
+export const DEFAULT_SIGNER_PORT = 944;
 export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
@@ -162,9 +178,9 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
       agentCgroup: str(steering, 'steering.agentCgroup', 'agentCgroup') ?? '',
     },
     signer: {
-      ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? '127.0.0.1', 'signer.ipv4', 4),
-      ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? '::1', 'signer.ipv6', 6),
-      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? 15443,
+      ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? DEFAULT_SIGNER_IPV4, 'signer.ipv4', 4),
+      ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? DEFAULT_SIGNER_IPV6, 'signer.ipv6', 6),
+      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? DEFAULT_SIGNER_PORT,
       maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', 1024, 2 ** 31) ?? 8 * 1024 * 1024,
       attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 10_000,
     },

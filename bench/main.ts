@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       ...stackSigner,
       cpuOverheadRatio: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
     },
-    bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connects: bpf.connects },
+    bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connect4ByProgram: bpf.connect4ByProgram, connects: bpf.connects },
     attest,
     identityCost,
     fleet: {

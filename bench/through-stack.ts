@@ -10,15 +10,17 @@
  * Phases: warm-up → latency at concurrency 1 (in-app, then Sigil) → throughput at concurrency C
  * (in-app, then Sigil, the agent's /proc CPU sampled around it) → 1,000 held connections (agent RSS).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { findCgroup2Mount } from '../agent/steering/index.js';
 import { OS_HOST, REGION, startStack, type Stack } from '../test/e2e/stack.js';
 import { runWorkload } from '../test/e2e/workload-runner.js';
+import { deployTestApp } from '../test/helpers/test-app.js';
 import { mintUpst } from '../test/standins/upst.js';
 
 const LOAD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.js');
@@ -159,6 +161,10 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     const issuedAtStart = s.iam.issued;
     const osRequestsAtStart = s.objectStorage.requests.length;
     const inAppConfig = await inAppProfile(s, dir);
+    // The clients run as the stack's unprivileged workload user: the in-app profile is that user's own,
+    // and the client program is deployed where that user can read it (same bytes, same sha256).
+    await promisify(execFile)('chown', ['-R', `${s.workloadUid}:${s.workloadUid}`, dir]);
+    const loadClient = (await deployTestApp(path.join(s.host, 'opt/bench'), ['bench/load-client.js'], ['oci-common'])).path('bench/load-client.js');
     const hosts = { [OS_HOST]: s.objectStorage.address };
 
     const client = async (mode: 'sigil' | 'inapp', args: string[]): Promise<Record<string, unknown>> => {
@@ -166,7 +172,7 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
         cgroup: mode === 'sigil' ? s.workloadCgroup : inAppCgroup,
         hosts,
         command: process.execPath,
-        args: [LOAD_CLIENT, '--config', mode === 'sigil' ? s.ociConfig : inAppConfig, '--host', OS_HOST, '--namespace', s.objectStorage.namespace, '--tag', mode, ...args],
+        args: [loadClient, '--config', mode === 'sigil' ? s.ociConfig : inAppConfig, '--host', OS_HOST, '--namespace', s.objectStorage.namespace, '--tag', mode, ...args],
         env: { NODE_EXTRA_CA_CERTS: s.caBundle },
         timeoutMs: 600_000,
       });

@@ -996,3 +996,81 @@ SIGIL_CREDS_SYSCALL(setfsuid)
 SIGIL_CREDS_SYSCALL(setfsgid)
 SIGIL_CREDS_SYSCALL(setgroups)
 SIGIL_CREDS_SYSCALL(capset)
+
+/*
+ * Guards: a second, independent copy of the connect4/connect6 steering on the same hooks, so that
+ * one program detached from outside leaves no fail-open window (docs/threat-model.md, "Detached
+ * programs"). Both run on every connect; whichever runs first steers, which rewrites the destination
+ * to the signer address, and the signer is never a listed destination, so the other one then passes.
+ * A guard does nothing (and counts nothing) for a destination that is not listed; for a listed one
+ * it takes exactly the steering program's decision. Passes and refusals are left to the steering
+ * program's counters so that they are not counted twice; a connection the guard steers counts
+ * as steered (the steering program, if present and after it, then sees the signer address).
+ */
+static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key)
+{
+	struct sigil_dest *dest;
+	__u64 start_time = 0;
+	__u8 state;
+
+	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
+		return 0;
+	dest = bpf_map_lookup_elem(&sigil_dests, key);
+	if (!dest)
+		return 0;
+	state = sigil_proc_state(bpf_get_current_pid_tgid() >> 32, &start_time);
+	if (state == SIGIL_PROC_EXEMPT)
+		return 0;
+	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING)
+		return (dest->flags & SIGIL_DEST_DENY) ? -EPERM : 0;
+	return sigil_connect_decide(ctx, key);
+}
+
+SEC("cgroup/connect4")
+int sigil_guard4(struct bpf_sock_addr *ctx)
+{
+	struct sigil_dest_key key = {};
+	int verdict;
+
+	key.port = sigil_ctx_port(ctx);
+	sigil_set_v4_mapped(key.addr, ctx->user_ip4);
+	verdict = sigil_guard_decide(ctx, &key);
+	if (verdict < 0)
+		return VERDICT_REFUSE;
+	if (verdict > 0) {
+		ctx->user_ip4 = signer_ip4;
+		ctx->user_port = signer_port;
+	}
+	return VERDICT_ALLOW;
+}
+
+SEC("cgroup/connect6")
+int sigil_guard6(struct bpf_sock_addr *ctx)
+{
+	struct sigil_dest_key key = {};
+	int verdict;
+
+	key.port = sigil_ctx_port(ctx);
+	key.addr[0] = ctx->user_ip6[0];
+	key.addr[1] = ctx->user_ip6[1];
+	key.addr[2] = ctx->user_ip6[2];
+	key.addr[3] = ctx->user_ip6[3];
+	verdict = sigil_guard_decide(ctx, &key);
+	if (verdict < 0)
+		return VERDICT_REFUSE;
+	if (verdict > 0) {
+		if (sigil_is_v4_mapped(key.addr)) {
+			ctx->user_ip6[0] = 0;
+			ctx->user_ip6[1] = 0;
+			ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+			ctx->user_ip6[3] = signer_ip4;
+		} else {
+			ctx->user_ip6[0] = signer_ip6[0];
+			ctx->user_ip6[1] = signer_ip6[1];
+			ctx->user_ip6[2] = signer_ip6[2];
+			ctx->user_ip6[3] = signer_ip6[3];
+		}
+		ctx->user_port = signer_port;
+	}
+	return VERDICT_ALLOW;
+}

@@ -72,15 +72,17 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     log.info({ address: url, issuer: issuer.issuerUrl, adminTokenFile: config.adminTokenFile }, 'listening');
 
     const fleetAuth = extras.fleet?.auth ?? await loadFleetAuth(config.stateDir);
-    const fleet = fleetAuth
-      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }))
+    let fleet: FleetService | undefined;
+    // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
+    const metrics = new ControlPlaneMetrics({ fleet: () => fleet?.status() });
+    const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
+    fleet = fleetAuth
+      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }), { onRefusedReply })
       : undefined;
     if (fleet) {
       http.mount('public', publicFleetRoutes(fleet));
       http.mount('admin', adminFleetRoutes(fleet));
     }
-    // Prometheus text on the (loopback) API port: per-state agent counts and the policy revision.
-    const metrics = new ControlPlaneMetrics(fleet ? { fleet: () => fleet.status() } : {});
     http.mount('public', async (req, res, path) => {
       if (path !== '/metrics' || req.method !== 'GET') return false;
       res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE }).end(await metrics.render());
@@ -96,6 +98,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
         ownership: new StoreBindingOwnership(store, fleet),
         minter: issuer,
         log: log.child({ part: 'exchange' }),
+        onRefusedReply,
       })] as [string, Service]] : []),
     ];
     const stop = new AbortController();

@@ -2,7 +2,8 @@
 # Installs a built Sigil checkout (run `make build` first) as a product:
 #   /opt/sigil             dist/, the native addon, production node_modules, package.json, docs
 #   /etc/sigil             agent.yaml, controlplane.yaml, nats.conf (only written when absent)
-#   /var/lib/sigil         state (agent/ is root-only; controlplane/ belongs to the `sigil` user)
+#   /var/lib/sigil         state (agent/ is 0755 for its public ca.pem, secrets inside root-only;
+#                          controlplane/ belongs to the `sigil` user)
 #   /etc/systemd/system    sigil-agent, sigil-controlplane, sigil-nats units
 #   /usr/local/bin         sigil, sigil-agent, sigil-controlplane
 # then, on a host running systemd, `systemctl daemon-reload` and `systemctl enable` (--now: and start).
@@ -103,7 +104,9 @@ put_config nats.conf 0644
 step "state -> $R/var/lib/sigil"
 # systemd's StateDirectory= creates and owns these at start; made here so the layout exists at once.
 install -d -m 0755 "$R/var/lib/sigil"
-install -d -m 0700 "$R/var/lib/sigil/agent"
+# 0755 like the unit's StateDirectoryMode: workloads of every uid read the CA certificate ca.pem in it;
+# its secrets are 0600 files and the CA key sits in the 0700 ca/ below (install -d also fixes an old 0700).
+install -d -m 0755 "$R/var/lib/sigil/agent"
 install -d -m 0700 "$R/var/lib/sigil/controlplane"
 
 step "fleet NATS authority (once) -> $R/var/lib/sigil/controlplane/fleet, $R/etc/sigil/nats.conf"

@@ -110,10 +110,55 @@ export interface NativeProgramStats {
   runTimeNs: number;
 }
 
+/** A program the loaded object ships: what the kernel should show once it is attached. */
+export interface NativeExpectedProgram {
+  /** libbpf's attach type name: 'cgroup_inet4_connect', ... (as query() names them), 'trace_raw_tp' for tp_btf. */
+  attachType: string;
+  /** The kernel's name (at most 15 characters), as query() reports it. */
+  name: string;
+  /** The kernel's tag (hex) of the program as loaded on this host. */
+  tag: string;
+}
+
+/** One fault found in this handle's attachments and what was done about it. */
+export interface NativeLinkRepair {
+  name: string;
+  attachType: string;
+  /**
+   * 'missing' (no link), 'detached' (the link's cgroup_id is 0), 'wrong-cgroup', 'replaced' (the link
+   * runs another program), 'unpinned' (the pin is gone or names another link), 'dead-pin' (at attach:
+   * a pinned link found detached or elsewhere; its pin is dropped, never adopted), 'unreadable',
+   * 'out-of-order' (a guard could not be moved back behind its re-attached steering program; counters only).
+   */
+  problem: 'missing' | 'detached' | 'wrong-cgroup' | 'replaced' | 'unpinned' | 'dead-pin' | 'unreadable' | 'out-of-order';
+  /** 'restored' = BPF_LINK_UPDATE back to our program; 'failed' = see `error`, retried on the next repair(). */
+  action: 're-attached' | 'restored' | 're-pinned' | 'pin-dropped' | 'failed';
+  error?: string;
+}
+
 export interface NativeFeatureCheck {
   name: string;
   ok: boolean;
   detail: string;
+}
+
+/** One TCP socket as sock_diag reports it (listTcpSockets); destroyTcpSocket takes the same shape. */
+export interface NativeTcpSocket {
+  family: 'ipv4' | 'ipv6';
+  /** TCP_ESTABLISHED = 1, SYN_SENT = 2, ... CLOSE_WAIT = 8, LISTEN = 10 (include/net/tcp_states.h). */
+  state: number;
+  /** Local end. IPv4 dotted; v4-mapped IPv6 also prints dotted (family says which socket it is). */
+  src: string;
+  sport: number;
+  /** Remote end (0.0.0.0 / :: and 0 for a listener). */
+  dst: string;
+  dport: number;
+  ifindex: number;
+  /** Socket cookie: SOCK_DESTROY ends only the socket that still carries it. */
+  cookie: bigint;
+  uid: number;
+  /** Socket inode: /proc/<pid>/fd/N links to socket:[inode]. */
+  inode: number;
 }
 
 export declare class NativeSteering {
@@ -124,7 +169,7 @@ export declare class NativeSteering {
    * 'upgraded': programs in the pinned links were replaced (BPF_LINK_UPDATE), compatible maps kept.
    * `adopted` is true unless 'attached' (kept for older callers).
    */
-  attach(cgroupPath: string, pinDir: string): { outcome: 'attached' | 'adopted' | 'upgraded'; adopted: boolean };
+  attach(cgroupPath: string, pinDir: string): { outcome: 'attached' | 'adopted' | 'upgraded'; adopted: boolean; repaired?: NativeLinkRepair[] };
   open(pinDir: string): void;
   detach(): void;
   close(): void;
@@ -147,6 +192,14 @@ export declare class NativeSteering {
   programStats(): NativeProgramStats[];
   startEvents(callback: (event: NativeEvent) => void): void;
   stopEvents(): void;
+  /** Every program of the loaded object (after load()), with the tag the kernel gave it. */
+  expectedPrograms(): NativeExpectedProgram[];
+  /**
+   * Checks every program of the loaded object against the kernel (link info: attached, to our cgroup,
+   * running our tag; pin names our link) and repairs what is wrong at once. [] when all is well, or
+   * when this handle did not attach (open()).
+   */
+  repair(): NativeLinkRepair[];
 }
 
 /** Benchmark baselines (bpf/noop.bpf.c): a no-op connect4 on one cgroup and a no-op exec tracepoint. */
@@ -165,4 +218,11 @@ export interface NativeBinding {
   mountBpffs(path: string): void;
   /** One sd_notify(3) datagram to $NOTIFY_SOCKET ("@" = abstract namespace); false when it is unset. */
   sdNotify(state: string): boolean;
+  /** Every TCP socket of a family whose state bit (1 << state) is in `states` (sock_diag dump). */
+  listTcpSockets(opts: { family: 'ipv4' | 'ipv6'; states: number }): NativeTcpSocket[];
+  /**
+   * SOCK_DESTROY of that socket (tcp_abort: its owner sees ECONNABORTED, the peer an RST). Needs
+   * CAP_NET_ADMIN (EPERM otherwise) and CONFIG_INET_DIAG_DESTROY (EOPNOTSUPP); ENOENT once it is gone.
+   */
+  destroyTcpSocket(socket: Pick<NativeTcpSocket, 'family' | 'src' | 'sport' | 'dst' | 'dport' | 'cookie'> & { ifindex?: number }): void;
 }

@@ -15,6 +15,10 @@ export interface AgentMetricsSources {
   activeBindings?: () => number;
   /** CredentialManager.stats: requests that waited for a token although their binding had one before. */
   credentialStats?: () => { blockedOnRefresh: number };
+  /** AttachWatcher.totals(): faults found in the agent's own kernel attachments, by program, problem, action. */
+  programRepairs?: () => Array<{ program: string; problem: string; action: string; count: number }>;
+  /** AttachWatcher.problems.length: faults not repaired yet. */
+  attachProblems?: () => number;
 }
 
 /** "passedNotListed" → "passed_not_listed". */
@@ -80,6 +84,15 @@ export class AgentMetrics {
     if (this.#sources.credentialStats) {
       families.push({ name: 'sigil_agent_credential_blocked_on_refresh_total', type: 'counter', help: 'Requests that waited on a session-token refresh (should stay 0).',
         samples: [{ value: this.#sources.credentialStats().blockedOnRefresh }] });
+    }
+    if (this.#sources.programRepairs) {
+      families.push({ name: 'sigil_agent_program_repairs_total', type: 'counter',
+        help: 'Faults found in the agent\'s own kernel attachments (detached, replaced, unpinned, ...), by program, problem and action taken.',
+        samples: this.#sources.programRepairs().map((r) => ({ labels: { program: r.program, problem: r.problem, action: r.action }, value: r.count })) });
+    }
+    if (this.#sources.attachProblems) {
+      families.push({ name: 'sigil_agent_attach_problems', type: 'gauge', help: 'Faults in the agent\'s kernel attachments not repaired yet (0 when healthy).',
+        samples: [{ value: this.#sources.attachProblems() }] });
     }
     return families;
   }

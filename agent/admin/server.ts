@@ -16,6 +16,8 @@ export interface HealthState {
   live: boolean;
   /** Short human text, e.g. why not ready. Never a secret. */
   detail?: string;
+  /** Why the agent is degraded (e.g. a kernel program it could not re-attach); non-empty means not ready. */
+  degraded?: string[];
 }
 
 export interface AdminServerOptions {
@@ -57,8 +59,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
-  const probe = (res: ServerResponse, ok: boolean, state: HealthState): void =>
-    send(res, ok ? 200 : 503, 'application/json', `${JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...state })}\n`);
+  const probe = (res: ServerResponse, ok: boolean, state: HealthState): void => {
+    const status = ok ? 'ok' : state.degraded?.length ? 'degraded' : 'unavailable';
+    send(res, ok ? 200 : 503, 'application/json', `${JSON.stringify({ status, ...state })}\n`);
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
@@ -75,7 +79,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       }
       case '/readyz': {
         const state = options.health();
-        return probe(res, state.started && state.ready && state.live, state);
+        return probe(res, state.started && state.ready && state.live && !state.degraded?.length, state);
       }
       default:
         return send(res, 404, 'text/plain', 'not found: try /metrics, /healthz, /readyz\n');

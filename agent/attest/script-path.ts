@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync, type BigIntStats } from 'node:fs';
 
 /** An open script file, found as the process would find it, and its path in the process's view. */
 export interface OpenedScript {
@@ -31,6 +31,10 @@ const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * `/proc/self/cwd/opt/app/bound.js` would mean the attacker's own file to the interpreter and the
  * agent's file to the agent. Returns undefined (no script) for anything that is not a regular file on
  * an ordinary filesystem, too many links, or a file that changed under the walk. The caller closes fd.
+ *
+ * The script must also be immutable to everyone but root, along the whole walk (see `guarded`):
+ * otherwise whoever may rename or rewrite it can let the interpreter read one file and the agent
+ * hash another, in either order, however fast the agent is.
  */
 export function openScript(pid: number, arg: string): OpenedScript | undefined {
   const fds: number[] = [];
@@ -53,6 +57,7 @@ export function openScript(pid: number, arg: string): OpenedScript | undefined {
       where = readlinkSync(`/proc/${pid}/cwd`).split('/').filter((c) => c !== '');
     }
     if (refusedFs(dirFd)) return undefined;
+    let dirStat = fstatSync(dirFd, { bigint: true });
     const queue = components(arg);
     let links = 0;
     while (queue.length > 0) {
@@ -62,16 +67,19 @@ export function openScript(pid: number, arg: string): OpenedScript | undefined {
         // `..` of the process's root is its root (as for a chroot).
         if (here.dev === root.dev && here.ino === root.ino) continue;
         dirFd = openDir(`/proc/self/fd/${dirFd}/..`);
+        dirStat = fstatSync(dirFd, { bigint: true });
         where.pop();
         continue;
       }
       const entry = `/proc/self/fd/${dirFd}/${name}`;
       const st = lstatSync(entry, { bigint: true });
+      if (!guarded(dirStat, st)) return undefined;
       if (st.isSymbolicLink()) {
         if (++links > MAX_LINKS) return undefined;
         const target = readlinkSync(entry);
         if (target.startsWith('/')) {
           dirFd = rootFd;
+          dirStat = fstatSync(dirFd, { bigint: true });
           where = [];
         }
         queue.unshift(...components(target));
@@ -81,7 +89,7 @@ export function openScript(pid: number, arg: string): OpenedScript | undefined {
         if (!st.isFile()) return undefined;
         const fd = openSync(entry, FILE_FLAGS);
         const opened = fstatSync(fd, { bigint: true });
-        if (!opened.isFile() || opened.dev !== st.dev || opened.ino !== st.ino || refusedFs(fd)) {
+        if (!opened.isFile() || opened.dev !== st.dev || opened.ino !== st.ino || !rootOnly(opened) || refusedFs(fd)) {
           closeSync(fd);
           return undefined;
         }
@@ -89,6 +97,7 @@ export function openScript(pid: number, arg: string): OpenedScript | undefined {
       }
       if (!st.isDirectory()) return undefined;
       dirFd = openDir(entry);
+      dirStat = fstatSync(dirFd, { bigint: true });
       where.push(name);
       if (refusedFs(dirFd)) return undefined;
     }
@@ -99,6 +108,21 @@ export function openScript(pid: number, arg: string): OpenedScript | undefined {
   } finally {
     for (const fd of fds) closeSync(fd);
   }
+}
+
+/** Owned by root and writable by nobody else. */
+function rootOnly(st: BigIntStats): boolean {
+  return st.uid === 0n && (st.mode & 0o022n) === 0n;
+}
+
+/**
+ * Only root can replace `entry` inside `dir`: dir is root's and writable by root alone, or it is a
+ * sticky root directory (like /tmp) and the entry is root's, which nobody else may then rename or
+ * unlink.
+ */
+function guarded(dir: BigIntStats, entry: BigIntStats): boolean {
+  if (rootOnly(dir)) return true;
+  return dir.uid === 0n && (dir.mode & 0o1000n) !== 0n && entry.uid === 0n;
 }
 
 function components(path: string): string[] {

@@ -14,10 +14,12 @@ import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
 import type { ConnectionRecord } from '../signer/ports.js';
-import { DestinationResolver, KernelSteering, findCgroup2Mount } from '../steering/index.js';
+import { AttachWatcher, DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
+import { ConnectionReset } from './connection-reset.js';
 import { KernelProcessSink, toProcessEvent } from './kernel-sink.js';
 import { PolicyApplier } from './policy-applier.js';
+import { checkSignerAddress, signerReclaimer } from './signer-guard.js';
 import { UsageTracker } from './usage.js';
 import { AttestingWorkloadResolver } from './workload-resolver.js';
 
@@ -33,6 +35,13 @@ export interface AgentOptions {
   auditLog?: Logger;
   /** Hears every audit event too (metrics). */
   onAudit?: AuditListener;
+  /**
+   * Bindings of the last good bundle, for the start-up /proc scan: processes bound before a restart
+   * stay bound through it (the bundle itself is applied later, by the fleet client).
+   */
+  initialBindings?: AgentBundle['bindings'];
+  /** How often the agent checks (and repairs) its own kernel attachments; default 1 s. */
+  attachCheckIntervalMs?: number;
 }
 
 /** A running agent. `close()` stops serving; pinned kernel state stays for the next agent to adopt. */
@@ -45,6 +54,8 @@ export class Agent {
     readonly signer: SignerServer,
     readonly ca: LocalCa,
     readonly usage: UsageTracker,
+    /** The agent's own kernel attachments, checked and repaired on a timer and after every apply. */
+    readonly attachments: AttachWatcher,
     private readonly applier: PolicyApplier,
     private readonly stopEvents: () => void,
     private readonly log: Logger,
@@ -53,6 +64,9 @@ export class Agent {
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, log, agentId } = options;
     const ca = await LocalCa.open({ stateDir: config.stateDir });
+    if (ca.exportUnreadable) {
+      log.warn({ caCert: ca.exportPath, reason: ca.exportUnreadable }, 'workloads running as other users cannot read the signer CA certificate: their TLS to the signer will fail (docs/troubleshooting.md)');
+    }
     const steeredCgroup = config.steering.cgroup || (await findCgroup2Mount());
     await placeAgent(steeredCgroup, config.steering.agentCgroup || undefined);
     const steering = await KernelSteering.attach({
@@ -69,8 +83,32 @@ export class Agent {
       steering.exemptSelf();
       log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
       log.info({ mode: steering.protectionChoice.mode, reason: steering.protectionChoice.reason }, 'identity protection');
+      const attachments = new AttachWatcher({
+        steering, log: log.child({ part: 'attach' }),
+        ...(options.attachCheckIntervalMs ? { intervalMs: options.attachCheckIntervalMs } : {}),
+      });
+      attachments.start();
+      cleanup.push(() => attachments.stop());
 
-      const attestor = new Attestor({ sink: new KernelProcessSink(steering), log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs });
+      // A binding that appears or goes ends the process's connections on the old path (SOCK_DESTROY).
+      const reset = new ConnectionReset({
+        remotes: () => [
+          ...steering.listDestinations().map((d) => ({ addr: d.addr, port: d.port })),
+          { addr: config.signer.ipv4, port: config.signer.port },
+          { addr: config.signer.ipv6, port: config.signer.port },
+        ],
+        log: log.child({ part: 'connection-reset' }),
+      });
+      const sink = new KernelProcessSink(steering, process.pid, (tgid) => reset.changed(tgid));
+      const attestOptions = { sink, log: log.child({ part: 'attest' }), pendingTimeoutMs: config.signer.attestTimeoutMs };
+      let attestor: Attestor;
+      try {
+        attestor = new Attestor({ ...attestOptions, bindings: options.initialBindings ?? [] });
+      } catch (err) {
+        // A saved policy this version cannot read: start empty; the fleet client says why it is refused.
+        log.warn({ err }, 'the saved bundle\'s bindings do not compile; attesting with no policy until one is applied');
+        attestor = new Attestor(attestOptions);
+      }
       cleanup.push(() => attestor.close());
       // Subscribe before scanning, so a process that starts during the scan is not missed.
       const unsubscribe = steering.onProcessEvent((event) => attestor.handleEvent(toProcessEvent(event)));
@@ -99,7 +137,10 @@ export class Agent {
       const signer = await SignerServer.listen({
         attributor: { connectionFor: (socket) => toRecord(steering.connectionFor(socket)) },
         resolver: new AttestingWorkloadResolver(attestor),
-        destinations: { addressesOf: (host) => destinations.addressesFor(host) },
+        destinations: {
+          addressesOf: (host) => destinations.addressesFor(host),
+          deniesUnbound: (addr, port) => steering.listDestinations().some((d) => d.deny && d.port === port && canonicalAddr(d.addr) === canonicalAddr(addr)),
+        },
         credentials,
         ca,
         log: log.child({ part: 'signer' }),
@@ -110,6 +151,7 @@ export class Agent {
           limits: { maxSignedBodyBytes: config.signer.maxSignedBodyBytes, attestTimeoutMs: config.signer.attestTimeoutMs },
           upstream: config.upstream.caFile ? { caFile: config.upstream.caFile } : {},
         }),
+        reclaimer: signerReclaimer,
         ...(options.auditLog ? { auditLog: options.auditLog } : {}),
         onAudit: (event) => {
           usage.record(event);
@@ -117,13 +159,15 @@ export class Agent {
         },
       });
       log.info({ addresses: signer.addresses() }, 'signer listening');
+      checkSignerAddress(config.signer, log.child({ part: 'signer' }));
 
       const applier = new PolicyApplier({ attestor, destinations, credentials, log: log.child({ part: 'policy' }) });
       const stopEvents = (): void => {
+        attachments.stop();
         clearInterval(reconcile);
         unsubscribe();
       };
-      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, applier, stopEvents, log);
+      return new Agent(steering, attestor, destinations, credentials, signer, ca, usage, attachments, applier, stopEvents, log);
     } catch (err) {
       for (const undo of cleanup.reverse()) await safely(undo);
       throw err;
@@ -135,9 +179,13 @@ export class Agent {
     return this.applier.revision;
   }
 
-  /** Applies a verified bundle: destinations, attestation, credentials. */
-  apply(bundle: AgentBundle): Promise<void> {
-    return this.applier.apply(bundle);
+  /** Applies a verified bundle: destinations, attestation, credentials; then checks the attachments. */
+  async apply(bundle: AgentBundle): Promise<void> {
+    try {
+      await this.applier.apply(bundle);
+    } finally {
+      this.attachments.check();
+    }
   }
 
   /** Stops serving. The kernel programs stay attached and pinned: steered connects fail closed. */

@@ -11,7 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { AgentMetrics, startAdminServer, type AdminServer } from '../admin/index.js';
 import type { AgentConfig } from '../config.js';
-import { FleetClient, loadEnrollment } from '../fleet/index.js';
+import { FleetClient, loadEnrollment, savedBindings } from '../fleet/index.js';
 import { createSystemdNotifier } from '../systemd/index.js';
 import { Agent } from './agent.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
@@ -38,6 +38,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     agentId: enrollment.agentId,
     exchange: new DeferredExchangeClient(nats, enrollment.agentId),
     onAudit: (event) => metrics?.observeRequest(event),
+    initialBindings: await savedBindings(config.stateDir),
   });
   let fleet: FleetClient | undefined;
   let admin: AdminServer | undefined;
@@ -48,6 +49,8 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       policyRevision: () => agent.revision || undefined,
       activeBindings: () => agent.credentials.statuses().filter((s) => s.state === 'fresh').length,
       credentialStats: () => agent.credentials.stats,
+      programRepairs: () => agent.attachments.totals(),
+      attachProblems: () => agent.attachments.problems.length,
     });
     fleet = await FleetClient.start({
       stateDir: config.stateDir,
@@ -64,6 +67,9 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         }
       },
       programs: () => agent.steering.query(),
+      shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
+      protection: () => agent.steering.protectionChoice,
+      repairs: () => agent.attachments.drain(),
       counters: () => agent.steering.counters(),
       workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
       onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
@@ -76,7 +82,10 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         listen: config.admin.listen,
         log: log.child({ part: 'admin' }),
         metrics: () => metrics?.render() ?? '',
-        health: () => ({ started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }) }),
+        health: () => {
+          const degraded = [...agent.attachments.problems];
+          return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
+        },
       });
     }
     const watchdog = systemd.startWatchdog();

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AgentBundle, BindingSpec } from '../../controlplane/protocol/bindings.js';
 import type { Attestor } from '../attest/index.js';
 import type { CredentialManager } from '../credentials/index.js';
-import type { DestinationResolver } from '../steering/index.js';
+import type { DestinationResolver, DestinationSpec } from '../steering/index.js';
 
 /** OCI endpoints are HTTPS on 443; the destination map is keyed by address and port. */
 export const OCI_PORT = 443;
@@ -10,6 +10,16 @@ export const OCI_PORT = 443;
 /** Every hostname some binding may reach, once each, sorted (the destination map's input). */
 export function destinationHosts(bindings: readonly BindingSpec[]): string[] {
   return [...new Set(bindings.flatMap((b) => b.destinations.map((d) => d.toLowerCase())))].sort();
+}
+
+/**
+ * The destination map's input: each hostname on the OCI port, `deny` (the kernel refuses unbound
+ * processes) when any binding reaching it has `unboundAccess: deny` — the lock is per destination in
+ * the kernel, so one locking credential locks the host for every process not bound to it.
+ */
+export function destinationSpecs(bindings: readonly BindingSpec[]): DestinationSpec[] {
+  const locked = new Set(bindings.filter((b) => b.unboundAccess === 'deny').flatMap((b) => b.destinations.map((d) => d.toLowerCase())));
+  return destinationHosts(bindings).map((hostname) => ({ hostname, port: OCI_PORT, ...(locked.has(hostname) ? { deny: true } : {}) }));
 }
 
 /**
@@ -35,7 +45,7 @@ export class PolicyApplier {
 
   async apply(bundle: AgentBundle): Promise<void> {
     const { attestor, destinations, credentials, log } = this.parts;
-    await destinations.setDestinations(destinationHosts(bundle.bindings).map((hostname) => ({ hostname, port: OCI_PORT })));
+    await destinations.setDestinations(destinationSpecs(bundle.bindings));
     await attestor.setBindings(bundle.bindings);
     credentials.setBindings(bundle.bindings);
     this.#revision = bundle.revision;

@@ -7,7 +7,7 @@ import type { BundleSigningJwk, EnrollResponse } from '../../controlplane/protoc
 import { isAgentId } from '../../controlplane/protocol/subjects.js';
 import { AgentError } from '../errors.js';
 import { AGENT_FLEET_CODES } from './errors.js';
-import { writeFileAtomic } from './state-files.js';
+import { ensureStateDir, writeFileAtomic } from './state-files.js';
 
 /** What enrolment leaves in the state dir (`enrollment.json`); the NATS creds are in `nats.creds`. */
 export interface Enrollment {
@@ -49,6 +49,8 @@ export async function enroll(options: { token: string; controlPlaneUrl: string; 
     agentId: body.agentId, natsUrl: body.natsUrl, bundleSigningJwk: body.bundleSigningJwk,
     controlPlane: options.controlPlaneUrl, enrolledAt: new Date().toISOString(),
   };
+  // Created here when enrolment runs before the agent's first start; same mode as the unit gives it.
+  await ensureStateDir(options.stateDir);
   await writeFileAtomic(join(options.stateDir, CREDS_FILE), new TextDecoder().decode(fmtCreds(body.natsUserJwt, user)));
   await writeFileAtomic(join(options.stateDir, ENROLLMENT_FILE), `${JSON.stringify(enrollment, null, 2)}\n`);
   return enrollment;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { AgentBundle } from '../../controlplane/protocol/bindings.js';
-import type { BundleAck, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, WorkloadUsage } from '../../controlplane/protocol/fleet.js';
+import type { AttachRepairReport, BundleAck, IdentityProtection, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../controlplane/protocol/fleet.js';
 import { subjects } from '../../controlplane/protocol/subjects.js';
 import { BundleVerifier } from './bundle-verifier.js';
 import { loadEnrollment, type Enrollment } from './enrollment.js';
@@ -18,6 +18,12 @@ export interface FleetClientOptions {
   apply(bundle: AgentBundle): Promise<void>;
   /** What the kernel reports attached on the agent's cgroup (steering's query()). */
   programs(): ProgramInfo[] | Promise<ProgramInfo[]>;
+  /** The cgroup programs this build ships (the set `programs()` should match), from the loaded object. */
+  shippedPrograms?(): ShippedProgram[];
+  /** The identity-protection mode in force, reported with every heartbeat. */
+  protection?(): IdentityProtection;
+  /** Attachment repairs since the last call (drained; kept here until a heartbeat carrying them is published). */
+  repairs?(): AttachRepairReport[];
   counters?(): Record<string, number>;
   workloads?(): WorkloadUsage[];
   version: string;
@@ -48,6 +54,8 @@ export class FleetClient {
   #revision = 0;
   #appliedAt: string | undefined;
   #refused: RefusedBundle[] = [];
+  /** Attachment repairs not yet carried by a published heartbeat. */
+  #repairs: AttachRepairReport[] = [];
   #queue: Promise<void> = Promise.resolve();
   #nc: NatsConnection | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -222,8 +230,16 @@ export class FleetClient {
       const heartbeat: Heartbeat = {
         agentId: this.agentId, version: this.options.version, revision: this.#revision, sentAt: new Date().toISOString(),
         programs: await this.options.programs(), counters: this.options.counters?.() ?? {}, workloads: this.options.workloads?.() ?? [], refused,
+        ...(this.options.shippedPrograms ? { shippedPrograms: this.options.shippedPrograms() } : {}),
+        ...(this.options.protection ? { protection: this.options.protection() } : {}),
       };
-      if (this.#publish(subjects.heartbeat(this.agentId), heartbeat)) this.#refused = this.#refused.slice(refused.length);
+      this.#repairs = [...this.#repairs, ...(this.options.repairs?.() ?? [])].slice(-64);
+      const repairs = this.#repairs;
+      if (repairs.length > 0) heartbeat.repairs = repairs;
+      if (this.#publish(subjects.heartbeat(this.agentId), heartbeat)) {
+        this.#refused = this.#refused.slice(refused.length);
+        this.#repairs = this.#repairs.slice(repairs.length);
+      }
     } catch (err) {
       this.options.log.warn({ err }, 'heartbeat failed');
     }
@@ -245,6 +261,23 @@ export class FleetClient {
     clearTimeout(this.#timer);
     await this.#nc?.close();
     this.options.onRevoked?.();
+  }
+}
+
+/**
+ * The saved bundle's bindings, verified with the pinned key, without applying anything: the agent's
+ * attestation starts from them, so a restart never judges running workloads against an empty
+ * policy (which wrote them `unbound` until the bundle was restored and sent them direct, unsigned).
+ * Empty when there is none or it does not verify (FleetClient.start then logs why).
+ */
+export async function savedBindings(stateDir: string): Promise<AgentBundle['bindings']> {
+  try {
+    const { enrollment } = await loadEnrollment(stateDir);
+    const verifier = await BundleVerifier.create(enrollment.bundleSigningJwk, enrollment.agentId);
+    const persisted = JSON.parse(await readFile(join(stateDir, BUNDLE_FILE), 'utf8')) as PersistedBundle;
+    return (await verifier.verify(persisted.jws)).bindings;
+  } catch {
+    return [];
   }
 }
 

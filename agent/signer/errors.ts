@@ -12,6 +12,7 @@ export const SIGNER_ERRORS = {
   MISDIRECTED: { code: 'SIGIL_ERR_SIGNER_MISDIRECTED', ociCode: 'Misdirected', status: 421 },
   BODY_TOO_LARGE: { code: 'SIGIL_ERR_SIGNER_BODY_TOO_LARGE', ociCode: 'PayloadTooLarge', status: 413 },
   BAD_REQUEST: { code: 'SIGIL_ERR_SIGNER_BAD_REQUEST', ociCode: 'InvalidParameter', status: 400 },
+  LENGTH_REQUIRED: { code: 'SIGIL_ERR_SIGNER_LENGTH_REQUIRED', ociCode: 'LengthRequired', status: 411 },
   TOO_MANY_HEADERS: { code: 'SIGIL_ERR_SIGNER_TOO_MANY_HEADERS', ociCode: 'RequestHeaderFieldsTooLarge', status: 431 },
   TOO_MANY_REQUESTS: { code: 'SIGIL_ERR_SIGNER_TOO_MANY_REQUESTS', ociCode: 'TooManyRequests', status: 429 },
   UPSTREAM_FAILED: { code: 'SIGIL_ERR_SIGNER_UPSTREAM_FAILED', ociCode: 'UpstreamFailed', status: 502 },
@@ -44,6 +45,12 @@ export const CONNECTION_ERRORS = {
   WORKLOAD_UNRESOLVED: 'SIGIL_ERR_SIGNER_WORKLOAD_UNRESOLVED',
   /** The resolver's verdict "bound to nothing" (a pending process that attested unbound). */
   UNBOUND: 'SIGIL_ERR_ATTEST_UNBOUND',
+  /** An unbound process's connection to an egress-locked destination (`unboundAccess: deny`). */
+  UNBOUND_DENIED: 'SIGIL_ERR_SIGNER_UNBOUND_DENIED',
+  /** Something else listened on the signer's address at start-up; it was ended (logged with who). */
+  ADDRESS_RECLAIMED: 'SIGIL_ERR_SIGNER_ADDRESS_RECLAIMED',
+  /** The signer's address is held and could not be taken back. */
+  ADDRESS_IN_USE: 'SIGIL_ERR_SIGNER_ADDRESS_IN_USE',
   CA_KEY_INSECURE: 'SIGIL_ERR_SIGNER_CA_KEY_INSECURE',
   CA_INVALID: 'SIGIL_ERR_SIGNER_CA_INVALID',
 } as const;

@@ -1,7 +1,8 @@
 /**
  * The per-host CA the signer presents leaf certificates from. Made at first start; its private key
- * stays in the agent's state dir (mode 0600 from the moment it exists, in a 0700 directory) and is
- * never sent anywhere. Its certificate is exported world-readable so clients can trust it.
+ * stays in `<stateDir>/ca/` (mode 0600 from the moment it exists, in a 0700 directory) and is never
+ * sent anywhere. Its certificate is exported as `<stateDir>/ca.pem`, mode 0644 in the 0755 state dir,
+ * so every workload's uid can read it (`sigil-agent trust` tells clients how to use it).
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -10,7 +11,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { AgentError } from '../errors.js';
+import { ensureStateDir } from '../fleet/state-files.js';
 import { CONNECTION_ERRORS } from './errors.js';
+import { unreadableByOthers } from './readable-by-all.js';
 
 x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -98,6 +101,8 @@ export class LocalCa {
   readonly certPem: string;
   /** The world-readable path of that certificate. */
   readonly exportPath: string;
+  /** Why other uids cannot read exportPath (a directory on its path, the file's mode), if they cannot. */
+  readonly exportUnreadable: string | undefined;
   readonly #cert: x509.X509Certificate;
   readonly #caKey: CryptoKey;
   readonly #leafKeys: CryptoKeyPair;
@@ -105,12 +110,13 @@ export class LocalCa {
   readonly #leafTtlMs: number;
   readonly #leaves = new Map<string, CachedLeaf>();
 
-  private constructor(cert: x509.X509Certificate, caKey: CryptoKey, leafKeys: CryptoKeyPair, leafKeyPem: string, exportPath: string, leafTtlMs: number) {
+  private constructor(cert: x509.X509Certificate, caKey: CryptoKey, leafKeys: CryptoKeyPair, leafKeyPem: string, exportPath: string, exportUnreadable: string | undefined, leafTtlMs: number) {
     this.#cert = cert;
     this.#caKey = caKey;
     this.#leafKeys = leafKeys;
     this.#leafKeyPem = leafKeyPem;
     this.exportPath = exportPath;
+    this.exportUnreadable = exportUnreadable;
     this.#leafTtlMs = leafTtlMs;
     this.certPem = cert.toString('pem') + '\n';
   }
@@ -119,7 +125,7 @@ export class LocalCa {
   static async open(options: LocalCaOptions): Promise<LocalCa> {
     const paths = caPaths(options.stateDir);
     const exportPath = options.exportPath ?? paths.exported;
-    await fs.mkdir(options.stateDir, { recursive: true, mode: 0o755 });
+    await ensureStateDir(options.stateDir);
     await fs.mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await fs.chmod(paths.dir, 0o700);
 
@@ -166,7 +172,8 @@ export class LocalCa {
 
     const leafKeys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemOf(await subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
-    return new LocalCa(cert, caKey, leafKeys, leafKeyPem, exportPath, options.leafTtlMs ?? 24 * 3600_000);
+    const unreadable = await unreadableByOthers(exportPath);
+    return new LocalCa(cert, caKey, leafKeys, leafKeyPem, exportPath, unreadable, options.leafTtlMs ?? 24 * 3600_000);
   }
 
   /** A certificate whose key is not the stored key is unusable: say so rather than fail every handshake. */

@@ -53,6 +53,11 @@ export interface WorkloadResolver {
 /** The addresses the agent's own DNS resolution found for a policy hostname. */
 export interface DestinationIndex {
   addressesOf(hostname: string): ReadonlySet<string>;
+  /**
+   * True when the destination is egress-locked (`unboundAccess: deny`): a process that was pending at
+   * connect and attests unbound is closed, not relayed. Absent: nothing is locked.
+   */
+  deniesUnbound?(addr: string, port: number): boolean;
 }
 
 /** A session credential for one binding: the UPST as keyId and the in-memory session key. */
@@ -66,4 +71,12 @@ export interface SessionCredential {
 /** Hands out the current credential of a binding; rejects with a coded error saying why not. */
 export interface CredentialProvider {
   get(bindingId: string): Promise<SessionCredential>;
+}
+
+/**
+ * Frees the signer's listen address when something else holds it (agent start-up): ends listeners
+ * bound to exactly host:port and says what it ended and what else listens there (wildcards).
+ */
+export interface AddressReclaimer {
+  reclaim(host: string, port: number): { ended: string[]; remaining: string[] };
 }

@@ -17,6 +17,9 @@ import { EMPTY_BODY_SHA256, bodySha256, requiredSignedHeaders, signRequest, sign
 import { bindingFor } from './policy.js';
 import type { ConnectionRecord, CredentialProvider, ResolvedWorkload } from './ports.js';
 
+/** OCI answers 411 to these without a Content-Length, also where the body is not signed (PutObject). */
+const LENGTH_REQUIRED_METHODS = new Set(['POST', 'PUT']);
+
 /** What the connection established before any request: who is calling, and for which host. */
 export interface ConnectionContext {
   record: ConnectionRecord;
@@ -190,6 +193,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         headers.push('content-length', values['content-length'], 'x-content-sha256', values['x-content-sha256']);
       } else if (req.headers['content-length'] !== undefined) {
         headers.push('content-length', req.headers['content-length']);
+      } else if (LENGTH_REQUIRED_METHODS.has(method)) {
+        // Forwarded chunked, OCI would refuse it (411) after the upload; refuse before anything is sent.
+        throw new SignerError('LENGTH_REQUIRED', `${method} without Content-Length: OCI does not accept chunked uploads; send the body's length (the SDKs do when the body's size is known)`);
       }
       const signedHeaders = requiredSignedHeaders(method, target, 'x-date');
       const { authorization } = signRequest({ method, requestTarget: target, headers: values, signedHeaders }, credential.keyId, credential.privateKey);

@@ -14,7 +14,7 @@ import { CONNECTION_ERRORS, SIGNER_ERRORS } from './errors.js';
 import { Forwarder } from './forward.js';
 import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
-import type { ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
+import type { AddressReclaimer, ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
 import { createRequestHandler, type ConnectionContext } from './request-handler.js';
 
 export interface SignerDeps {
@@ -30,7 +30,12 @@ export interface SignerDeps {
   auditLog?: Logger;
   /** Hears every audit event (metrics, inventory). */
   onAudit?: AuditListener;
+  /** Takes the listen address back from a squatter at start-up; without it EADDRINUSE is fatal. */
+  reclaimer?: AddressReclaimer;
 }
+
+/** Binds tried per address when a squatter keeps re-listening (only root can, on a privileged port). */
+const RECLAIM_ATTEMPTS = 3;
 
 /** True when `addr` is one of `candidates`, comparing IPv4, IPv6 and v4-mapped forms by value. */
 function addressIn(addr: string, candidates: ReadonlySet<string>): boolean {
@@ -143,13 +148,7 @@ export class SignerServer {
       // noDelay: a response's last small write must not wait for the client's delayed ACK (Nagle).
       const listener = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#onConnection(socket));
       try {
-        await new Promise<void>((resolve, reject) => {
-          listener.once('error', reject);
-          listener.listen({ host, port, exclusive: true }, () => {
-            listener.off('error', reject);
-            resolve();
-          });
-        });
+        await this.#listenReclaiming(listener, host, port);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // A host without IPv6 loopback still gets IPv4 steering.
@@ -162,6 +161,39 @@ export class SignerServer {
       this.#listeners.push(listener);
       port = (listener.address() as net.AddressInfo).port;
       this.#port = port;
+    }
+  }
+
+  /**
+   * Listens on host:port. If something else holds it (a squatter, a stale process), the reclaimer
+   * ends that listener and the bind is retried, so nobody can keep the agent from serving; who it
+   * was is logged. Still held after that: a clear error naming the holders.
+   */
+  async #listenReclaiming(listener: net.Server, host: string, port: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          listener.once('error', reject);
+          listener.listen({ host, port, exclusive: true }, () => {
+            listener.off('error', reject);
+            resolve();
+          });
+        });
+        return;
+      } catch (err) {
+        const reclaimer = this.#deps.reclaimer;
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !reclaimer || port === 0) throw err;
+        const { ended, remaining } = reclaimer.reclaim(host, port);
+        if (ended.length > 0) {
+          this.#log.error({ code: CONNECTION_ERRORS.ADDRESS_RECLAIMED, host, port, ended, attempt },
+            `something else was listening on the signer's address ${host}:${port}; its listener was ended so the signer can serve: ${ended.join('; ')}`);
+        }
+        if (ended.length === 0 || attempt >= RECLAIM_ATTEMPTS) {
+          const holders = [...ended, ...remaining];
+          throw new AgentError(CONNECTION_ERRORS.ADDRESS_IN_USE,
+            `the signer's address ${host}:${port} is in use${holders.length > 0 ? ` by ${holders.join('; ')}` : ''} and could not be taken back; stop that process or choose another signer address`, { cause: err });
+        }
+      }
     }
   }
 
@@ -208,6 +240,12 @@ export class SignerServer {
    */
   #passThrough(socket: net.Socket, record: ConnectionRecord): void {
     if (socket.destroyed) return;
+    if (this.#deps.destinations.deniesUnbound?.(record.origAddr, record.origPort)) {
+      // What the kernel does to an unbound process's connect there (EPERM): nothing goes out.
+      this.#log.warn({ code: CONNECTION_ERRORS.UNBOUND_DENIED, tgid: record.tgid, destination: `${record.origAddr}:${record.origPort}` }, 'unbound process refused: the destination is egress-locked (unboundAccess: deny)');
+      socket.destroy();
+      return;
+    }
     this.#log.info({ code: CONNECTION_ERRORS.UNBOUND, tgid: record.tgid, destination: `${record.origAddr}:${record.origPort}` }, 'unbound process relayed unchanged to its destination');
     const upstream = net.connect({ host: record.origAddr, port: record.origPort });
     this.#sockets.add(upstream);

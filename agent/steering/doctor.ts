@@ -11,13 +11,15 @@ import { loadNative } from './native.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from './probe.js';
 import { KernelSteering, type ProcessImage } from './steering.js';
 import { taintReasons } from './protection.js';
+import { signerChecks, type SignerAddress } from './doctor-signer.js';
 
 export interface DoctorCheck { name: string; ok: boolean; detail: string }
 export interface DoctorReport { ok: boolean; checks: DoctorCheck[] }
 
 const CGROUP_ATTACH_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
 
-export async function runDoctor(): Promise<DoctorReport> {
+/** `signer`: the configured signer address, checked too (privileged port, no other listener, SOCK_DESTROY). */
+export async function runDoctor(options: { signer?: SignerAddress } = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const check = (name: string, ok: boolean, detail: string): boolean => { checks.push({ name, ok, detail }); return ok; };
   const attempt = async (name: string, fn: () => Promise<string> | string): Promise<boolean> => {
@@ -36,6 +38,7 @@ export async function runDoctor(): Promise<DoctorReport> {
   }
   if (nativeOk && cgOk && bpffsOk && featuresOk) await liveChecks(cg2, check, attempt);
   else check('live steering test', false, 'skipped: fix the checks above first');
+  if (nativeOk && options.signer) await signerChecks(options.signer, check);
   return { ok: checks.every((c) => c.ok), checks };
 }
 

@@ -27,7 +27,10 @@ export interface ResolverOptions {
   table: DestinationTable;
   /** host -> IPs, used instead of DNS (air-gapped hosts, tests). */
   resolve?: Record<string, string[]>;
-  /** How long an address that vanished from DNS stays steered. Default 5 minutes. */
+  /**
+   * How long an address that a newer DNS answer no longer lists stays steered (clients may have
+   * cached it). Default 5 minutes. Hostnames are re-resolved at least every half of it.
+   */
   graceMs?: number;
   /** TTL bounds, so a 0 TTL cannot spin and a huge one cannot pin an address forever. */
   minTtlMs?: number;
@@ -63,9 +66,14 @@ interface Entry {
 }
 
 /**
- * Keeps the kernel's destinations map equal to the resolution of a set of hostnames: re-resolved
- * when each hostname's TTL runs out, addresses that disappear kept for a grace period (clients may
- * have cached them), `resolve` overrides for hosts without DNS.
+ * Keeps the kernel's destinations map equal to the resolution of a set of hostnames, `resolve`
+ * overrides for hosts without DNS.
+ *
+ * A destination in the policy never leaves the map while it is in the policy: each hostname is
+ * re-resolved when its TTL runs out and at least every `graceMs / 2` (an override or a long TTL
+ * would otherwise let its entries age out while still wanted); a failed lookup keeps the last good
+ * addresses; an address goes only when the policy drops its hostname, or when a newer successful
+ * answer no longer lists it and `graceMs` has passed since it was last listed.
  */
 export class DestinationResolver {
   private readonly options: Required<Omit<ResolverOptions, 'resolve' | 'lookup'>> & Pick<ResolverOptions, 'resolve'>;
@@ -74,6 +82,8 @@ export class DestinationResolver {
   private readonly destIds = new Map<string, number>();
   private readonly entries = new Map<string, Entry>();
   private readonly nextRefresh = new Map<string, number>();
+  /** When each hostname last resolved successfully: entries older than that answer are superseded. */
+  private readonly answeredAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: ResolverOptions) {
@@ -95,10 +105,12 @@ export class DestinationResolver {
     }
     this.specs = specs.map((s) => ({ ...s, hostname: s.hostname.toLowerCase() }));
     this.nextRefresh.clear();
+    const wanted = new Set(this.specs.map((s) => s.hostname));
+    for (const host of this.answeredAt.keys()) if (!wanted.has(host)) this.answeredAt.delete(host);
     await this.refresh({ force: true });
   }
 
-  /** Re-resolves hostnames whose TTL expired (all with force) and drops addresses past their grace. */
+  /** Re-resolves hostnames that are due (all with force) and drops superseded addresses past their grace. */
   async refresh({ force = false }: { force?: boolean } = {}): Promise<void> {
     const now = this.options.now();
     const hostnames = [...new Set(this.specs.map((s) => s.hostname))];
@@ -107,12 +119,13 @@ export class DestinationResolver {
       if (!force && (this.nextRefresh.get(hostname) ?? 0) > now) return;
       try {
         const addresses = await this.resolveHost(hostname);
-        const ttlMs = Math.min(...addresses.map((a) => a.ttl * 1000), this.options.maxTtlMs);
-        this.nextRefresh.set(hostname, now + Math.max(ttlMs, this.options.minTtlMs));
+        this.nextRefresh.set(hostname, now + this.refreshAfterMs(addresses));
+        this.answeredAt.set(hostname, now);
         for (const spec of this.specs.filter((s) => s.hostname === hostname)) {
           for (const { address } of addresses) this.upsert(spec, address, now);
         }
       } catch (err) {
+        // The last good addresses stay (sweep only drops what a newer answer left out); try again soon.
         failures.push(`${hostname}: ${(err as Error).message}`);
         this.nextRefresh.set(hostname, now + this.options.minTtlMs);
       }
@@ -153,6 +166,12 @@ export class DestinationResolver {
     return new Set([...this.entries.values()].filter((e) => e.hostname === host).map((e) => e.addr));
   }
 
+  /** The answer's shortest TTL, but never later than half the grace, nor sooner than minTtlMs. */
+  private refreshAfterMs(addresses: ResolvedAddress[]): number {
+    const ttlMs = Math.min(...addresses.map((a) => a.ttl * 1000), this.options.maxTtlMs, this.options.graceMs / 2);
+    return Math.max(ttlMs, this.options.minTtlMs);
+  }
+
   private hasAddresses(hostname: string): boolean {
     return this.addressesFor(hostname).size > 0;
   }
@@ -185,11 +204,15 @@ export class DestinationResolver {
     }
   }
 
-  /** Removes entries whose spec is gone, or not seen in DNS for longer than the grace period. */
+  /**
+   * Removes entries whose spec is gone, and those a newer answer left out more than the grace period
+   * ago. Age alone never removes an entry: with DNS unreachable the last good answer stays steered.
+   */
   private sweep(now: number): void {
     const wanted = new Set(this.specs.map((s) => `${s.hostname}|${s.port}`));
     for (const [key, e] of this.entries) {
-      const expired = now - e.seenAt > this.options.graceMs;
+      const superseded = e.seenAt < (this.answeredAt.get(e.hostname) ?? -Infinity);
+      const expired = superseded && now - e.seenAt > this.options.graceMs;
       if (!wanted.has(`${e.hostname}|${e.port}`) || expired) {
         this.entries.delete(key);
         this.options.table.deleteDestination({ addr: e.addr, port: e.port });

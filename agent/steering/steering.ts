@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type {
-  NativeAttachedProgram, NativeConnection, NativeEvent, NativeImage, NativeProgramStats, NativeSteering, ProcessStateName,
-  ProtectionMode,
+  NativeAttachedProgram, NativeConnection, NativeEvent, NativeExpectedProgram, NativeImage, NativeLinkRepair, NativeProgramStats,
+  NativeSteering, ProcessStateName, ProtectionMode,
 } from '../../native/binding.js';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
@@ -13,6 +13,10 @@ export type ProcessState = ProcessStateName;
 export type SteeredConnection = NativeConnection;
 export type AttachedProgram = NativeAttachedProgram;
 export type ProgramStats = NativeProgramStats;
+/** A program this build ships (attach type, kernel name, tag as loaded here). */
+export type ExpectedProgram = NativeExpectedProgram;
+/** One attachment fault found and what was done about it (see NativeLinkRepair). */
+export type LinkRepair = NativeLinkRepair;
 export type ProcessImage = NativeImage;
 export type { ProtectionMode };
 /** What `KernelSteering.attach()` found under the pin dir and did about it. */
@@ -93,6 +97,8 @@ export class KernelSteering {
     readonly outcome: AttachOutcome,
     /** The identity-protection mode the programs run in, and why (for doctor, /readyz, heartbeats). */
     readonly protectionChoice: ProtectionChoice,
+    /** Faults found in the pinned set at attach (dead links dropped, missing programs attached). */
+    readonly repairedAtAttach: readonly LinkRepair[] = [],
   ) {
     this.native = native;
   }
@@ -122,8 +128,8 @@ export class KernelSteering {
         choice = { mode: 'taint-only', reason: refused };
         load(choice.mode);
       }
-      const { outcome } = native.attach(cgroupPath, pinDir);
-      return new KernelSteering(native, cgroupPath, pinDir, outcome, choice);
+      const { outcome, repaired } = native.attach(cgroupPath, pinDir);
+      return new KernelSteering(native, cgroupPath, pinDir, outcome, choice, repaired ?? []);
     } catch (err) {
       native.close();
       throw err;
@@ -214,6 +220,16 @@ export class KernelSteering {
   /** Run count and total ns per attached program (needs enableStats()). */
   programStats(): ProgramStats[] {
     return this.handle.programStats();
+  }
+
+  /** The programs this build loaded (every hook, tracing included), with this kernel's tags. */
+  expectedPrograms(): ExpectedProgram[] {
+    return this.handle.expectedPrograms();
+  }
+
+  /** Checks each of our programs against the kernel and repairs what is wrong at once; [] when all is well. */
+  repair(): LinkRepair[] {
+    return this.handle.repair();
   }
 
   query(): AttachedProgram[] {

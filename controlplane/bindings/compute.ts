@@ -40,6 +40,8 @@ export function computeBindingsFor(agent: AgentInfo, resources: Iterable<Resourc
       source: credential.spec.source,
     };
     if (credential.spec.methods) binding.methods = [...credential.spec.methods];
+    // Only the non-default value travels, so bundles of policies that never use it stay unchanged.
+    if (credential.spec.unboundAccess === 'deny') binding.unboundAccess = 'deny';
     bindings.push(binding);
   }
   return bindings.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -8,8 +8,8 @@
  *   → 200 {"token": "<UPST>"}   or an OAuth error {"error", "error_description"}
  *
  * Network errors and 5xx are retried with backoff; 4xx are not (retrying a wrong secret only gets the
- * client locked out). The UPST's `exp` must lie in the future and its `jwk` claim, when present, must
- * hold the key we sent. Errors name the source and never contain the secret, the JWT or the UPST.
+ * client locked out). The UPST's `exp` must lie in the future and its `jwk` claim must hold the key we
+ * sent: OCI verifies every request signature with that claim, so a token without it signs nothing. Errors name the source and never contain the secret, the JWT or the UPST.
  */
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -156,9 +156,8 @@ export class OciTokenExchangeDriver implements CredentialDriver {
     } catch (err) {
       throw badResponse((err as Error).message);
     }
-    if (claims.payload['jwk'] !== undefined && !sameRsaKey(claims.payload['jwk'], publicKey)) {
-      throw badResponse('its jwk claim is not the session key that was sent');
-    }
+    if (claims.payload['jwk'] === undefined) throw badResponse('it has no jwk claim, so OCI could not verify a request signed with it');
+    if (!sameRsaKey(claims.payload['jwk'], publicKey)) throw badResponse('its jwk claim is not the session key that was sent');
     return { token, expiresAt: claims.expiresAt };
   }
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { ExchangeService } from './exchange-service.js';
 import { agentIdOfSubject, subjects } from '../protocol/subjects.js';
 import { EXCHANGE_CODES, encodeExchangeMessage, type ExchangeReply } from '../protocol/exchange.js';
+import { answersOwnInbox, type RefusedReplyListener } from '../fleet/reply-guard.js';
 
 export interface ExchangeResponder {
   stop(): Promise<void>;
@@ -19,6 +20,8 @@ export interface ExchangeResponder {
 
 export interface ExchangeResponderOptions {
   log?: Logger;
+  /** Told of every request dropped because its reply subject is not the asker's own inbox. */
+  onRefusedReply?: RefusedReplyListener;
   /** How long stop() waits for exchanges in progress before it aborts them (default 10 s). */
   stopTimeoutMs?: number;
 }
@@ -54,7 +57,7 @@ export function startExchangeResponder(nc: NatsConnection, service: ExchangeServ
         options.log?.error({ err }, 'exchange subscription failed');
         return;
       }
-      if (!msg.reply) return; // a publish without a reply subject asks nothing
+      if (!answersOwnInbox('exchange', msg.subject, msg.reply, options.log, options.onRefusedReply)) return;
       const task = answer(msg).catch((e: unknown) => options.log?.error({ err: e }, 'exchange handler failed'));
       inFlight.add(task);
       void task.finally(() => inFlight.delete(task));

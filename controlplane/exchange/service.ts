@@ -5,17 +5,18 @@ import { ExchangeService } from './exchange-service.js';
 import { OciTokenExchangeDriver } from './oci-driver.js';
 import type { BindingOwnership, SvidMinter } from './ports.js';
 import { startExchangeResponder } from './responder.js';
+import type { RefusedReplyListener } from '../fleet/reply-guard.js';
 
 /** The exchange responder as one of the control plane's services: answers until the signal fires. */
 export class ExchangeResponderService implements Service {
   constructor(
     private readonly nc: NatsConnection,
-    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger },
+    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger; onRefusedReply?: RefusedReplyListener },
   ) {}
 
   async run(signal: AbortSignal): Promise<void> {
     const service = new ExchangeService({ ...this.deps, drivers: { oci: new OciTokenExchangeDriver() } });
-    const responder = startExchangeResponder(this.nc, service, { log: this.deps.log });
+    const responder = startExchangeResponder(this.nc, service, { log: this.deps.log, ...(this.deps.onRefusedReply ? { onRefusedReply: this.deps.onRefusedReply } : {}) });
     this.deps.log.info('answering credential exchange requests');
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

@@ -11,6 +11,7 @@ import { META_KEY, type PolicyRecord } from '../store/journal.js';
 import { AgentRegistry, type AgentRecord } from './agent-registry.js';
 import type { BundleSigningKey } from './bundle-signing-key.js';
 import { FLEET_CODES } from './errors.js';
+import { answersOwnInbox, type RefusedReplyListener } from './reply-guard.js';
 
 /** The bundle last issued to one agent. */
 export interface IssuedBundle {
@@ -49,6 +50,8 @@ export class BundleDistributor {
     registry: AgentRegistry;
     key: BundleSigningKey;
     log: Logger;
+    /** Told of every bundle.get dropped because its reply subject is not the asker's own inbox. */
+    onRefusedReply?: RefusedReplyListener;
   }) {}
 
   /** The policy revision of the last refresh. */
@@ -72,6 +75,7 @@ export class BundleDistributor {
     const agentWatch = await registry.kv.watch({ key: `${AgentRegistry.KEY_PREFIX}>` });
     const getSub = nc.subscribe(subjects.bundleGet('*'), { queue: subjects.controlPlaneQueue, callback: (err, msg) => {
       if (err) return log.error({ err }, 'bundle.get subscription failed');
+      if (!answersOwnInbox('bundle.get', msg.subject, msg.reply, log, this.parts.onRefusedReply)) return;
       void this.#answerGet(msg.subject).then((reply) => msg.respond(JSON.stringify(reply)), (e: unknown) => log.error({ err: e }, 'bundle.get failed'));
     } });
     const stop = (): void => {

@@ -1,4 +1,4 @@
-import type { BundleAck, Heartbeat, ProgramInfo, RefusedBundle } from '../protocol/fleet.js';
+import type { AttachRepairReport, BundleAck, Heartbeat, ProgramInfo, RefusedBundle } from '../protocol/fleet.js';
 import type { AgentRecord } from './agent-registry.js';
 import type { IssuedBundle } from './distributor.js';
 
@@ -15,11 +15,10 @@ export interface FleetMonitorSettings {
   /** `silent` after this many intervals without a heartbeat (default 3). */
   silentAfterIntervals: number;
   /**
-   * The programs every agent must have attached. When not given, the expected set is LEARNED per agent
-   * version: the union of programs any agent of that version has reported, with the first tag seen for
-   * each. So a program detached on one host shows as missing as long as it was seen once (on that host
-   * or another of the same version); a fleet where all hosts lose it from the start is not detected;
-   * configure the list for that.
+   * The programs every agent must have attached, overriding what each agent says its build ships.
+   * When not given (the default), each agent's expected set is the one its heartbeat says its build
+   * ships (`shippedPrograms`, from the object it loaded). The expected set is never learned from what
+   * the kernel shows.
    */
   expectedPrograms?: ExpectedProgram[];
 }
@@ -39,7 +38,21 @@ interface Observed {
   appliedAt?: string;
   /** The latest refusal since the last good ack. */
   refused?: RefusedBundle;
+  /** Attachment repairs the agent reported, with when they arrived (shown for a while, then dropped). */
+  repairs: Array<{ report: AttachRepairReport; receivedAt: number }>;
 }
+
+/** A repair the agent reported keeps it degraded for this many heartbeat intervals (so the fleet sees it). */
+const REPAIR_SHOWN_INTERVALS = 3;
+
+/** How a repair's problem and action read in a fleet reason. */
+const PROBLEM_TEXT: Record<string, string> = {
+  missing: 'was missing', detached: 'was detached', 'wrong-cgroup': 'was attached to another cgroup',
+  replaced: 'was replaced by another program', unpinned: 'had lost its pin', 'dead-pin': 'was pinned but detached (found at start)',
+};
+const ACTION_TEXT: Record<string, string> = {
+  're-attached': 're-attached it', restored: 'restored it', 're-pinned': 're-pinned it', 'pin-dropped': 'dropped the dead pin and attached anew',
+};
 
 const keyOf = (p: { name: string; attachType: string }): string => `${p.attachType}/${p.name}`;
 
@@ -50,7 +63,6 @@ const keyOf = (p: { name: string; attachType: string }): string => `${p.attachTy
  */
 export class FleetMonitor {
   readonly #observed = new Map<string, Observed>();
-  readonly #learned = new Map<string, Map<string, ExpectedProgram>>();
 
   constructor(private readonly settings: FleetMonitorSettings, private readonly now: () => number = Date.now) {}
 
@@ -63,7 +75,7 @@ export class FleetMonitor {
     if (heartbeat.revision > observed.appliedRevision) observed.appliedRevision = heartbeat.revision;
     const refused = heartbeat.refused.at(-1);
     if (refused) observed.refused = refused;
-    if (!this.settings.expectedPrograms) this.#learn(heartbeat.version, heartbeat.programs);
+    for (const report of heartbeat.repairs ?? []) observed.repairs.push({ report, receivedAt: observed.lastHeartbeatAt });
     return true;
   }
 
@@ -99,7 +111,7 @@ export class FleetMonitor {
     if (!observed?.heartbeat || observed.lastHeartbeatAt === undefined) return { state: 'silent', reasons: ['no heartbeat yet'] };
     const age = this.now() - observed.lastHeartbeatAt;
     if (age > this.#silentAfterMs()) return { state: 'silent', reasons: [`no heartbeat for ${Math.round(age / 1000)}s`] };
-    const reasons = this.#programProblems(observed.heartbeat);
+    const reasons = [...this.#programProblems(observed.heartbeat), ...this.#recentRepairs(observed)];
     // A bundle is given two heartbeat intervals to be applied before the agent counts as behind.
     if (issued && observed.appliedRevision < issued.revision && this.now() - Date.parse(issued.issuedAt) > 2 * this.settings.heartbeatIntervalMs) {
       reasons.push(`stale revision: runs ${observed.appliedRevision}, current ${issued.revision}`);
@@ -108,31 +120,50 @@ export class FleetMonitor {
     return reasons.length > 0 ? { state: 'degraded', reasons } : { state: 'healthy', reasons: [] };
   }
 
-  /** The expected set for one agent version (configured, or learned so far). */
-  expectedFor(version: string): ExpectedProgram[] {
-    return this.settings.expectedPrograms ?? [...(this.#learned.get(version)?.values() ?? [])];
+  /** The expected set for one agent: configured, else what its latest heartbeat says its build ships. */
+  expectedFor(heartbeat: Heartbeat): ExpectedProgram[] | undefined {
+    return this.settings.expectedPrograms ?? heartbeat.shippedPrograms;
   }
 
+  /**
+   * Kernel view against the expected set, per hook: every expected program present with its tag, and
+   * nothing else on the hooks Sigil uses (a program of any name we did not ship is foreign).
+   */
   #programProblems(heartbeat: Heartbeat): string[] {
-    const attached = new Map(heartbeat.programs.map((p) => [keyOf(p), p]));
+    const expected = this.expectedFor(heartbeat);
+    if (!expected) return ['agent does not report the programs its build ships (upgrade it): its kernel view cannot be checked'];
+    const unmatched = [...heartbeat.programs];
     const problems: string[] = [];
-    for (const expected of this.expectedFor(heartbeat.version)) {
-      const found = attached.get(keyOf(expected));
-      if (!found) problems.push(`missing program ${expected.name} (${expected.attachType})`);
-      else if (expected.tag !== undefined && found.tag !== expected.tag) problems.push(`program ${expected.name} (${expected.attachType}) has tag ${found.tag}, expected ${expected.tag}`);
+    const take = (want: ExpectedProgram): ProgramInfo | undefined => {
+      const i = unmatched.findIndex((p) => keyOf(p) === keyOf(want) && (want.tag === undefined || p.tag === want.tag));
+      return i < 0 ? undefined : unmatched.splice(i, 1)[0];
+    };
+    const wrongTag: ExpectedProgram[] = [];
+    for (const want of expected) if (!take(want)) wrongTag.push(want);
+    for (const want of wrongTag) {
+      const i = unmatched.findIndex((p) => keyOf(p) === keyOf(want));
+      if (i < 0) {
+        problems.push(`missing program ${want.name} (${want.attachType})`);
+      } else {
+        const [found] = unmatched.splice(i, 1);
+        problems.push(`program ${want.name} (${want.attachType}) has tag ${found?.tag}, expected ${want.tag}`);
+      }
     }
+    for (const p of unmatched) problems.push(`foreign program ${p.name || '(unnamed)'} (${p.attachType}, id ${p.id}, tag ${p.tag}) on the steered cgroup`);
     return problems;
   }
 
-  #learn(version: string, programs: ProgramInfo[]): void {
-    let set = this.#learned.get(version);
-    if (!set) this.#learned.set(version, (set = new Map()));
-    for (const p of programs) if (!set.has(keyOf(p))) set.set(keyOf(p), { name: p.name, attachType: p.attachType, tag: p.tag });
+  #recentRepairs(observed: Observed): string[] {
+    const cutoff = this.now() - REPAIR_SHOWN_INTERVALS * this.settings.heartbeatIntervalMs;
+    observed.repairs = observed.repairs.filter((r) => r.receivedAt >= cutoff);
+    return observed.repairs.map(({ report: r }) => r.action === 'failed'
+      ? `program ${r.name} (${r.attachType}) ${PROBLEM_TEXT[r.problem] ?? r.problem} at ${r.at}; the agent could not repair it: ${r.error ?? 'unknown error'}`
+      : `program ${r.name} (${r.attachType}) ${PROBLEM_TEXT[r.problem] ?? r.problem} at ${r.at}; the agent ${ACTION_TEXT[r.action] ?? r.action}`);
   }
 
   #entry(agentId: string): Observed {
     let observed = this.#observed.get(agentId);
-    if (!observed) this.#observed.set(agentId, (observed = { appliedRevision: 0 }));
+    if (!observed) this.#observed.set(agentId, (observed = { appliedRevision: 0, repairs: [] }));
     return observed;
   }
 

@@ -15,6 +15,7 @@ import { BundleDistributor } from './distributor.js';
 import { FleetMonitor, type ExpectedProgram } from './fleet-monitor.js';
 import { DEFAULT_JOIN_TOKEN_TTL_SECONDS, JoinTokens, type CreatedJoinToken } from './join-tokens.js';
 import { mintAgentUserJwt, type FleetNatsAuth } from './nats-auth.js';
+import type { RefusedReplyListener } from './reply-guard.js';
 import { fleetStatus, inventory, type FleetStatus, type InventoryItem } from './views.js';
 
 export const FLEET_BUCKET = 'sigil-fleet';
@@ -72,11 +73,11 @@ export class FleetService {
     private readonly log: Logger,
   ) {}
 
-  static async open(nc: NatsConnection, natsUrl: string, store: ResourceStore, settings: FleetSettings, log: Logger): Promise<FleetService> {
+  static async open(nc: NatsConnection, natsUrl: string, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: { onRefusedReply?: RefusedReplyListener } = {}): Promise<FleetService> {
     const kv = await openBucket(nc, settings.bucket);
     const registry = new AgentRegistry(kv);
     const key = await BundleSigningKey.loadOrCreate(settings.bundleKeyFile);
-    const distributor = new BundleDistributor({ nc, store, registry, key, log });
+    const distributor = new BundleDistributor({ nc, store, registry, key, log, ...hooks });
     const monitor = new FleetMonitor({
       heartbeatIntervalMs: settings.heartbeatIntervalMs, silentAfterIntervals: settings.silentAfterIntervals,
       ...(settings.expectedPrograms ? { expectedPrograms: settings.expectedPrograms } : {}),

@@ -14,3 +14,4 @@ export { fleetStatus, inventory, type AgentStatus, type FleetStatus, type Invent
 export { publicFleetRoutes, adminFleetRoutes } from './routes.js';
 export { parseLabels } from './labels.js';
 export { FLEET_CODES } from './errors.js';
+export { answersOwnInbox, type RefusedReplyListener } from './reply-guard.js';

@@ -1,4 +1,4 @@
-import type { ProgramInfo } from '../protocol/fleet.js';
+import type { IdentityProtection, ProgramInfo } from '../protocol/fleet.js';
 import type { Snapshot } from '../store/resource-store.js';
 import type { WorkloadCredential, WorkloadIdentity } from '../resources/types.js';
 import type { AgentRecord } from './agent-registry.js';
@@ -18,6 +18,8 @@ export interface AgentStatus extends AgentState {
   lastHeartbeatAgeSeconds: number | undefined;
   version: string | undefined;
   programs: ProgramInfo[];
+  /** Identity protection on the host, as its last heartbeat said. */
+  protection: IdentityProtection | undefined;
 }
 
 export interface FleetStatus {
@@ -39,6 +41,7 @@ export function fleetStatus(agents: AgentRecord[], currentRevision: number, moni
       lastHeartbeatAgeSeconds: last ? Math.max(0, (now - last.at) / 1000) : undefined,
       version: last?.heartbeat.version,
       programs: last?.heartbeat.programs ?? [],
+      protection: last?.heartbeat.protection,
     };
   });
   const status: FleetStatus = { currentRevision, agents: rows };

@@ -12,7 +12,8 @@ export interface FleetSnapshot {
 }
 
 export interface ControlPlaneMetricsSources {
-  fleet?: () => FleetSnapshot | Promise<FleetSnapshot>;
+  /** Undefined (or returning undefined) without a fleet. */
+  fleet?: () => FleetSnapshot | undefined | Promise<FleetSnapshot | undefined>;
 }
 
 /** Every state is exported, also at zero, so alerts on `sigil_controlplane_agents{state="silent"} > 0` work from the start. */
@@ -22,6 +23,7 @@ export class ControlPlaneMetrics {
   readonly #resourceApplies = new LabelledCounter();
   readonly #bundleAcks = new LabelledCounter();
   readonly #exchanges = new LabelledCounter();
+  readonly #refusedReplies = new LabelledCounter();
   readonly #sources: ControlPlaneMetricsSources;
 
   constructor(sources: ControlPlaneMetricsSources = {}) {
@@ -41,6 +43,11 @@ export class ControlPlaneMetrics {
   /** One credential exchange for an agent finished: ok, denied (policy), or failed (IAM, network). */
   exchange(result: 'ok' | 'denied' | 'failed'): void {
     this.#exchanges.inc(result);
+  }
+
+  /** A request handler dropped a request whose reply subject was not the asking agent's own inbox. */
+  refusedReply(handler: string): void {
+    this.#refusedReplies.inc(handler);
   }
 
   async families(): Promise<MetricFamily[]> {
@@ -63,6 +70,9 @@ export class ControlPlaneMetrics {
         samples: this.#bundleAcks.samples('result') },
       { name: 'sigil_controlplane_exchanges_total', type: 'counter', help: 'Credential exchanges for agents, by result.',
         samples: this.#exchanges.samples('result') },
+      { name: 'sigil_controlplane_requests_refused_reply_total', type: 'counter',
+        help: 'Agent requests dropped unanswered because the reply subject was not the agent\'s own _INBOX.<agentId>., by handler.',
+        samples: this.#refusedReplies.samples('handler') },
     ];
   }
 

@@ -19,6 +19,11 @@ export interface BindingSpec {
   ttlSeconds: number;
   /** The CredentialSource's name (the control plane resolves it; the agent never sees its secret). */
   source: string;
+  /**
+   * `deny`: processes not bound to these destinations are refused (EPERM) when they connect to them;
+   * absent (or `allow`): they connect directly, unsigned. A hostname is locked if any binding locks it.
+   */
+  unboundAccess?: 'allow' | 'deny';
 }
 
 /** The per-agent policy bundle, signed by the control plane and versioned by a monotonic revision. */

@@ -54,6 +54,23 @@ export interface ProgramInfo {
   tag: string;
 }
 
+/** A program the agent's build ships for a cgroup hook: what BPF_PROG_QUERY should show (tag as loaded there). */
+export interface ShippedProgram {
+  attachType: string;
+  name: string;
+  tag: string;
+}
+
+/** A fault the agent found in its own attachments and what it did (re-attached, restored, ...). */
+export interface AttachRepairReport {
+  at: string;
+  name: string;
+  attachType: string;
+  problem: string;
+  action: string;
+  error?: string;
+}
+
 /** What one workload identity did on this host, for `sigil inventory`. */
 export interface WorkloadUsage {
   spiffeId: string;
@@ -73,6 +90,11 @@ export interface RefusedBundle {
   revision?: number;
 }
 
+export interface IdentityProtection {
+  mode: 'enforce' | 'taint-only';
+  reason: string;
+}
+
 /** Agent → `subjects.heartbeat(id)`, every few seconds (jittered). */
 export interface Heartbeat {
   agentId: string;
@@ -80,7 +102,17 @@ export interface Heartbeat {
   /** The bundle revision the agent runs (0 when it has none). */
   revision: number;
   sentAt: string;
+  /** The kernel's view: every program attached to the steered cgroup's Sigil hooks, whoever attached it. */
   programs: ProgramInfo[];
+  /**
+   * The cgroup programs this agent's build ships (from the object it loaded). The control plane
+   * compares `programs` against this; absent from agents that predate it (they count as degraded).
+   */
+  shippedPrograms?: ShippedProgram[];
+  /** Attachment faults the agent found and repaired (or failed to) since the last heartbeat. */
+  repairs?: AttachRepairReport[];
+  /** Identity protection in force on the host: 'enforce' (BPF LSM refuses) or 'taint-only', and why. */
+  protection?: IdentityProtection;
   /** e.g. steeredConnections, signedRequests, denials. */
   counters: Record<string, number>;
   workloads: WorkloadUsage[];
@@ -131,6 +163,29 @@ export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
   for (const p of programs) {
     if (!isObject(p) || !isString(p['attachType'], 64) || !isCount(p['id']) || typeof p['name'] !== 'string' || typeof p['tag'] !== 'string') {
       return { ok: false, reason: 'programs: each needs attachType, id, name, tag' };
+    }
+  }
+  const shipped = v['shippedPrograms'];
+  if (shipped !== undefined) {
+    if (!Array.isArray(shipped) || shipped.length > 256) return { ok: false, reason: 'shippedPrograms: must be a list' };
+    for (const p of shipped) {
+      if (!isObject(p) || !isString(p['attachType'], 64) || !isString(p['name'], 64) || !isString(p['tag'], 64)) {
+        return { ok: false, reason: 'shippedPrograms: each needs attachType, name, tag' };
+      }
+    }
+  }
+  const protection = v['protection'];
+  if (protection !== undefined && (!isObject(protection) || (protection['mode'] !== 'enforce' && protection['mode'] !== 'taint-only') || !isString(protection['reason'], 512))) {
+    return { ok: false, reason: 'protection: must be {mode: enforce|taint-only, reason}' };
+  }
+  const repairs = v['repairs'];
+  if (repairs !== undefined) {
+    if (!Array.isArray(repairs) || repairs.length > 64) return { ok: false, reason: 'repairs: must be a list' };
+    for (const r of repairs) {
+      if (!isObject(r) || !isString(r['at'], 64) || !isString(r['name'], 64) || !isString(r['attachType'], 64)
+        || !isString(r['problem'], 64) || !isString(r['action'], 64) || (r['error'] !== undefined && !isString(r['error'], 1024))) {
+        return { ok: false, reason: 'repairs: each needs at, name, attachType, problem, action' };
+      }
     }
   }
   const counters = v['counters'];

@@ -29,6 +29,19 @@ export const subjects = {
   controlPlaneQueue: 'sigil-cp',
 } as const;
 
+/**
+ * Whether `reply` lies in `agentId`'s own inbox (`_INBOX.<agentId>.<token>…`): the only subjects the
+ * control plane answers an agent's request on. Anything else (another agent's push subject, a
+ * control-plane subject, a wildcard) would let one agent make the control plane publish for it.
+ */
+export function isOwnInbox(agentId: string, reply: string | undefined): reply is string {
+  if (reply === undefined || !isAgentId(agentId)) return false;
+  const prefix = `${subjects.inboxPrefix(agentId)}.`;
+  if (!reply.startsWith(prefix) || reply.length === prefix.length) return false;
+  // Plain tokens only: no wildcard, no empty token, no whitespace.
+  return reply.slice(prefix.length).split('.').every((token) => /^[^\s*>.]+$/.test(token));
+}
+
 /** The agent id named by a control-plane subject (`sigil.cp.<id>.…`), or undefined. */
 export function agentIdOfSubject(subject: string): string | undefined {
   const parts = subject.split('.');

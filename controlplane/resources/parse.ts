@@ -7,6 +7,7 @@ import { readObject, readString, readStringList, isPlainObject, type Plain, type
 import { spiffeIdProblem } from './spiffe-id.js';
 import { HTTP_METHODS, REGION_PATTERN, hostnameProblem } from './hostnames.js';
 import { TTL_MAX_SECONDS, TTL_MIN_SECONDS, durationSeconds } from './duration.js';
+import { UNBOUND_ACCESS } from './types.js';
 import type { Resource } from './types.js';
 
 /**
@@ -101,7 +102,7 @@ const SPEC_CHECKS: Record<Kind, (report: Report, spec: unknown) => void> = {
     }
   },
   WorkloadCredential(report, value) {
-    const spec = readObject(report, value, 'spec', ['workload', 'source', 'destinations', 'methods', 'ttl'], ['workload', 'source', 'destinations', 'ttl']);
+    const spec = readObject(report, value, 'spec', ['workload', 'source', 'destinations', 'methods', 'ttl', 'unboundAccess'], ['workload', 'source', 'destinations', 'ttl']);
     if (!spec) return;
     const nameProblem = (n: string): string | undefined => (NAME_PATTERN.test(n) ? undefined : 'is not a valid resource name');
     readString(report, spec['workload'], 'spec.workload', nameProblem);
@@ -115,6 +116,8 @@ const SPEC_CHECKS: Record<Kind, (report: Report, spec: unknown) => void> = {
       if (seconds === undefined) report('spec.ttl', 'must be a duration such as "15m", "900s" or a number of seconds');
       else if (seconds < TTL_MIN_SECONDS || seconds > TTL_MAX_SECONDS) report('spec.ttl', `must be from ${TTL_MIN_SECONDS}s to ${TTL_MAX_SECONDS}s`);
     }
+    readString(report, spec['unboundAccess'], 'spec.unboundAccess', (v) =>
+      (UNBOUND_ACCESS as readonly string[]).includes(v) ? undefined : `must be one of ${UNBOUND_ACCESS.join(', ')}`);
   },
 };
 

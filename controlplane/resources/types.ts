@@ -33,7 +33,16 @@ export interface WorkloadCredentialSpec {
   methods?: string[];
   /** "15m", "900s", "1h" or a number of seconds; 300..3600 seconds. */
   ttl: string | number;
+  /**
+   * Egress lock. `deny`: on the hosts of this credential's agents, a process not bound to these
+   * destinations cannot connect to them at all (the kernel refuses the connect with EPERM), so an OCI
+   * key stolen elsewhere is useless there. Default `allow`: unbound processes connect directly, unsigned.
+   */
+  unboundAccess?: UnboundAccess;
 }
+
+export const UNBOUND_ACCESS = ['allow', 'deny'] as const;
+export type UnboundAccess = (typeof UNBOUND_ACCESS)[number];
 
 export interface SpecOf {
   WorkloadIdentity: WorkloadIdentitySpec;

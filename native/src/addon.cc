@@ -8,6 +8,7 @@
 #include "kernel_query.h"
 #include "sd_notify.h"
 #include "noop_set.h"
+#include "sock_destroy.h"
 #include "steering.h"
 
 namespace sigil {
@@ -63,6 +64,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFeatures", Napi::Function::New(env, Probe, "probeFeatures"));
   exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
+  exports.Set("listTcpSockets", Napi::Function::New(env, ListTcpSocketsJs, "listTcpSockets"));
+  exports.Set("destroyTcpSocket", Napi::Function::New(env, DestroyTcpSocketJs, "destroyTcpSocket"));
   return exports;
 }
 

@@ -285,6 +285,8 @@ Napi::Function Steering::Define(Napi::Env env) {
       InstanceMethod<&Steering::ProgramStats>("programStats"),
       InstanceMethod<&Steering::StartEvents>("startEvents"),
       InstanceMethod<&Steering::StopEvents>("stopEvents"),
+      InstanceMethod<&Steering::ExpectedPrograms>("expectedPrograms"),  // attach_health.cc
+      InstanceMethod<&Steering::Repair>("repair"),                      // attach_health.cc
   });
 }
 
@@ -365,23 +367,31 @@ Napi::Value Steering::Attach(const Napi::CallbackInfo& info) {
   if (skel_ == nullptr) throw Napi::Error::New(env, "attach: not loaded; call load() first");
   try {
     pin_dir_ = pin_dir;
+    cgroup_path_ = cgroup_path;
+    std::vector<LinkRepair> repairs;
     const char* outcome;
     if (ListDir(pin_dir + "/links").empty()) {
       AttachFresh(cgroup_path);
       outcome = "attached";
-    } else if (PinnedIdentityMatches()) {
-      Adopt(true);
-      outcome = "adopted";
     } else {
-      Upgrade(cgroup_path);
-      outcome = "upgraded";
+      repairs = DropDeadLinkPins(cgroup_path);  // attach_health.cc: a dead pinned link is replaced, never adopted
+      if (PinnedIdentityMatches()) {
+        Adopt(true);
+        outcome = "adopted";
+      } else {
+        Upgrade(cgroup_path);
+        outcome = "upgraded";
+      }
     }
+    for (auto& r : RepairLinks()) repairs.push_back(r);  // attach_health.cc: whatever is still missing
     Napi::Object result = Napi::Object::New(env);
     result.Set("outcome", outcome);
     result.Set("adopted", Napi::Boolean::New(env, outcome[0] != 'a' || outcome[1] != 't'));
+    result.Set("repaired", RepairsToJs(env, repairs));
     return result;
   } catch (const SysError& e) {
     pin_dir_.clear();
+    cgroup_path_.clear();
     throw ToJsError(env, e);
   }
 }
@@ -555,6 +565,27 @@ void Steering::Adopt(bool with_links) {
   maps_owned_ = true;
 }
 
+// Programs that repair (attach_health.cc) attaches must work on the live maps. After Adopt() the
+// skeleton load() made still has maps of its own: load it again sharing the live ones.
+void Steering::ShareLiveMaps() {
+  MapFds mine;
+  SkeletonMaps(skel_, mine);
+  bool same = true;
+  for (const char* name : kMapNames) same = same && SameMap(*MapSlot(mine, name), *MapSlot(maps_, name));
+  if (same) return;
+  sigil_bpf* next = LoadSkeleton(config_, protection_, &maps_);
+  MapFds shared;
+  SkeletonMaps(next, shared);
+  for (const char* name : kMapNames) {
+    if (!SameMap(*MapSlot(shared, name), *MapSlot(maps_, name))) {
+      sigil_skel_destroy(next);
+      Fail(EINVAL, "bpf_map__reuse_fd", std::string(name) + " (pinned map does not fit this object)");
+    }
+  }
+  sigil_skel_destroy(skel_);  // never attached: the adopted links run the pinned programs
+  skel_ = next;
+}
+
 Napi::Value Steering::Open(const Napi::CallbackInfo& info) {
   const char* usage = "open(pinDir: string)";
   Napi::Env env = info.Env();
@@ -581,6 +612,7 @@ Napi::Value Steering::Detach(const Napi::CallbackInfo& info) {
   ReleaseLinks();
   RemovePins(pin_dir_);
   pin_dir_.clear();
+  cgroup_path_.clear();
   return env.Undefined();
 }
 
@@ -616,6 +648,7 @@ void Steering::ReleaseAll() {
 Napi::Value Steering::Close(const Napi::CallbackInfo& info) {
   ReleaseAll();
   pin_dir_.clear();
+  cgroup_path_.clear();
   return info.Env().Undefined();
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "abi.h"
+#include "attach_health.h"
 #include "events.h"
 
 struct sigil_bpf;
@@ -61,6 +62,12 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value ProgramStats(const Napi::CallbackInfo& info);
   Napi::Value StartEvents(const Napi::CallbackInfo& info);
   Napi::Value StopEvents(const Napi::CallbackInfo& info);
+  // attach_health.cc
+  Napi::Value ExpectedPrograms(const Napi::CallbackInfo& info);
+  Napi::Value Repair(const Napi::CallbackInfo& info);
+  std::vector<LinkRepair> DropDeadLinkPins(const std::string& cgroup_path);
+  std::vector<LinkRepair> RepairLinks();
+  void RestoreHookOrder(std::vector<LinkRepair>& repairs);
 
   void AttachFresh(const std::string& cgroup_path);
   void Upgrade(const std::string& cgroup_path);
@@ -68,6 +75,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   bool PinnedIdentityMatches() const;
   void RecordIdentity();
   void Adopt(bool with_links);
+  void ShareLiveMaps();
   void PinAll();
   void ReleaseLinks();
   void ReleaseAll();
@@ -82,6 +90,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   bool maps_owned_ = false;  // true when maps_ came from pins and must be closed by us
   std::vector<std::pair<std::string, bpf_link*>> links_;
   std::string pin_dir_;
+  std::string cgroup_path_;  // where attach() put the cgroup programs; empty when opened from pins
   int stats_fd_ = -1;
   std::unique_ptr<EventPump> events_;
   napi_env env_;

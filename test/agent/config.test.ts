@@ -4,11 +4,11 @@ import path from 'node:path';
 import test from 'ava';
 import { agentConfigFrom, loadAgentConfig } from '../../agent/config.js';
 
-test('defaults: steer the cgroup2 root, signer on 127.0.0.1/::1:15443, admin on loopback', (t) => {
+test('defaults: steer the cgroup2 root, signer on its own loopback address and a privileged port (127.83.73.71/::1:944), admin on loopback', (t) => {
   const c = agentConfigFrom({}, '(defaults)');
   t.is(c.steering.cgroup, '');
   t.is(c.steering.pinDir, '/sys/fs/bpf/sigil');
-  t.deepEqual([c.signer.ipv4, c.signer.ipv6, c.signer.port], ['127.0.0.1', '::1', 15443]);
+  t.deepEqual([c.signer.ipv4, c.signer.ipv6, c.signer.port], ['127.83.73.71', '::1', 944]);
   t.is(c.admin.listen, '127.0.0.1:9464');
   t.deepEqual(c.fileFallback, []);
 });

@@ -1,14 +1,15 @@
 /**
  * The local demo (`make demo`, `npm run demo [-- --json]`): the whole system on this machine, then
  * the official OCI SDK example as a bound workload (succeeds with no credential of its own) and as an
- * unbound copy of the same program (refused by the service), then `sigil fleet status`. Everything it
+ * unbound copy of the same program (refused by the service), both as an unprivileged user with no
+ * capabilities, trusting the signer as `sigil-agent trust` says, then `sigil fleet status`. Everything it
  * started is stopped on exit or Ctrl-C. With --json the last line is a JSON summary.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OS_HOST, ROOT, SPIFFE_ID, startStack, type Stack } from './stack.js';
-import type { WorkloadRun } from './workload-runner.js';
+import { reportedIdentity, type WorkloadRun } from './workload-runner.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -59,10 +60,12 @@ async function main(): Promise<number> {
   try {
     say(`  NATS ${stack.nats.url} · control plane ${stack.cp.url} · agent pid ${stack.agent.pid} (steering cgroup ${stack.cgroup})`);
     say(`  Object Storage stand-in: https://${OS_HOST} → ${stack.objectStorage.address}:443 (only in the workloads' private /etc/hosts)`);
-    say(`  The workload's OCI config is a placeholder (${stack.ociConfig}); its environment holds only NODE_EXTRA_CA_CERTS.`);
+    say(`  The workload's OCI config is a placeholder (${stack.ociConfig}); its environment holds only NODE_EXTRA_CA_CERTS=${stack.signerCa} (from \`sigil-agent trust\`).`);
     say('');
-    say(`1. The OCI SDK example, run by node (bound to ${SPIFFE_ID}):`);
+    say(`1. The OCI SDK example, run by node (bound to ${SPIFFE_ID}) as uid ${stack.workloadUid}, not root:`);
     const bound = await stack.runSdkWorkload({ tag: 'bound' });
+    const who = reportedIdentity(bound);
+    say(`     (the kernel says: uid ${who?.uids.join('/') ?? '?'}, effective capabilities ${who?.capEff ?? '?'}, ambient ${who?.capAmb ?? '?'})`);
     for (const l of bound.lines) say(`     ${String(l['op']).padEnd(14)} ${l['ok'] ? 'ok' : `refused ${String(l['status'] ?? '')} ${String(l['code'] ?? '')}`}`);
     say('');
     say('2. The same script run by a copy of node with one byte changed (another hash: not bound):');
@@ -75,6 +78,7 @@ async function main(): Promise<number> {
     const fleet = JSON.parse(await cli(stack, ['fleet', 'status', '-o', 'json'])) as { agents?: Array<{ id: string; state: string }> };
     const summary = {
       ok: summarize(bound).accepted === bound.lines.length && bound.lines.length > 0 && summarize(unbound).accepted === 0 && unbound.lines.length > 0,
+      workload: { uids: who?.uids ?? [], capEff: who?.capEff ?? '?', capAmb: who?.capAmb ?? '?' },
       bound: summarize(bound),
       unbound: summarize(unbound),
       service: {

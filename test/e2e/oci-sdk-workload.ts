@@ -4,8 +4,11 @@
  * It does namespace, put, get, list and delete against Object Storage and prints one JSON line per
  * call: {op, ok, status?, code?}. It knows nothing of Sigil; trust comes from NODE_EXTRA_CA_CERTS.
  *
- *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n]
+ *   node oci-sdk-workload.js --config <oci config file> [--region us-ashburn-1] [--bucket b] [--tag t] [--repeat n] [--pause-ms ms]
+ *
+ * --pause-ms waits between rounds (a long-running client with keep-alive connections, paced).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as common from 'oci-common';
 import { ObjectStorageClient } from 'oci-objectstorage';
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     bucket: { type: 'string', default: 'sigil-demo' },
     tag: { type: 'string', default: 'workload' },
     repeat: { type: 'string', default: '1' },
+    'pause-ms': { type: 'string', default: '0' },
   },
 });
 if (!values.config) {
@@ -24,7 +28,7 @@ if (!values.config) {
   process.exit(2);
 }
 
-function report(op: string, result: { ok: boolean; status?: number; code?: string; detail?: unknown }): void {
+function report(op: string, result: { ok: boolean; status?: number; code?: string; cause?: string; detail?: unknown }): void {
   process.stdout.write(`${JSON.stringify({ op, tag: values.tag, ...result })}\n`);
 }
 
@@ -34,8 +38,10 @@ async function step<T>(op: string, call: () => Promise<T>): Promise<T | undefine
     report(op, { ok: true });
     return value;
   } catch (err) {
-    const e = err as { statusCode?: number; serviceCode?: string; message?: string };
-    report(op, { ok: false, ...(e.statusCode === undefined ? {} : { status: e.statusCode }), code: e.serviceCode ?? e.message ?? String(err) });
+    const e = err as { statusCode?: number; serviceCode?: string; message?: string; cause?: { code?: string } };
+    // fetch reports a failed connect as "fetch failed"; its cause carries the errno code (EPERM, ECONNREFUSED).
+    const cause = e.cause?.code;
+    report(op, { ok: false, ...(e.statusCode === undefined ? {} : { status: e.statusCode }), code: e.serviceCode ?? e.message ?? String(err), ...(cause ? { cause } : {}) });
     return undefined;
   }
 }
@@ -48,7 +54,15 @@ async function bodyText(value: unknown): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Who runs this, as the kernel says (stderr, so stdout stays one line per call): the demo shows it. */
+function reportIdentity(): void {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '?';
+  process.stderr.write(`oci-sdk-workload identity: uid=${field('Uid')} gid=${field('Gid')} CapEff=${field('CapEff')} CapAmb=${field('CapAmb')}\n`);
+}
+
 async function main(): Promise<void> {
+  reportIdentity();
   const auth = new common.ConfigFileAuthenticationDetailsProvider(values.config, 'DEFAULT');
   const client = new ObjectStorageClient({ authenticationDetailsProvider: auth }, {
     retryConfiguration: { terminationStrategy: new common.MaxAttemptsTerminationStrategy(1) },
@@ -56,6 +70,7 @@ async function main(): Promise<void> {
   client.region = common.Region.fromRegionId(values.region);
   const bucketName = values.bucket;
   const repeat = Number(values.repeat);
+  const pauseMs = Number(values['pause-ms']);
   for (let i = 0; i < repeat; i++) {
     const ns = await step('getNamespace', () => client.getNamespace({}));
     const namespaceName = ns?.value ?? 'unknown';
@@ -70,6 +85,7 @@ async function main(): Promise<void> {
     });
     await step('listObjects', () => client.listObjects({ namespaceName, bucketName }));
     await step('deleteObject', () => client.deleteObject({ namespaceName, bucketName, objectName }));
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
   }
   client.close?.();
 }

@@ -7,13 +7,18 @@
  *   ─ `sigil-agent run` as a child process in a private cgroup (enrolled with a join token, steering
  *   only that cgroup, pins in a private bpffs dir) ─ workloads in `<cgroup>/workloads`.
  *
+ * Workloads run as an unprivileged uid (WORKLOAD_UID) with no capabilities, from an app directory of
+ * their own, and trust the signer exactly as `sigil-agent trust` tells users: the agent's state dir is
+ * laid out under a stand-in for the host's `/` with deploy/install.sh's modes, made by enrolment.
+ *
  * `startStack()` returns when the agent reports ready (policy applied). `stop()` undoes everything in
  * reverse, also after a failure part-way through: processes by pid, pins, cgroups, temp files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,13 +32,19 @@ import { parseResources } from '../../controlplane/resources/parse.js';
 import { startControlPlane, type RunningControlPlane } from '../../controlplane/server.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { createTestPki, type TestPki } from '../helpers/test-pki.js';
+import { WORKLOAD_UID, deployTestApp, installDir, runAs, type TestApp } from '../helpers/test-app.js';
 import { startIamStandIn, type IamStandIn, type PrincipalRule } from '../standins/oci-iam.js';
 import { startObjectStorageStandIn, type ObjectStorageStandIn } from '../standins/oci-objectstorage.js';
 import { runWorkload, type WorkloadRun } from './workload-runner.js';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const AGENT_MAIN = path.join(ROOT, 'dist/agent/cli/main.js');
+/** The SDK workload in the checkout (for its sha256); workloads run the deployed copy, `stack.workloadScript`. */
 export const WORKLOAD_SCRIPT = path.join(ROOT, 'dist/test/e2e/oci-sdk-workload.js');
+/** The programs the stack deploys for workloads (paths under dist/); they import only these packages. */
+export const APP_SCRIPTS = ['test/e2e/oci-sdk-workload.js', 'test/e2e/put-stream.js', 'test/hardening/stack-fd-client.js', 'test/hardening/stack-load-client.js'];
+const APP_PACKAGES = ['oci-common', 'oci-objectstorage'];
+export { WORKLOAD_UID };
 export const REGION = 'us-ashburn-1';
 export const OS_HOST = `objectstorage.${REGION}.oraclecloud.com`;
 export const SPIFFE_ID = 'spiffe://demo.sigil.dev/billing/exporter';
@@ -55,10 +66,24 @@ export interface StackOptions {
    * `{ attestation: { protection: 'taint-only' } }`; the stack's own sections win on a clash.
    */
   agentConfig?: Record<string, unknown>;
+  /** The agent's dns.graceSeconds (default: the agent's own default). */
+  dnsGraceSeconds?: number;
 }
 
 export interface Stack {
+  /** Private to the test (control-plane state, secrets): 0700. */
   root: string;
+  /** Stands for the host's `/` (0755): var/lib/sigil/agent (the agent's state), opt/app, home/app. */
+  host: string;
+  /** The workloads' programs and packages, deployed under host/opt/app. */
+  app: TestApp;
+  /** The deployed SDK workload (same bytes as WORKLOAD_SCRIPT). */
+  workloadScript: string;
+  /** The uid workloads run as by default, and its home (holding its placeholder OCI config). */
+  workloadUid: number;
+  workloadHome: string;
+  /** The CA file `sigil-agent trust` names for NODE_EXTRA_CA_CERTS (the agent's exported ca.pem). */
+  signerCa: string;
   cgroup: string;
   workloadCgroup: string;
   pinDir: string;
@@ -68,14 +93,21 @@ export interface Stack {
   adminToken: string;
   iam: IamStandIn;
   objectStorage: ObjectStorageStandIn;
-  agent: { child: ChildProcess; pid: number; stateDir: string; configFile: string; adminUrl: string; signerPort: number; output(): string };
-  /** CA bundle a workload trusts: the agent's local CA plus the test CA (the "public" CA of the stand-ins). */
+  agent: { child: ChildProcess; pid: number; stateDir: string; configFile: string; adminUrl: string; signerHost: string; signerPort: number; output(): string };
+  /**
+   * For workloads that may also reach the stand-ins directly (unbound copies, attacks): one file with
+   * the stand-ins' CA (the test world's public roots, which Node bundles for real OCI endpoints) and the
+   * signer's CA, made by WORKLOAD_UID itself as `sigil-agent trust` says ("give it one file holding both").
+   */
   caBundle: string;
-  /** Placeholder OCI config written by `sigil-agent oci-config`. */
+  /** Placeholder OCI config written by `sigil-agent oci-config`, owned by workloadUid (in its 0700 home). */
   ociConfig: string;
   /** A copy of node with one byte appended: same program, different hash, so not bound. */
   unboundNode: string;
-  /** Runs the SDK workload in the workload cgroup (bound when run by the real node). */
+  /**
+   * Runs the SDK workload in the workload cgroup as workloadUid (bound when run by the real node). The
+   * real node trusts only `signerCa`; another `node` (not bound, so not steered) gets `caBundle`.
+   */
   runSdkWorkload(opts?: { node?: string; tag?: string; repeat?: number; uid?: number; onSpawn?: (pid: number) => void }): Promise<WorkloadRun>;
   /** The control plane's admin HTTP API. */
   api<T>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -86,6 +118,24 @@ export interface Stack {
   /** (hardening) Stops the in-process control plane and starts it again on the same port and state. */
   restartControlPlane(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * A privileged port free on every one of `hosts`, as the agent's default signer port is: the signer
+ * then sits where no unprivileged process can stand in for it. ::1 is shared by stacks running at
+ * the same time, hence the check there too.
+ */
+async function freePrivilegedPort(hosts: string[]): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 600 + (randomBytes(2).readUInt16BE(0) % 400);
+    const free = await Promise.all(hosts.map((host) => new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRNOTAVAIL'));
+      srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error(`no free privileged port on ${hosts.join(', ')}`);
 }
 
 function freePort(host = '127.0.0.1'): Promise<number> {
@@ -138,6 +188,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let net8 = 100 + (randomBytes(1)[0]! % 150);
     const root = await mkdtemp(path.join(os.tmpdir(), 'sigil-e2e-'));
     undo.push(() => rm(root, { recursive: true, force: true }));
+    // The host's filesystem as deploy/install.sh lays it out, same modes: `/` and /var/lib/sigil 0755.
+    const host = await installDir(path.join(os.tmpdir(), `sigil-e2e-host-${id}`), 0o755);
+    undo.push(() => rm(host, { recursive: true, force: true }));
+    await installDir(path.join(host, 'var/lib/sigil'), 0o755);
     const cgroup = path.join(await findCgroup2Mount(), `sigil-e2e-${id}`);
     const workloadCgroup = path.join(cgroup, 'workloads');
     const pinDir = `/sys/fs/bpf/sigil-e2e-${id}`;
@@ -204,13 +258,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await applyPolicy([...(await defaultPolicy(iam.url, secretFile, pki.caFile, Math.max(300, lifetime))), ...(options.extraPolicy ?? [])]);
 
     // Enrol the agent with a one-time join token, through the real CLI.
-    const stateDir = path.join(root, 'agent');
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    // The state dir is made by enrolment itself (as on a host where enrol runs before the first start).
+    const stateDir = path.join(host, 'var/lib/sigil/agent');
     const token = await api<{ token: string }>('POST', '/v1/tokens', { labels: { role: 'demo' } });
     if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
     await runNode([AGENT_MAIN, 'enroll', '--token', token.body.token, '--control-plane', cp.url, '--state-dir', stateDir]);
 
-    const signerPort = await freePort();
+    // The signer as deployed: its own loopback address, a privileged port.
+    const signerHost = `127.77.${net8}.3`;
+    const signerPort = await freePrivilegedPort([signerHost, '::1']);
     const adminPort = await freePort();
     const configFile = path.join(root, 'agent.yaml');
     await writeFile(configFile, stringify({
@@ -218,9 +274,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stateDir,
       log: { level: 'info' },
       steering: { cgroup, pinDir, agentCgroup: path.join(cgroup, 'agent') },
-      signer: { port: signerPort },
+      signer: { ipv4: signerHost, port: signerPort },
       upstream: { caFile: pki.caFile },
-      dns: { resolve: { [OS_HOST]: [objectStorage.address] } },
+      dns: { resolve: { [OS_HOST]: [objectStorage.address] }, ...(options.dnsGraceSeconds === undefined ? {} : { graceSeconds: options.dnsGraceSeconds }) },
       controlPlane: { natsUrl: nats.url },
       admin: { listen: `127.0.0.1:${adminPort}` },
     }));
@@ -249,7 +305,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     undo.push(async () => {
       await stopAgent();
       // The agent leaves its programs pinned by design (fail closed); the stack removes them.
-      await detachPinned(cgroup, pinDir, signerPort);
+      await detachPinned(cgroup, pinDir, signerHost, signerPort);
     });
 
     const agentReady = async (timeoutMs = 30_000): Promise<void> => {
@@ -264,22 +320,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     await agentReady();
 
-    // What a workload's owner does: a placeholder OCI config, and trust in the agent's CA.
-    const ociDir = path.join(root, 'oci');
+    // What a workload's owner does: deploy the app, trust the CA `sigil-agent trust` names, and get a
+    // placeholder OCI config (written by root with `sigil-agent oci-config`, handed to the user).
+    const app = await deployTestApp(path.join(host, 'opt/app'), APP_SCRIPTS, APP_PACKAGES);
+    const trustText = await runNode([AGENT_MAIN, 'trust', '--state-dir', stateDir]);
+    const signerCa = /export NODE_EXTRA_CA_CERTS=(\S+)/.exec(trustText)?.[1];
+    if (signerCa === undefined) throw new Error(`sigil-agent trust named no CA file:\n${trustText}`);
+    const owner = { uid: WORKLOAD_UID, gid: WORKLOAD_UID };
+    const workloadHome = await installDir(path.join(host, 'home/app'), 0o700, owner);
+    const ociDir = path.join(workloadHome, '.oci');
     await runNode([AGENT_MAIN, 'oci-config', '--dir', ociDir, '--region', REGION]);
-    await chmod(ociDir, 0o755);
-    const caBundle = path.join(root, 'ca-bundle.pem');
-    await writeFile(caBundle, `${await readFile(path.join(stateDir, 'ca.pem'), 'utf8')}\n${pki.caCertPem}`, { mode: 0o644 });
-    const unboundNode = path.join(root, 'node-copy');
+    await promisify(execFile)('chown', ['-R', `${WORKLOAD_UID}:${WORKLOAD_UID}`, ociDir]);
+    // The stand-ins' CA plays the public roots; the workload user makes its one NODE_EXTRA_CA_CERTS file.
+    await installDir(path.join(host, 'etc/ssl'), 0o755);
+    const publicCa = path.join(host, 'etc/ssl/test-public-ca.pem');
+    await writeFile(publicCa, pki.caCertPem, { mode: 0o644 });
+    const appData = await installDir(path.join(host, 'srv/app'), 0o755, owner);
+    const caBundle = path.join(appData, 'extra-ca.pem');
+    await runAs(WORKLOAD_UID, 'sh', ['-c', 'umask 022 && cat "$1" "$2" > "$3"', 'sh', publicCa, signerCa, caBundle]);
+    const unboundNode = path.join(app.dir, 'node-copy');
     await copyFile(process.execPath, unboundNode);
     appendFileSync(unboundNode, Buffer.from([0]));
     await chmod(unboundNode, 0o755);
-    await chmod(root, 0o755);
+    const workloadScript = app.path('test/e2e/oci-sdk-workload.js');
 
     const stack: Stack = {
-      root, cgroup, workloadCgroup, pinDir, pki, nats, get cp() { return cp; }, adminToken, iam, objectStorage, caBundle, unboundNode,
+      root, host, app, workloadScript, workloadUid: WORKLOAD_UID, workloadHome, signerCa,
+      cgroup, workloadCgroup, pinDir, pki, nats, get cp() { return cp; }, adminToken, iam, objectStorage, caBundle, unboundNode,
       ociConfig: path.join(ociDir, 'config'),
-      agent: { get child() { return child; }, get pid() { return child.pid ?? -1; }, stateDir, configFile, adminUrl, signerPort, output: () => output },
+      agent: { get child() { return child; }, get pid() { return child.pid ?? -1; }, stateDir, configFile, adminUrl, signerHost, signerPort, output: () => output },
       api,
       applyPolicy,
       agentReady,
@@ -287,9 +356,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         cgroup: workloadCgroup,
         hosts: { [OS_HOST]: objectStorage.address },
         command: opts.node ?? process.execPath,
-        args: [WORKLOAD_SCRIPT, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1)],
-        env: { NODE_EXTRA_CA_CERTS: caBundle },
-        ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+        args: [workloadScript, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1)],
+        env: { NODE_EXTRA_CA_CERTS: opts.node === undefined ? signerCa : caBundle, HOME: workloadHome },
+        uid: opts.uid ?? WORKLOAD_UID,
         ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
       }),
       async restartAgent() {
@@ -327,9 +396,9 @@ function runNode(args: string[]): Promise<string> {
 }
 
 /** Adopts the pinned set (same config as the agent) and detaches it: no link, pin or program left. */
-async function detachPinned(cgroup: string, pinDir: string, signerPort: number): Promise<void> {
+async function detachPinned(cgroup: string, pinDir: string, signerHost: string, signerPort: number): Promise<void> {
   try {
-    const steering = await KernelSteering.attach({ signerIPv4: '127.0.0.1', signerPort, cgroupPath: cgroup, pinDir });
+    const steering = await KernelSteering.attach({ signerIPv4: signerHost, signerPort, cgroupPath: cgroup, pinDir });
     steering.detach();
     steering.close();
   } finally {

@@ -1,14 +1,16 @@
 /**
  * Runs a workload the way a real host would, but fenced for tests and the demo: inside a given
  * cgroup (the steered one), in its own mount namespace whose /etc/hosts maps the real OCI hostnames
- * to loopback stand-ins (the machine's /etc/hosts is never touched), optionally as another uid.
+ * to loopback stand-ins (the machine's /etc/hosts is never touched), as an unprivileged uid (never root).
  * The chain sh → unshare → setpriv → program keeps one pid (every step execs), so the kernel sees
- * exactly the execs a real program would make.
+ * exactly the execs a real program would make. As another uid the program gets no capability at all:
+ * it reads only what that uid may read (deploy its files with test/helpers/test-app.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { WORKLOAD_UID } from '../helpers/test-app.js';
 
 export interface WorkloadRun {
   code: number | null;
@@ -26,6 +28,7 @@ export interface WorkloadOptions {
   command: string;
   args: string[];
   env?: Record<string, string>;
+  /** Default WORKLOAD_UID; root is not an option: workloads run as users do. */
   uid?: number;
   gid?: number;
   timeoutMs?: number;
@@ -43,12 +46,10 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRun
   const hostsFile = path.join(dir, 'hosts');
   const lines = ['127.0.0.1 localhost', '::1 localhost', ...Object.entries(options.hosts).map(([h, a]) => `${a} ${h}`)];
   await writeFile(hostsFile, `${lines.join('\n')}\n`, { mode: 0o644 });
-  const argv = options.uid === undefined
-    ? [options.command, ...options.args]
-    // Read access only (CAP_DAC_READ_SEARCH, ambient): the checkout may sit under a 0700 directory such
-    // as /root. The uid the kernel and attestation see is still the one asked for.
-    : ['setpriv', `--reuid=${options.uid}`, `--regid=${options.gid ?? options.uid}`, '--clear-groups',
-      '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', options.command, ...options.args];
+  const uid = options.uid ?? WORKLOAD_UID;
+  if (uid === 0) throw new Error('runWorkload: workloads never run as root');
+  // Changing every uid away from 0 drops all capabilities; none are inherited or ambient.
+  const argv = ['setpriv', `--reuid=${uid}`, `--regid=${options.gid ?? uid}`, '--clear-groups', '--inh-caps=-all', options.command, ...options.args];
   try {
     return await new Promise<WorkloadRun>((resolve, reject) => {
       const child = spawn('sh', ['-c', SCRIPT, 'sh', ...argv], {
@@ -72,4 +73,11 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRun
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The identity the SDK workload reports on stderr (`uid=… gid=… CapEff=… CapAmb=…`, from /proc/self/status). */
+export function reportedIdentity(run: Pick<WorkloadRun, 'stderr'>): { uids: number[]; capEff: string; capAmb: string } | undefined {
+  const m = /oci-sdk-workload identity: uid=([\d\s]+) gid=[\d\s]+ CapEff=(\w+) CapAmb=(\w+)/.exec(run.stderr);
+  if (!m) return undefined;
+  return { uids: m[1]!.trim().split(/\s+/).map(Number), capEff: m[2]!, capAmb: m[3]! };
 }

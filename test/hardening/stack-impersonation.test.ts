@@ -14,19 +14,17 @@ import { appendFile, chmod, copyFile, realpath, rename } from 'node:fs/promises'
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AgentError } from '../../agent/errors.js';
 import { Attestor } from '../../agent/attest/index.js';
 import { nsFromTicks, readProcStat } from '../../agent/attest/proc-stat.js';
 import type { ProcessStateEntry } from '../../agent/attest/types.js';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { AGENT_MAIN, OS_HOST, PRINCIPAL, REGION, WORKLOAD_SCRIPT, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
 import { NOBODY, applyAndWait, captureEnviron, identityDocs, nodeCopy, publicTempDir, scanStack, sha256Of } from './stack-support.js';
 
 const execFileP = promisify(execFile);
-const FD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-fd-client.js');
 const PATH_ID = 'spiffe://demo.sigil.dev/hardening/by-path';
 const UID_ID = 'spiffe://demo.sigil.dev/hardening/by-uid';
 const EXEC_ID = 'spiffe://demo.sigil.dev/hardening/exec-target';
@@ -72,7 +70,7 @@ async function sdk(s: Stack, opts: { node?: string; tag: string; uid?: number })
       cgroup: s.workloadCgroup,
       hosts: { [OS_HOST]: s.objectStorage.address },
       command: exe,
-      args: [WORKLOAD_SCRIPT, '--config', await nobodyConfig(), '--region', REGION, '--tag', opts.tag],
+      args: [s.workloadScript, '--config', await nobodyConfig(), '--region', REGION, '--tag', opts.tag],
       env: { NODE_EXTRA_CA_CERTS: s.caBundle },
       uid: opts.uid,
       onSpawn,
@@ -102,7 +100,7 @@ function since(s: Stack, before: number) {
   return s.objectStorage.requests.slice(before);
 }
 
-test.serial('a different binary at the bound path, same name and size, is not bound: 401, nothing signed', async (t) => {
+kernelTest.serial('a different binary at the bound path, same name and size, is not bound: 401, nothing signed', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['path']!;
   let before = stack.objectStorage.requests.length;
@@ -133,7 +131,7 @@ test.serial('a different binary at the bound path, same name and size, is not bo
   t.true(since(stack, before).every((r) => r.principal === undefined));
 });
 
-test.serial('the bound binary under another uid than the identity pins is not bound', async (t) => {
+kernelTest.serial('the bound binary under another uid than the identity pins is not bound', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['uid']!;
   let before = stack.objectStorage.requests.length;
@@ -151,7 +149,7 @@ test.serial('the bound binary under another uid than the identity pins is not bo
   t.false(seen.some((r) => r.principal === PRINCIPAL));
 });
 
-test.serial('a connection opened before an exec into the bound binary stays unsigned; the new image’s own connections are signed', async (t) => {
+kernelTest.serial('a connection opened before an exec into the bound binary stays unsigned; the new image’s own connections are signed', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['exec']!;
   const before = stack.objectStorage.requests.length;
@@ -163,7 +161,7 @@ test.serial('a connection opened before an exec into the bound binary stays unsi
     cgroup: stack.workloadCgroup,
     hosts: { [OS_HOST]: stack.objectStorage.address },
     command: 'bash',
-    args: ['-c', script, app.file, FD_CLIENT, '--fd', '3', '--host', OS_HOST, '--tag', 'exec-after-connect'],
+    args: ['-c', script, app.file, stack.app.path('test/hardening/stack-fd-client.js'), '--fd', '3', '--host', OS_HOST, '--tag', 'exec-after-connect'],
     env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     onSpawn: (p) => { pid = p; },
   });
@@ -191,7 +189,7 @@ async function slowShell(dir: string): Promise<string> {
   return file;
 }
 
-test.serial('exec while pending: a child keeping the socket its parent opened before exec\'ing into the bound program is never signed for', async (t) => {
+kernelTest.serial('exec while pending: a child keeping the socket its parent opened before exec\'ing into the bound program is never signed for', async (t) => {
   if (!requireBpf(t) || !stack) return;
   const app = apps['exec']!;
   const shell = await slowShell(work!.dir);
@@ -209,7 +207,7 @@ test.serial('exec while pending: a child keeping the socket its parent opened be
     cgroup: stack.workloadCgroup,
     hosts: { [OS_HOST]: stack.objectStorage.address },
     command: shell,
-    args: ['-c', script, 'slow-shell', app.file, process.execPath, FD_CLIENT],
+    args: ['-c', script, 'slow-shell', app.file, process.execPath, stack.app.path('test/hardening/stack-fd-client.js')],
     env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     onSpawn: (p) => { pid = p; },
   });
@@ -254,7 +252,7 @@ test.serial('PID reuse: the attestor refuses a live process whose start time is 
   t.regex((gone as AgentError).code ?? '', /SIGIL_ERR_ATTEST_(GONE|PID_REUSED)/);
 });
 
-test.serial('secrets scan: no token, signature or private key in the agent output, workload environments or workload-readable state', async (t) => {
+kernelTest.serial('secrets scan: no token, signature or private key in the agent output, workload environments or workload-readable state', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.true(environs.length >= 4, `captured ${environs.length} environments`);
   const result = await scanStack(stack, { ledger, files: environs, readableBy: NOBODY, dir: work!.dir });

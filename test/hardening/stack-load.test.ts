@@ -12,7 +12,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
 import { runWorkload } from '../e2e/workload-runner.js';
 import { LEDGER_ENV } from '../secrets/ledger.js';
@@ -22,6 +22,8 @@ const SOAK = process.env['SIGIL_SOAK'] === '1';
 const TOTAL_CONNS = Number(process.env['SIGIL_LOAD_CONNS'] ?? (SOAK ? 1000 : 300));
 const REQUESTS = Number(process.env['SIGIL_LOAD_REQUESTS'] ?? (SOAK ? 100 : 20));
 const MAX_CONNS_PER_PROCESS = 56;
+/** How long each load process may run; the test's own timeout covers it. */
+const WORKLOAD_TIMEOUT_MS = SOAK ? 30 * 60_000 : 3 * 60_000;
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stack-load-client.js');
 const BINARIES = ['alpha', 'beta', 'gamma'].map((name, i) => ({
   name,
@@ -54,7 +56,7 @@ test.before(async () => {
   for (const b of BINARIES) {
     const run = await runWorkload({
       cgroup: stack.workloadCgroup, hosts: { [OS_HOST]: stack.objectStorage.address }, command: exes[b.name]!,
-      args: [CLIENT, '--host', OS_HOST, '--conns', '1', '--requests', '1', '--tag', `warm-${b.name}`],
+      args: [stack.app.path('test/hardening/stack-load-client.js'), '--host', OS_HOST, '--conns', '1', '--requests', '1', '--tag', `warm-${b.name}`],
       env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
     });
     if (!run.stdout.includes('"ok":1')) throw new Error(`warm-up of ${b.name} failed: ${run.stdout}${run.stderr}`);
@@ -67,8 +69,10 @@ test.after.always(async () => {
 
 interface Summary { tag: string; ok: number; errors: number; statuses: Record<string, number>; firstError?: string; connections: number; ms: number }
 
-test.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from three binaries: 0 errors, 0 misattributed signatures`, async (t) => {
+kernelTest.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from three binaries: 0 errors, 0 misattributed signatures`, async (t) => {
   if (!requireBpf(t) || !stack) return;
+  // The load processes run in parallel, each up to WORKLOAD_TIMEOUT_MS, then the judging: past ava's 2 min.
+  t.timeout(WORKLOAD_TIMEOUT_MS + 2 * 60_000);
   const s = stack;
   const perBinary = Math.ceil(TOTAL_CONNS / BINARIES.length);
   const processes = Math.ceil(perBinary / MAX_CONNS_PER_PROCESS);
@@ -81,9 +85,9 @@ test.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from 
     let captured: Promise<boolean> | undefined;
     const run = await runWorkload({
       cgroup: s.workloadCgroup, hosts: { [OS_HOST]: s.objectStorage.address }, command: exe,
-      args: [CLIENT, '--host', OS_HOST, '--conns', String(connsEach), '--requests', String(REQUESTS), '--tag', b.name],
+      args: [s.app.path('test/hardening/stack-load-client.js'), '--host', OS_HOST, '--conns', String(connsEach), '--requests', String(REQUESTS), '--tag', b.name],
       env: { NODE_EXTRA_CA_CERTS: s.caBundle },
-      timeoutMs: SOAK ? 30 * 60_000 : 3 * 60_000,
+      timeoutMs: WORKLOAD_TIMEOUT_MS,
       onSpawn: (pid) => { captured = captureEnviron(pid, exe, into); },
     });
     if (await captured) environs.push(into);
@@ -120,7 +124,7 @@ test.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests from 
   t.log(`${BINARIES.length * processes * connsEach} connections (${processes} processes × ${connsEach} per binary) × ${REQUESTS} requests = ${expected} in ${seconds.toFixed(1)} s (${Math.round(expected / seconds)} req/s); errors ${errors}, misattributed ${misattributed.length}; agent RSS ${rss} MB`);
 });
 
-test.serial('secrets scan after the load: nothing in the agent output, the load processes’ environments or readable state', async (t) => {
+kernelTest.serial('secrets scan after the load: nothing in the agent output, the load processes’ environments or readable state', async (t) => {
   if (!requireBpf(t) || !stack) return;
   t.true(environs.length >= BINARIES.length, `captured ${environs.length} environments`);
   const result = await scanStack(stack, { ledger, files: environs, readableBy: NOBODY, dir: work!.dir });

@@ -13,6 +13,7 @@ import { appendFile, chmod, copyFile, mkdtemp, readFile, readlink, rm, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { OS_HOST, type Stack } from '../e2e/stack.js';
+import { parsePrometheusText, type ParsedFamily } from '../helpers/prometheus-text.js';
 import { readLedger } from '../secrets/ledger.js';
 import { scan, type Finding } from '../secrets/scan.js';
 
@@ -107,4 +108,18 @@ export async function scanStack(stack: Stack, options: { ledger: string; files: 
   const secrets = readLedger(options.ledger);
   const result = await scan({ secrets, paths: [log, ...options.files], stateDirs: [stack.agent.stateDir], readableBy: { uid: options.readableBy } });
   return { ...result, secrets: secrets.length };
+}
+
+/** One scrape of the running agent's /metrics (its admin port), parsed strictly. */
+export async function scrapeAgentMetrics(stack: Stack): Promise<Map<string, ParsedFamily>> {
+  const res = await fetch(`${stack.agent.adminUrl}/metrics`);
+  if (res.status !== 200) throw new Error(`GET ${stack.agent.adminUrl}/metrics answered ${res.status}`);
+  return parsePrometheusText(await res.text());
+}
+
+/** A counter family's samples as { label value → value } (e.g. signed requests by upstream status). */
+export function countsBy(families: Map<string, ParsedFamily>, name: string, label: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of families.get(name)?.samples ?? []) out.set(s.labels[label] ?? '', (out.get(s.labels[label] ?? '') ?? 0) + s.value);
+  return out;
 }

@@ -6,18 +6,18 @@
  *   const steering = fx.track(await KernelSteering.attach({ ..., cgroupPath: fx.cgroupPath, pinDir: fx.pinDir }));
  *   const child = fx.spawn('node', ['script.js']);      // runs inside fx.cgroupPath
  *
- * Gate tests with `kernelTest` (skips with a reason locally, runs and fails in CI) or `requireBpf(t)`.
+ * Gate tests with `kernelTest` / `kernelTest.serial` (skipped with a reason locally, failing with it in
+ * CI, where any non-empty CI counts). `requireBpf(t)` is only a guard inside such a test.
  * Loopback addresses come from fx.loopback() (127.77.x.y, unique per fixture); ports are always 0.
  */
 import { execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
+import { IN_CI, gatedTest } from './ci.js';
 import { KernelSteering, ensureBpffs, findCgroup2Mount, loadNative } from '../../agent/steering/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from '../../agent/steering/probe.js';
-
-const IN_CI = process.env['CI'] === 'true';
 
 /** Why BPF tests cannot run here, or undefined if they can. Computed once, synchronously. */
 export const bpfUnavailableReason: string | undefined = (() => {
@@ -33,19 +33,18 @@ export const bpfUnavailableReason: string | undefined = (() => {
   return undefined;
 })();
 
-/** `test` when BPF works or in CI (where missing BPF must fail); `test.skip` elsewhere. */
-export const kernelTest = bpfUnavailableReason === undefined || IN_CI ? test : test.skip;
-if (bpfUnavailableReason !== undefined && !IN_CI) process.stderr.write(`kernel tests skipped: ${bpfUnavailableReason}\n`);
+/** `test` when BPF works; a failing test in CI and a skipped one elsewhere when it does not. */
+export const kernelTest = gatedTest(bpfUnavailableReason, 'kernel (BPF)');
+/** `kernelTest`, one at a time (tests that each start several processes). */
+export const kernelSerialTest = kernelTest.serial;
 
-/** Inside a test: false (test passes with a logged reason) when BPF is unavailable; in CI it fails the test. */
+/**
+ * Guard inside a kernelTest: true when BPF is usable. When it is not, the test fails (it never passes
+ * without having run); a test outside kernelTest that calls this fails locally too, so gate it.
+ */
 export function requireBpf(t: ExecutionContext): boolean {
   if (bpfUnavailableReason === undefined) return true;
-  if (IN_CI) {
-    t.fail(`BPF unavailable in CI: ${bpfUnavailableReason}`);
-  } else {
-    t.log(`skipped: ${bpfUnavailableReason}`);
-    t.pass();
-  }
+  t.fail(`BPF unavailable${IN_CI ? ' in CI' : ''}: ${bpfUnavailableReason}`);
   return false;
 }
 
@@ -54,13 +53,29 @@ export { PeerProcess, type DialResult, type Accepted } from '../../agent/steerin
 /** The cgroup attach types Sigil's programs use, as BPF_PROG_QUERY names them. */
 export const CGROUP_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
 
+/** Sigil's cgroup programs as `<attach type>/<name>`, sorted: two (steering + guard) on each connect hook. */
+export const SIGIL_CGROUP_PROGRAMS = [
+  'cgroup_inet4_connect/sigil_connect4', 'cgroup_inet4_connect/sigil_guard4',
+  'cgroup_inet4_getpeername/sigil_peername4',
+  'cgroup_inet6_connect/sigil_connect6', 'cgroup_inet6_connect/sigil_guard6',
+  'cgroup_inet6_getpeername/sigil_peername6',
+  'cgroup_sock_ops/sigil_sockops',
+];
+
+/** A kernel view (query() or `bpftool cgroup show -j`) as sorted `<attach type>/<name>`, comparable to SIGIL_CGROUP_PROGRAMS. */
+export function cgroupView(programs: Array<{ attachType?: string; attach_type?: string; name: string }>): string[] {
+  // bpftool 7 names attach types as libbpf does (cgroup_inet4_connect); older ones said connect4 etc.
+  const OLD: Record<string, string> = { connect4: 'cgroup_inet4_connect', connect6: 'cgroup_inet6_connect', sock_ops: 'cgroup_sock_ops', getpeername4: 'cgroup_inet4_getpeername', getpeername6: 'cgroup_inet6_getpeername' };
+  return programs.map((p) => `${p.attachType ?? OLD[p.attach_type ?? ''] ?? p.attach_type}/${p.name}`).sort();
+}
+
 /**
- * How many links one attached set holds: 5 cgroup programs; exec, fork, exit and the thread map's
+ * How many links one attached set holds: 7 cgroup programs (connect4/6: steering + guard); exec, fork, exit and the thread map's
  * fork/exit (tp_btf); 10 credential-syscall tracepoints and setns; plus 7 lsm/ programs (enforce) or 8
  * syscall-tracepoint taint programs (taint-only). Counted by hand from bpf/sigil.bpf.c on purpose.
  */
 export function expectedLinkCount(mode: 'enforce' | 'taint-only'): number {
-  return 5 + 5 + 11 + (mode === 'enforce' ? 7 : 8);
+  return SIGIL_CGROUP_PROGRAMS.length + 5 + 11 + (mode === 'enforce' ? 7 : 8);
 }
 
 /** Whether the kernel still has a program with this id (asked of bpftool, not of the addon). */

@@ -173,8 +173,13 @@ test('fail modes: 503, connection reset, hang, and recovery; lifetime is capped 
   flaky.setFailing('reset');
   await t.throwsAsync(send());
   flaky.setFailing('hang');
+  let outcome = 'waiting';
   const hanging = send();
-  const outcome = await Promise.race([hanging.then(() => 'answered', () => 'failed'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
+  hanging.then(() => (outcome = 'answered'), () => (outcome = 'failed'));
+  // The request is held once the stand-in has it (deadline 10 s), not after a fixed 300 ms.
+  const deadline = Date.now() + 10_000;
+  while (flaky.hanging === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(flaky.hanging, 1, 'the request reached the stand-in and is held');
   t.is(outcome, 'waiting');
   flaky.setFailing('off');
   await t.throwsAsync(hanging, undefined, 'leaving hang mode drops the hung connections');

@@ -10,6 +10,7 @@
  *   iam.tokenUrl   // <url>/oauth2/v1/token
  *   iam.publicKey  // KeyObject that signs every UPST: give it to startObjectStorageStandIn
  *   iam.setFailing('unavailable' | 'reset' | 'hang' | 'off')
+ *   iam.setAnswerDelay(ms)  // every token answer held back ms (a slow IAM: refreshes take that long)
  *   iam.issued     // number of UPSTs issued;  iam.exchanges: ExchangeRecord[] (no tokens)
  *
  * With SIGIL_SECRETS_LEDGER=<file> set, every UPST issued is also appended to that file (see
@@ -89,6 +90,8 @@ export interface ExchangeRecord {
   principal?: string;
   jti?: string;
   expiresAt?: Date;
+  /** When the answer was sent (after any answer delay). */
+  answeredAt?: Date;
 }
 
 export interface IamStandIn {
@@ -102,12 +105,16 @@ export interface IamStandIn {
   readonly kid: string;
   /** UPSTs issued so far. */
   readonly issued: number;
+  /** Requests held open by hang mode right now. */
+  readonly hanging: number;
   /** Times the JWKS was fetched (it is cached in between). */
   readonly jwksFetches: number;
   readonly exchanges: ExchangeRecord[];
   setFailing(mode: IamFailMode): void;
   setTrust(trust: IamTrust): void;
   setTokenLifetime(seconds: number): void;
+  /** Holds every token-endpoint answer back this long (0: none). */
+  setAnswerDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -201,6 +208,7 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
   let issued = 0;
   let jwksFetches = 0;
   const exchanges: ExchangeRecord[] = [];
+  let answerDelayMs = 0;
   const hung = new Set<ServerResponse>();
 
   let trust = opts.trust;
@@ -309,11 +317,13 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
     }
     const record: ExchangeRecord = { time: new Date(), status: 0 };
     exchanges.push(record);
-    exchange(req, record).then(
+    const delayed = <T>(value: T): Promise<T> => (answerDelayMs > 0 ? new Promise((r) => setTimeout(r, answerDelayMs, value)) : Promise.resolve(value));
+    exchange(req, record).then(delayed, (err: unknown) => delayed(undefined).then(() => { throw err; })).then(
       (token) => {
         issued++;
         record.status = 200;
         recordSecret('upst', token); // only when SIGIL_SECRETS_LEDGER is set (test/secrets/scan.ts)
+        record.answeredAt = new Date();
         send(res, 200, { token });
       },
       (err: unknown) => {
@@ -321,6 +331,7 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
         record.status = e.status;
         record.error = e.error;
         record.description = e.description;
+        record.answeredAt = new Date();
         req.resume();
         const extra: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Basic realm="oauth"' } : {};
         send(res, e.status, { error: e.error, error_description: e.description }, extra);
@@ -344,6 +355,9 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
     get issued() {
       return issued;
     },
+    get hanging() {
+      return hung.size;
+    },
     get jwksFetches() {
       return jwksFetches;
     },
@@ -355,6 +369,9 @@ export async function startIamStandIn(opts: IamStandInOptions): Promise<IamStand
     setTrust(next: IamTrust) {
       trust = next;
       jwks = makeJwks(next);
+    },
+    setAnswerDelay(ms: number) {
+      answerDelayMs = Math.max(0, ms);
     },
     setTokenLifetime(seconds: number) {
       if (!(seconds >= 1)) throw new RangeError('token lifetime must be at least 1 s');

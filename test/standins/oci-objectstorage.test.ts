@@ -176,6 +176,47 @@ test('rejects expired UPSTs and UPSTs not signed by a trusted IAM', async (t) =>
   assertNotAuthenticated(t, garbage);
 });
 
+test('rejects UPSTs whose iss, aud or ttype is not what the IAM stand-in issues, or that carry no jwk', async (t) => {
+  const issuer = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  os.trustIssuer(issuer.publicKey);
+  const mint = async (tamper: Parameters<typeof mintUpst>[0]['tamper']) =>
+    (await mintUpst({ signingKey: issuer.privateKey, kid: 'k', principal: 'ocid1.user.oc1..other', tenant: 'ocid1.tenancy.oc1..t', sourceSubject: 'x', sessionPublicKey: session.publicKey, lifetimeSeconds: 3600, tamper })).token;
+  const ok = await rawSigned({ method: 'GET', target: '/n/', key: session.privateKey, token: await mint({}) });
+  t.is(ok.status, 200, 'control: the claims as issued pass');
+  const cases: Array<[string, Parameters<typeof mintUpst>[0]['tamper'], RegExp]> = [
+    ['iss', { iss: 'https://cp.example' }, /claim iss/],
+    ['no iss', { iss: undefined }, /claim iss/],
+    ['aud', { aud: 'someone-else' }, /claim aud/],
+    ['ttype', { ttype: 'resource' }, /ttype/],
+    ['no ttype', { ttype: undefined }, /ttype/],
+    ['no jwk', { jwk: undefined }, /jwk claim/],
+  ];
+  for (const [what, tamper, why] of cases) {
+    const answer = await rawSigned({ method: 'GET', target: '/n/', key: session.privateKey, token: await mint(tamper) });
+    assertNotAuthenticated(t, answer);
+    t.regex(recordFor(answer.headers['opc-request-id'] as string).rejection ?? '', why, what);
+  }
+});
+
+test('rejects a request whose SNI is not its Host, a non-IMF date and a PutObject without Content-Length', async (t) => {
+  const headers = signManually({ method: 'GET', target: '/n/', host: hostHeader(), key: session.privateKey, keyId: `ST$${upst}` });
+  // The certificate also names the address, so a client that sends the address as SNI gets through TLS.
+  const noSni = await sendRaw({ address: os.address, port: os.port, servername: os.address, caPem: pki.caCertPem, method: 'GET', target: '/n/', headers });
+  assertNotAuthenticated(t, noSni);
+  t.regex(recordFor(noSni.headers['opc-request-id'] as string).rejection ?? '', /does not match the TLS server name "127\.77\.2\.2"/);
+  const iso = await rawSigned({ method: 'GET', target: '/n/', key: session.privateKey, token: upst, override: { 'x-date': new Date().toISOString() } });
+  assertNotAuthenticated(t, iso);
+  t.regex(recordFor(iso.headers['opc-request-id'] as string).rejection ?? '', /IMF-fixdate/);
+  const target = '/n/sigilns/b/bk/o/chunked.bin';
+  const put = signManually({ method: 'PUT', target, host: hostHeader(), key: session.privateKey, keyId: `ST$${upst}`, signHeaders: ['x-date', '(request-target)', 'host'] });
+  delete put['content-length'];
+  async function* chunks() { yield Buffer.from('abc'); }
+  const chunked = await sendRaw({ address: os.address, port: os.port, servername: os.hostname, caPem: pki.caCertPem, method: 'PUT', target, headers: put, body: chunks() });
+  assertNotAuthenticated(t, chunked);
+  t.regex(recordFor(chunked.headers['opc-request-id'] as string).rejection ?? '', /Content-Length/);
+  t.false(os.objects.has('bk/chunked.bin'));
+});
+
 test('rejects API-key keyIds, missing headers, stale dates and wrong body hashes', async (t) => {
   const apiKey = signManually({ method: 'GET', target: '/n/', host: hostHeader(), key: session.privateKey, keyId: 'ocid1.tenancy.oc1..t/ocid1.user.oc1..u/00:11' });
   assertNotAuthenticated(t, await sendRaw({ address: os.address, port: os.port, servername: os.hostname, caPem: pki.caCertPem, method: 'GET', target: '/n/', headers: apiKey }));

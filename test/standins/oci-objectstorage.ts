@@ -11,9 +11,11 @@
  * With SIGIL_SECRETS_LEDGER=<file> set, the signature of every request that verified is appended to
  * that file (bounded per process; see test/secrets/ledger.ts).
  *
- * Authentication (before routing, like OCI): `Authorization: Signature ...` checked by
- * oci-request-verifier.ts, keyId must be `ST$<UPST>` where the UPST is an unexpired RS256 token of one
- * of `trustedIssuers`; the request signature must verify with the UPST's `jwk` claim. Anything else →
+ * Authentication (before routing, like OCI): `Authorization: Signature ...` checked by the strict
+ * oci-request-verifier.ts (IMF-fixdate dates, Host equal to the TLS server name, Content-Length on
+ * PUT/POST, no unknown or repeated parameters); keyId must be `ST$<UPST>` where the UPST is an
+ * unexpired RS256 token of one of `trustedIssuers` with the `iss`/`aud`/`ttype` the IAM stand-in
+ * issues; the request signature must verify with the UPST's `jwk` claim. Anything else →
  * 401 {"code":"NotAuthenticated",...} with content-type application/json and opc-request-id.
  *
  * Operations: GetNamespace GET /n[/], CreateBucket POST /n/{ns}/b, ListObjects GET /n/{ns}/b/{b}/o,
@@ -24,7 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { TestPki } from '../helpers/test-pki.js';
 import { listenHttps, readBody } from './https-listener.js';
-import { SignatureRejected, parseSignatureAuthorization, verifyBodyHash, verifySignedHeaders } from './oci-request-verifier.js';
+import { SignatureRejected, parseSignatureAuthorization, signedRequestOf, verifyBodyHash, verifySignedHeaders } from './oci-request-verifier.js';
 import { UpstRejected, verifyUpst } from './upst.js';
 import { recordSecret } from '../secrets/ledger.js';
 
@@ -148,11 +150,11 @@ export async function startObjectStorageStandIn(opts: ObjectStorageStandInOption
   const buckets = new Set<string>();
 
   async function authenticate(req: IncomingMessage, record: RecordedRequest): Promise<{ who: Principal; body?: Buffer }> {
-    const signed = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers };
+    const signed = signedRequestOf(req);
     const { keyId, signature } = parseSignatureAuthorization(headerString(req, 'authorization'));
     if (!keyId.startsWith('ST$')) throw new SignatureRejected('keyId is not a session token (ST$...)');
     const upst = await verifyUpst(keyId.slice(3), trusted, { now: now() });
-    const checked = verifySignedHeaders(signed, upst.sessionKey, { now: now() });
+    const checked = verifySignedHeaders(signed, upst.sessionKey, { now: now(), acceptedHosts: [...acceptedHosts] });
     recordSecret('signature', signature.toString('base64')); // only when SIGIL_SECRETS_LEDGER is set
     const who = { principal: upst.principal, sourceSubject: upst.claims.source_sub };
     if (!checked.bodyHashRequired) return { who };

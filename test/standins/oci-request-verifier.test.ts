@@ -19,12 +19,17 @@ function vectorRequest(v: Vector, paramOrder: 'sdk' | 'reversed'): SignedRequest
   ];
   if (paramOrder === 'reversed') params.reverse();
   const target = v.url.slice(v.url.indexOf('/', 'https://'.length));
-  return {
-    method: v.method,
-    target,
-    headers: { ...v.headers, authorization: `Signature ${params.join(',')}` },
-    body: v.body === null ? null : Buffer.from(v.body, 'utf8'),
-  };
+  const body = v.body === null ? null : Buffer.from(v.body, 'utf8');
+  const headers: Record<string, string> = { ...v.headers, authorization: `Signature ${params.join(',')}` };
+  // On the wire a PUT/POST carries its length even where the vector does not sign it (vector E).
+  if (body !== null && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
+  return asReceived({ method: v.method, target, headers, body });
+}
+
+/** What a server would see: raw header list and, unless told otherwise, SNI equal to Host's name. */
+function asReceived<B>(req: { method: string; target: string; headers: SignedRequest['headers']; body: B }): SignedRequest & { body: B } {
+  const rawHeaders = Object.entries(req.headers).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+  return { ...req, rawHeaders, servername: String(req.headers['host'] ?? '').replace(/:\d+$/, '') || undefined };
 }
 
 function vectorTime(v: Vector): number {
@@ -62,7 +67,7 @@ const host = 'objectstorage.us-ashburn-1.oraclecloud.com:4443';
 function fresh(input: Partial<Parameters<typeof signManually>[0]> & { method: string; target: string }): SignedRequest & { body: Buffer } {
   const body = input.body ?? Buffer.alloc(0);
   const headers = signManually({ host, key: privateKey, keyId: apiKeyId, ...input, body });
-  return { method: input.method, target: input.target, headers, body };
+  return asReceived({ method: input.method, target: input.target, headers, body });
 }
 
 function reason(t: import('ava').ExecutionContext, req: SignedRequest & { body: Buffer }, key = publicKey): string {
@@ -90,7 +95,7 @@ test('x-date wins over date: signing only date while x-date is present is reject
   t.regex(reason(t, req), /x-date not signed/);
   const dateOnly = fresh({ method: 'GET', target: '/n/', signHeaders: ['date', '(request-target)', 'host'], extra: { date: new Date().toUTCString() } });
   delete dateOnly.headers['x-date'];
-  t.notThrows(() => verifyOciRequest(dateOnly, publicKey));
+  t.notThrows(() => verifyOciRequest(asReceived(dateOnly), publicKey));
 });
 
 test('rejects a body that does not match x-content-sha256', (t) => {
@@ -122,7 +127,7 @@ test('rejects a tampered signature, a changed header and another key', (t) => {
   const bytes = Buffer.from(sig, 'base64');
   bytes[10] = bytes[10]! ^ 0x01;
   t.regex(reason(t, { ...req, headers: { ...req.headers, authorization: auth.replace(sig, bytes.toString('base64')) } }), /does not verify/);
-  t.regex(reason(t, { ...req, headers: { ...req.headers, host: 'evil.example.com' } }), /does not verify/);
+  t.regex(reason(t, asReceived({ ...req, headers: { ...req.headers, host: 'evil.example.com' } })), /does not verify/);
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
   t.regex(reason(t, req, other), /does not verify/);
 });
@@ -130,10 +135,61 @@ test('rejects a tampered signature, a changed header and another key', (t) => {
 test('rejects malformed or ambiguous authorization headers', (t) => {
   const req = fresh({ method: 'GET', target: '/n/' });
   const auth = req.headers['authorization'] as string;
-  const withAuth = (a: string | undefined) => ({ ...req, headers: { ...req.headers, authorization: a } });
+  const withAuth = (a: string | undefined) => asReceived({ ...req, headers: { ...req.headers, authorization: a } });
   t.regex(reason(t, withAuth(undefined)), /no authorization/);
   t.regex(reason(t, withAuth(auth.replace('Signature ', 'Bearer '))), /scheme/);
   t.regex(reason(t, withAuth(auth + ',keyId="other"')), /duplicate/);
   t.regex(reason(t, withAuth(auth.replace('algorithm="rsa-sha256"', 'algorithm="hmac-sha256"'))), /algorithm/);
   t.regex(reason(t, withAuth(auth.replace('version="1",', ''))), /version missing/);
+});
+
+// --- strictness that a lax verifier would hide -------------------------------------------------
+
+test('dates are RFC 7231 IMF-fixdate only: other forms Date.parse accepts are refused', (t) => {
+  const now = new Date();
+  t.notThrows(() => verifyOciRequest(fresh({ method: 'GET', target: '/n/', date: now }), publicKey), 'control: toUTCString() is IMF-fixdate');
+  const sign = (xDate: string) => fresh({ method: 'GET', target: '/n/', override: { 'x-date': xDate } });
+  for (const form of [now.toISOString(), now.toString(), now.toUTCString().replace('GMT', 'UTC'), now.toUTCString().replace(/^\w+, /, ''), now.toUTCString().toLowerCase()]) {
+    t.regex(reason(t, sign(form)), /not an RFC 7231 IMF-fixdate/, form);
+  }
+  t.regex(reason(t, sign('Sat, 31 Feb 2026 10:00:00 GMT')), /not an RFC 7231 IMF-fixdate/);
+});
+
+test('unknown signature parameters and headers listed twice are refused', (t) => {
+  const req = fresh({ method: 'GET', target: '/n/' });
+  const auth = req.headers['authorization'] as string;
+  const withAuth = (a: string) => asReceived({ ...req, headers: { ...req.headers, authorization: a } });
+  t.regex(reason(t, withAuth(auth + ',realm="oci"')), /unknown signature parameter realm/);
+  t.regex(reason(t, withAuth(auth.replace('keyId=', 'keyid='))), /unknown signature parameter keyid/);
+  t.regex(reason(t, withAuth(auth.replace('headers="x-date', 'headers="host x-date'))), /listed twice/);
+});
+
+test('a signed header or Authorization sent twice is refused, whichever copy node keeps', (t) => {
+  const req = fresh({ method: 'GET', target: '/n/' });
+  const twice = (name: string, value: string) => ({ ...req, rawHeaders: [...req.rawHeaders, name, value] });
+  t.regex(reason(t, twice('Host', 'evil.example.com')), /exactly one Host/);
+  t.regex(reason(t, twice('X-Date', new Date(0).toUTCString())), /x-date sent more than once/);
+  t.regex(reason(t, twice('authorization', 'Signature version="1"')), /more than one Authorization/);
+});
+
+test('Host must equal the TLS server name, and name the service when the service says which', (t) => {
+  const req = fresh({ method: 'GET', target: '/n/' });
+  t.notThrows(() => verifyOciRequest(req, publicKey, { acceptedHosts: ['objectstorage.us-ashburn-1.oraclecloud.com'] }), 'control');
+  t.regex(reason(t, { ...req, servername: 'iaas.us-ashburn-1.oraclecloud.com' }), /does not match the TLS server name/);
+  t.regex(reason(t, { ...req, servername: undefined }), /no TLS server name/);
+  const err = t.throws(() => verifyOciRequest(req, publicKey, { acceptedHosts: ['iaas.us-ashburn-1.oraclecloud.com'] }), { instanceOf: SignatureRejected });
+  t.regex(err!.reason, /is not this service/);
+});
+
+test('PUT and POST need exactly one Content-Length and no Transfer-Encoding, even where the body is not signed', (t) => {
+  const basic = ['x-date', '(request-target)', 'host'];
+  const put = fresh({ method: 'PUT', target: '/n/ns/b/bkt/o/a.txt', signHeaders: basic, body: Buffer.from('abc') });
+  t.notThrows(() => verifyOciRequest(put, publicKey), 'control');
+  const { 'content-length': _dropped, ...noLength } = put.headers;
+  t.regex(reason(t, asReceived({ ...put, headers: noLength })), /without exactly one decimal Content-Length/);
+  t.regex(reason(t, asReceived({ ...put, headers: { ...put.headers, 'transfer-encoding': 'chunked' } })), /Transfer-Encoding/);
+  const post = fresh({ method: 'POST', target: '/streams/s1/messages', signHeaders: basic, body: Buffer.from('{}') });
+  t.regex(reason(t, asReceived({ ...post, headers: { ...post.headers, 'content-length': '2, 2' } })), /Content-Length/);
+  const get = fresh({ method: 'GET', target: '/n/' });
+  t.notThrows(() => verifyOciRequest(get, publicKey), 'GET needs none');
 });

@@ -3,13 +3,16 @@
  * `jwk` claim is a JSON *string* holding the session public key (OCI-FACTS.md, "Token exchange").
  *
  * Exported:
- *   mintUpst({ signingKey, kid, principal, tenant, sessionPublicKey, lifetimeSeconds, now? }) → { token, claims }
+ *   mintUpst({ signingKey, kid, principal, tenant, sessionPublicKey, lifetimeSeconds, now?, tamper? }) → { token, claims }
  *   verifyUpst(token, trustedKeys, { now? }) → { principal, tenant, claims, sessionKey }   (throws UpstRejected)
  */
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 
 export const UPST_ISSUER = 'authService.oracle.com';
+/** What the IAM stand-in puts in `aud` and `ttype`; verifyUpst refuses any other value. */
+export const UPST_AUDIENCE = 'oci';
+export const UPST_TOKEN_TYPE = 'upst';
 
 export interface UpstClaims {
   sub: string;
@@ -43,6 +46,8 @@ export async function mintUpst(args: {
   sessionPublicKey: KeyObject;
   lifetimeSeconds: number;
   now?: number;
+  /** Claims replaced or removed (undefined) after the defaults: for tests of tokens IAM would not issue. */
+  tamper?: Partial<Record<keyof UpstClaims, unknown>>;
 }): Promise<{ token: string; claims: UpstClaims }> {
   const iat = Math.floor((args.now ?? Date.now()) / 1000);
   const jwk = args.sessionPublicKey.export({ format: 'jwk' });
@@ -53,13 +58,15 @@ export async function mintUpst(args: {
     exp: iat + args.lifetimeSeconds,
     jti: randomUUID(),
     iss: UPST_ISSUER,
-    aud: 'oci',
+    aud: UPST_AUDIENCE,
     ptype: 'user',
-    ttype: 'upst',
+    ttype: UPST_TOKEN_TYPE,
     jwk: JSON.stringify({ kid: 'session', kty: jwk.kty, n: jwk.n, e: jwk.e }),
     source_sub: args.sourceSubject,
   };
-  const token = await new SignJWT({ ...claims })
+  const payload: Record<string, unknown> = { ...claims, ...args.tamper };
+  for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
+  const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: args.kid })
     .sign(args.signingKey);
   return { token, claims };
@@ -92,7 +99,10 @@ function sessionKeyFrom(jwkClaim: unknown): KeyObject {
   }
 }
 
-/** Valid RS256 signature by one of trustedKeys, unexpired, with sub, tenant and jwk. */
+/**
+ * Valid RS256 signature by one of trustedKeys, unexpired, `iss`/`aud`/`ttype` as the IAM stand-in
+ * issues them, with sub, tenant and jwk.
+ */
 export async function verifyUpst(token: string, trustedKeys: readonly KeyObject[], opts: { now?: number } = {}): Promise<VerifiedUpst> {
   try {
     decodeProtectedHeader(token);
@@ -103,7 +113,10 @@ export async function verifyUpst(token: string, trustedKeys: readonly KeyObject[
   let lastError = 'no trusted issuer key';
   for (const key of trustedKeys) {
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: ['RS256'], currentDate, requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['RS256'], currentDate, requiredClaims: ['exp', 'sub', 'iss', 'aud'], issuer: UPST_ISSUER, audience: UPST_AUDIENCE,
+      });
+      if (payload['ttype'] !== UPST_TOKEN_TYPE) throw new UpstRejected(`ttype ${JSON.stringify(payload['ttype'])} is not ${UPST_TOKEN_TYPE}`);
       if (typeof payload['tenant'] !== 'string') throw new UpstRejected('tenant claim missing');
       return {
         principal: payload.sub!,

@@ -18,6 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseVmReport, vmFailures } from './vm-report.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TIMEOUT_S = Number(process.env['SIGIL_VM_TIMEOUT'] ?? 900);
@@ -131,21 +132,13 @@ async function main(): Promise<number> {
     console.log(`==> no kernel output within ${KVM_SIGN_OF_LIFE_MS / 1000}s under ${accel}: trying the next accelerator`);
   }
 
-  const lines = existsSync(results) ? readFileSync(results, 'utf8').split('\n') : [];
-  const sections = lines.filter((l) => l.startsWith('SIGIL-VM ')).map((l) => JSON.parse(l.slice(9)) as { section: string; data: any });
-  for (const s of sections) console.log(`--- ${s.section}\n${JSON.stringify(s.data, null, 2)}`);
-  if (!lines.includes('SIGIL-VM-DONE')) {
+  const report = parseVmReport(existsSync(results) ? readFileSync(results, 'utf8') : '');
+  for (const s of report.sections) console.log(`--- ${s.section}\n${JSON.stringify(s.data, null, 2)}`);
+  if (!report.done) {
     console.error(`the guest did not finish its report; last console lines:\n${readFileSync(consoleLog, 'utf8').split('\n').slice(-40).join('\n')}`);
     return 1;
   }
-  const units = sections.find((s) => s.section === 'units')?.data as Record<string, { ActiveState: string }> | undefined;
-  const doctor = sections.find((s) => s.section === 'doctor')?.data as { rc: number } | undefined;
-  const demo = sections.find((s) => s.section === 'demo')?.data as { rc?: number; skipped?: string } | undefined;
-  const failures = [
-    ...Object.entries(units ?? {}).filter(([, u]) => u.ActiveState !== 'active').map(([name, u]) => `${name} is ${u.ActiveState}`),
-    ...(doctor?.rc === 0 ? [] : ['sigil-agent doctor failed']),
-    ...(demo && demo.skipped === undefined && demo.rc !== 0 ? ['the demo failed'] : []),
-  ];
+  const failures = vmFailures(report);
   console.log(failures.length === 0 ? '==> VM test passed' : `==> VM test FAILED: ${failures.join('; ')}`);
   return failures.length === 0 ? 0 : 1;
 }

@@ -12,13 +12,23 @@ export const summary = 'show what attestation sees for a process: facts, selecto
 
 const USAGE = 'usage: sigil-agent attest <pid> [--json] [--bindings <file.json>]';
 
-/** `--bindings` takes a JSON array of BindingSpec or an AgentBundle ({ bindings: [...] }). */
+/** `--bindings` takes a JSON array of BindingSpec, an AgentBundle ({ bindings: [...] }) or the agent's saved bundle.json. */
 function loadBindings(file: string): BindingSpec[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read bindings file ${file}: ${(err as Error).message}`);
+  }
+  // The agent's saved bundle (<stateDir>/bundle.json) holds the signed JWS: read its payload (the
+  // agent verified it when it applied it; this is a local diagnostic).
+  const jws = (parsed as { jws?: unknown } | null)?.jws;
+  if (typeof jws === 'string') {
+    try {
+      parsed = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    } catch (err) {
+      throw new Error(`bindings file ${file}: the saved bundle's payload is not JSON: ${(err as Error).message}`);
+    }
   }
   const list = Array.isArray(parsed) ? parsed : (parsed as { bindings?: unknown } | null)?.bindings;
   if (!Array.isArray(list)) throw new Error(`bindings file ${file}: expected an array of bindings or an object with "bindings"`);
@@ -51,6 +61,19 @@ function unboundDetail(binding: UnboundView): string {
   return '';
 }
 
+/**
+ * What the egress lock (`unboundAccess: deny`) does to this process: the locked hostnames it is not
+ * bound for. Unbound, the kernel refuses its connects there (EPERM, counted as the BPF `denied`
+ * counter, no per-connect event); bound for other hosts, it is steered and the signer refuses the SNI.
+ */
+function egressView(bindings: readonly BindingSpec[], match: MatchResult) {
+  const locking = bindings.filter((b) => b.unboundAccess === 'deny');
+  if (locking.length === 0) return undefined;
+  const allowed = new Set(match.state === 'bound' ? match.bindings.flatMap((b) => b.destinations.map((d) => d.toLowerCase())) : []);
+  const refused = [...new Set(locking.flatMap((b) => b.destinations.map((d) => d.toLowerCase())))].filter((h) => !allowed.has(h)).sort();
+  return { refused, lockedBy: locking.map((b) => b.id), how: match.state === 'bound' ? 'steered, then refused by the signer (not among its bindings)' : 'connect refused by the kernel (EPERM)' };
+}
+
 function factsView(facts: ProcessFacts) {
   // null, not absent: the operator sees that e.g. no systemd unit was found.
   return {
@@ -62,7 +85,7 @@ function factsView(facts: ProcessFacts) {
   };
 }
 
-function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<typeof bindingView> | undefined): string {
+function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<typeof bindingView> | undefined, egress: ReturnType<typeof egressView>): string {
   const lines = [
     `pid          ${facts.pid}`,
     `exe          ${facts.exePath}${facts.exeDeleted ? ' (deleted since exec)' : ''}`,
@@ -84,6 +107,11 @@ function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<type
     } else {
       lines.push(`binding: unbound (${binding.reason}${unboundDetail(binding)})`);
     }
+  }
+  if (egress) {
+    lines.push('', `egress lock (unboundAccess: deny in ${egress.lockedBy.join(', ')}):`);
+    if (egress.refused.length === 0) lines.push('  none of the locked hosts is refused to this process');
+    else lines.push(`  refused: ${egress.refused.join(', ')}`, `  how: ${egress.how}`);
   }
   return lines.join('\n');
 }
@@ -111,13 +139,16 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const matcher = values.bindings === undefined ? undefined : Matcher.compile(loadBindings(values.bindings));
+    const bindings = values.bindings === undefined ? undefined : loadBindings(values.bindings);
+    const matcher = bindings === undefined ? undefined : Matcher.compile(bindings);
     const facts = await readProcessFacts(Number(pidText), { hashes: new HashCache(), passwd: new PasswdNames() });
     const selectors = selectorsThatHold(facts);
-    const binding = matcher ? bindingView(matcher.match(facts)) : undefined;
+    const match = matcher?.match(facts);
+    const binding = match ? bindingView(match) : undefined;
+    const egress = bindings && match ? egressView(bindings, match) : undefined;
     const out = values.json
-      ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}) }, null, 2)
-      : text(facts, selectors, binding);
+      ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}), ...(egress ? { egress } : {}) }, null, 2)
+      : text(facts, selectors, binding, egress);
     process.stdout.write(`${out}\n`);
     return 0;
   } catch (err) {

@@ -1,15 +1,25 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULT_AGENT_CONFIG_FILE, loadAgentConfig } from '../../config.js';
 import { runDoctor } from '../../steering/doctor.js';
 
-export const summary = 'check this host can steer connections (kernel features + a live test); --json for machines';
+export const summary = 'check this host can steer connections (kernel features + a live test) and the signer address is safe; --json for machines';
+
+const USAGE = 'usage: sigil-agent doctor [--json] [--config <agent.yaml>]';
 
 export async function run(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const unknown = argv.filter((a) => a !== '--json');
-  if (unknown.length > 0) {
-    process.stderr.write(`sigil-agent doctor: unknown option ${unknown[0]}\nusage: sigil-agent doctor [--json]\n`);
+  let values: { json?: boolean; config?: string };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, config: { type: 'string' } } }));
+  } catch (err) {
+    process.stderr.write(`sigil-agent doctor: ${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const report = await runDoctor();
+  const json = values.json === true;
+  // The signer address checks use the agent's config (its defaults when there is no file).
+  const file = values.config ?? (existsSync(DEFAULT_AGENT_CONFIG_FILE) ? DEFAULT_AGENT_CONFIG_FILE : undefined);
+  const config = await loadAgentConfig(file);
+  const report = await runDoctor({ signer: config.signer });
   if (json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {

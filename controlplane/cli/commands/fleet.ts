@@ -16,10 +16,10 @@ export function run(argv: string[]): Promise<number> {
       const status = await (await ApiClient.fromArgs(args)).request<FleetStatus>('GET', '/v1/fleet/status');
       if (stringFlag(args, 'output') === 'json') return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       process.stdout.write(`current revision ${status.currentRevision}\n`);
-      process.stdout.write(status.agents.length === 0 ? 'No agents enrolled.\n' : columns(['ID', 'LABELS', 'STATE', 'REVISION', 'HEARTBEAT', 'PROGRAMS', 'REASONS'],
+      process.stdout.write(status.agents.length === 0 ? 'No agents enrolled.\n' : columns(['ID', 'LABELS', 'STATE', 'REVISION', 'HEARTBEAT', 'PROTECTION', 'PROGRAMS', 'REASONS'],
         status.agents.map((a) => [a.id, Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(','), a.state,
           `${a.appliedRevision}/${a.issuedRevision ?? '-'}`, a.lastHeartbeatAgeSeconds === undefined ? '-' : `${Math.round(a.lastHeartbeatAgeSeconds)}s ago`,
-          a.programs.map((p) => p.name).join(','), a.reasons.join('; ')])));
+          a.protection?.mode ?? '-', a.programs.map((p) => p.name).join(','), a.reasons.join('; ')])));
       return;
     }
     if (sub === 'wait') {

@@ -87,6 +87,31 @@ test('/healthz follows live, /readyz needs started + ready + live; other paths a
   t.is(post.headers.get('allow'), 'GET, HEAD');
 });
 
+test('/readyz says degraded with the reasons while a kernel program is not repaired; /healthz stays live', async (t) => {
+  let state: HealthState = { started: true, ready: true, live: true, degraded: ['program sigil_connect4 (cgroup_inet4_connect) detached, repair failed: EPERM'] };
+  const server = await serve(t, () => '', () => state);
+  const res = await fetch(`${server.url}/readyz`);
+  t.is(res.status, 503);
+  t.like(await res.json(), { status: 'degraded', degraded: ['program sigil_connect4 (cgroup_inet4_connect) detached, repair failed: EPERM'] });
+  t.is((await fetch(`${server.url}/healthz`)).status, 200);
+  state = { started: true, ready: true, live: true, degraded: [] };
+  t.is((await fetch(`${server.url}/readyz`)).status, 200);
+});
+
+test('the program-repair metrics follow their sources', async (t) => {
+  let problems = 1;
+  const metrics = new AgentMetrics({
+    programRepairs: () => [{ program: 'sigil_connect4', problem: 'detached', action: 're-attached', count: 2 }],
+    attachProblems: () => problems,
+  });
+  let families = parsePrometheusText(metrics.render());
+  t.is(sampleValue(families, 'sigil_agent_program_repairs_total', { program: 'sigil_connect4', problem: 'detached', action: 're-attached' }), 2);
+  t.is(sampleValue(families, 'sigil_agent_attach_problems'), 1);
+  problems = 0;
+  families = parsePrometheusText(metrics.render());
+  t.is(sampleValue(families, 'sigil_agent_attach_problems'), 0);
+});
+
 test('a failing metrics source answers 500 and the server keeps serving', async (t) => {
   let fail = true;
   const server = await serve(t, () => { if (fail) throw new Error('boom'); return ''; }, () => ({ started: true, ready: true, live: true }));

@@ -80,3 +80,18 @@ test('attest --bindings: an injection variable the identity does not allow is na
   writeFileSync(allowing, JSON.stringify([binding('b-os', 'sleeper', [...selectors, 'env:allow:LD_LIBRARY_PATH'])]));
   t.like(JSON.parse((await attest([String(p.pid), '--json', '--bindings', allowing])).stdout).binding, { state: 'bound', workload: 'sleeper' });
 });
+
+test('attest --bindings explains the egress lock: which locked hosts this process is refused, and how; reads the saved bundle.json', async (t) => {
+  const dir = tempDir(t);
+  const p = spawnProcess(t, '/bin/sleep', ['30']);
+  const locked = { ...binding('b-locked', 'other', ['unix:uid:4242']), destinations: ['objectstorage.us-ashburn-1.oraclecloud.com'], unboundAccess: 'deny' };
+  const payload = { agentId: 'a1', revision: 4, issuedAt: new Date().toISOString(), bindings: [locked] };
+  // As the agent saves it: {"jws": header.payload.signature}.
+  const file = join(dir, 'bundle.json');
+  writeFileSync(file, JSON.stringify({ jws: `e30.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`, appliedAt: new Date().toISOString() }));
+  const json = await attest([String(p.pid), '--json', '--bindings', file]);
+  t.is(json.code, 0, json.stderr);
+  t.deepEqual(JSON.parse(json.stdout).egress, { refused: ['objectstorage.us-ashburn-1.oraclecloud.com'], lockedBy: ['b-locked'], how: 'connect refused by the kernel (EPERM)' });
+  const text = await attest([String(p.pid), '--bindings', file]);
+  t.regex(text.stdout, /egress lock \(unboundAccess: deny in b-locked\):\n  refused: objectstorage\.us-ashburn-1\.oraclecloud\.com\n  how: connect refused by the kernel \(EPERM\)/);
+});

@@ -63,3 +63,23 @@ test('openScript refuses loops, directories and missing files, and opens regular
   t.is(readFileSync(`/proc/self/fd/${opened.fd}`, 'utf8'), 'x');
   closeSync(opened.fd);
 });
+
+test('a script that anyone but root could replace or rewrite is no script: the swap race has nothing to win', async (t) => {
+  const { dir, bound } = layout(t);
+  const want = sha256sum(bound);
+  t.is((await readProcessFacts(spawnProcess(t, process.execPath, [bound]).pid, deps())).script?.sha256, want, 'root-only: found');
+  // The directory handed to another uid: it could rename a copy of the bound script over the file it ran.
+  const { chownSync, chmodSync } = await import('node:fs');
+  chownSync(join(dir, 'app'), 65534, 65534);
+  t.is((await readProcessFacts(spawnProcess(t, process.execPath, [bound]).pid, deps())).script, undefined, 'directory owned by another uid');
+  chownSync(join(dir, 'app'), 0, 0);
+  chmodSync(join(dir, 'app'), 0o777);
+  t.is((await readProcessFacts(spawnProcess(t, process.execPath, [bound]).pid, deps())).script, undefined, 'world-writable directory');
+  chmodSync(join(dir, 'app'), 0o1777);
+  t.is((await readProcessFacts(spawnProcess(t, process.execPath, [bound]).pid, deps())).script?.sha256, want, 'sticky root directory, root-owned file: found');
+  chmodSync(bound, 0o666);
+  t.is((await readProcessFacts(spawnProcess(t, process.execPath, [bound]).pid, deps())).script, undefined, 'world-writable file');
+  chmodSync(bound, 0o644);
+  chownSync(bound, 65534, 65534);
+  t.is((await readProcessFacts(spawnProcess(t, process.execPath, [bound]).pid, deps())).script, undefined, 'file owned by another uid (in a sticky directory it may rename it)');
+});

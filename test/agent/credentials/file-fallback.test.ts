@@ -1,14 +1,16 @@
 /**
  * The file fallback on the real filesystem, as root (the agent's situation): owner and modes, atomic
- * refresh, removal, refusal of unsafe directories, and the official OCI SDK reading the profile.
+ * refresh, removal, refusal of unsafe directories, and the official OCI SDK reading the profile as the
+ * workload's own uid (no capabilities), from a program deployed where that uid can read it.
  */
 import test, { type ExecutionContext } from 'ava';
+import { gatedTest } from '../../helpers/ci.js';
 import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WORKLOAD_UID, deployTestApp, installDir, runAs } from '../../helpers/test-app.js';
 import { SignJWT } from 'jose';
-import common from 'oci-common';
 import {
   CREDENTIAL_ERRORS,
   CredentialError,
@@ -20,13 +22,12 @@ import {
   type IssuedCredential,
 } from '../../../agent/credentials/index.js';
 import { createLogger } from '../../../agent/log.js';
-import { objectStorageClientFor } from '../../standins/sdk-client.js';
 import { assertNoSecrets, binding, logSink, startExchangeWorld } from '../../controlplane/exchange/exchange-world.js';
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
-const rootTest = isRoot ? test : test.skip;
-if (!isRoot) console.warn('file-fallback tests skipped: they need root to hand files to another uid');
+// They hand files to another uid; skipped without root locally, failing in CI.
+const rootTest = gatedTest(isRoot ? undefined : 'they need root to hand files to another uid', 'file-fallback');
 
 const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const sessionKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -176,9 +177,13 @@ rootTest('end to end: the official SDK signs with the profile; refreshed in plac
   t.timeout(60_000);
   const world = await startExchangeWorld(t, { tokenLifetimeSeconds: 3, iamAddress: '127.77.60.11', osAddress: '127.77.60.12', issuerAddress: '127.77.60.13' });
   world.grant('agent-fb', binding('billing'));
-  const base = await mkdtemp(join(tmpdir(), 'sigil-test-fallback-'));
+  // The parent the operator makes for fallback dirs (like /var/lib/sigil/fallback): root's, 0755.
+  const base = await installDir(await mkdtemp(join(tmpdir(), 'sigil-test-fallback-')), 0o755);
   t.teardown(() => rm(base, { recursive: true, force: true }));
   const dir = join(base, 'billing');
+  const app = await deployTestApp(join(base, 'app'), ['test/agent/credentials/fallback-profile-client.js'], ['oci-common', 'oci-objectstorage']);
+  const serviceCa = join(app.dir, 'service-ca.pem');
+  await writeFile(serviceCa, world.pki.caCertPem, { mode: 0o644 });
   const log = createLogger({ level: 'debug' }, world.sink);
   const fallback = new FileFallback(parseFileFallbackConfigs([{ bindingId: 'billing', uid: NOBODY, dir }]), log);
   const nc = await world.connectAgent('agent-fb');
@@ -188,23 +193,31 @@ rootTest('end to end: the official SDK signs with the profile; refreshed in plac
   await manager.get('billing');
   await fallback.idle();
 
-  const signWithProfile = async () => {
-    const auth = new common.SessionAuthDetailProvider(join(dir, 'config'));
-    const { client, agent } = objectStorageClientFor(world.objectStorage, auth, world.pki.caCertPem);
-    try {
-      return (await client.getNamespace({})).value;
-    } finally {
-      agent.destroy();
-    }
+  /** The workload (as `uid`, no capabilities) loads the profile with the official SDK and calls the service. */
+  const signWithProfile = async (uid = NOBODY): Promise<string> => {
+    const { stdout } = await runAs(uid, process.execPath, [app.path('test/agent/credentials/fallback-profile-client.js'),
+      '--config', join(dir, 'config'), '--endpoint', world.objectStorage.url, '--address', world.objectStorage.address, '--ca-file', serviceCa]);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { ok: boolean; namespace?: string; error?: string };
+    return result.ok ? result.namespace! : `failed: ${result.error}`;
   };
   t.is(await signWithProfile(), world.objectStorage.namespace);
+  // Another unprivileged user cannot even read it (the SDK says "does not exist"; cat says why).
+  t.regex(await signWithProfile(WORKLOAD_UID), /^failed: .*(does not exist|EACCES)/i);
+  await t.throwsAsync(runAs(WORKLOAD_UID, 'cat', [join(dir, 'config')]), { message: /Permission denied/ });
   const firstToken = await readFile(join(dir, 'token'), 'utf8');
 
-  // 3 s tokens refresh at ~2.4 s; the file follows.
-  await new Promise((resolve) => setTimeout(resolve, 3200));
-  await fallback.idle();
-  const secondToken = await readFile(join(dir, 'token'), 'utf8');
-  t.not(secondToken, firstToken);
+  // 3 s tokens refresh at ~2.4 s; the file follows. Waited for as events with a generous deadline:
+  // the file changing, then the first token's own expiry passing (so the next call proves the new one).
+  const firstExpiry = (JSON.parse(Buffer.from(firstToken.split('.')[1] ?? '', 'base64url').toString()) as { exp: number }).exp * 1000;
+  const deadline = Date.now() + 20_000;
+  let secondToken = firstToken;
+  while ((secondToken === firstToken || Date.now() <= firstExpiry) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await fallback.idle();
+    secondToken = await readFile(join(dir, 'token'), 'utf8');
+  }
+  t.not(secondToken, firstToken, 'the token file was refreshed before the deadline');
+  t.true(Date.now() > firstExpiry, 'the first token has expired');
   t.is(await signWithProfile(), world.objectStorage.namespace, 'the refreshed profile works after the first token expired');
 
   manager.setBindings([]);

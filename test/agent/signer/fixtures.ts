@@ -1,6 +1,6 @@
 /**
  * Test fixtures for the signer: a verifying upstream (an HTTPS server on 127.77.x.y that checks OCI
- * signatures with its own, independent parsing), fakes for the kernel/attestation/DNS/credential
+ * signatures with the stand-ins' strict verifier, test/standins/oci-request-verifier.ts), fakes for the kernel/attestation/DNS/credential
  * ports, and a client agent that dials the signer the way a kernel-redirected connect would.
  */
 import crypto from 'node:crypto';
@@ -16,6 +16,9 @@ import type {
   ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, ResolvedWorkload, SessionCredential, WorkloadResolver,
 } from '../../../agent/signer/ports.js';
 import { AgentError } from '../../../agent/errors.js';
+import {
+  SignatureRejected, isBodyExcludedOperation, parseSignatureAuthorization, signedRequestOf, verifyBodyHash, verifySignedHeaders,
+} from '../../standins/oci-request-verifier.js';
 
 export const OS_HOST = 'objectstorage.us-ashburn-1.oraclecloud.com';
 
@@ -36,38 +39,35 @@ export interface SeenRequest {
   bodyBytes: number;
 }
 
-const UNSIGNED_BODY = [/^PUT \/n\/[^/]+\/b\/[^/]+\/[ou]\/./, /^POST \/streams\/[^/]+\/messages$/];
-
-/** Parses `Signature a="b",c="d"` as a set of parameters (any order). */
-function parseSignature(value: string): Map<string, string> | undefined {
-  if (!value.startsWith('Signature ')) return undefined;
-  const params = new Map<string, string>();
-  for (const m of value.slice(10).matchAll(/([a-zA-Z]+)="([^"]*)"/g)) params.set(m[1] as string, m[2] as string);
-  return params;
+/**
+ * Verifies a request with the stand-ins' strict verifier (test/standins/oci-request-verifier.ts) and
+ * the session key the upstream knows for its keyId; returns why it fails, or undefined.
+ */
+function verify(req: http.IncomingMessage, keys: ReadonlyMap<string, crypto.KeyObject>, acceptedHosts: readonly string[], body: Buffer): string | undefined {
+  try {
+    const signed = signedRequestOf(req);
+    const { keyId } = parseSignatureAuthorization(req.headers.authorization);
+    const key = keys.get(keyId);
+    if (!key) return 'unknown keyId';
+    const checked = verifySignedHeaders(signed, key, { acceptedHosts });
+    if (checked.bodyHashRequired) verifyBodyHash(req.headers, body);
+    return undefined;
+  } catch (err) {
+    if (err instanceof SignatureRejected) return err.reason;
+    throw err;
+  }
 }
 
-/** Verifies a request as OCI does; returns why it fails, or undefined. */
-function verify(req: http.IncomingMessage, keys: ReadonlyMap<string, crypto.KeyObject>, bodySha: string, bodyBytes: number): string | undefined {
-  const auth = parseSignature(req.headers.authorization ?? '');
-  if (!auth) return 'no Signature authorization';
-  if (auth.get('version') !== '1' || auth.get('algorithm') !== 'rsa-sha256') return 'bad version/algorithm';
-  const key = keys.get(auth.get('keyId') ?? '');
-  if (!key) return `unknown keyId`;
-  const names = (auth.get('headers') ?? '').toLowerCase().split(' ');
-  const method = req.method ?? '';
-  const pathOnly = (req.url ?? '').split('?')[0];
-  const dateName = names.includes('x-date') ? 'x-date' : 'date';
-  const required = ['(request-target)', 'host', dateName];
-  const bodySigned = ['POST', 'PUT', 'PATCH'].includes(method) && !UNSIGNED_BODY.some((re) => re.test(`${method} ${pathOnly}`));
-  if (bodySigned) required.push('x-content-sha256', 'content-type', 'content-length');
-  for (const r of required) if (!names.includes(r)) return `missing signed header ${r}`;
-  const when = Date.parse(String(req.headers[dateName] ?? ''));
-  if (!(Math.abs(Date.now() - when) <= 300_000)) return 'clock skew';
-  if (bodySigned && (req.headers['x-content-sha256'] !== bodySha || Number(req.headers['content-length']) !== bodyBytes)) return 'body hash/length mismatch';
-  const lines = names.map((n) => (n === '(request-target)' ? `${n}: ${method.toLowerCase()} ${req.url}` : `${n}: ${String(req.headers[n] ?? '')}`));
-  const ok = crypto.verify('sha256', Buffer.from(lines.join('\n')), key, Buffer.from(auth.get('signature') ?? '', 'base64'));
-  return ok ? undefined : 'signature does not verify';
+function keyIdOf(authorization: string | undefined): string | undefined {
+  try {
+    return parseSignatureAuthorization(authorization).keyId;
+  } catch {
+    return /keyId="([^"]*)"/.exec(authorization ?? '')?.[1];
+  }
 }
+
+/** Host names the upstream answers to (the signer tests steer both to it). */
+export const UPSTREAM_HOSTS = [OS_HOST, 'iaas.us-ashburn-1.oraclecloud.com'];
 
 export interface Upstream {
   address: string;
@@ -79,6 +79,11 @@ export interface Upstream {
   /** Answers to requests for paths ending in /hold, waiting to be released. */
   held: Array<() => void>;
   close(): Promise<void>;
+}
+
+function signsBodyHash(req: http.IncomingMessage): boolean {
+  const method = (req.method ?? '').toUpperCase();
+  return ['POST', 'PUT', 'PATCH'].includes(method) && !isBodyExcludedOperation(method, req.url ?? '/');
 }
 
 /** An Object Storage-like upstream that verifies every request and streams bodies through a hash. */
@@ -94,11 +99,15 @@ export async function startUpstream(address: string): Promise<Upstream> {
   }, (req, res) => {
     const hash = crypto.createHash('sha256');
     let bodyBytes = 0;
-    req.on('data', (chunk: Buffer) => { hash.update(chunk); bodyBytes += chunk.length; });
+    // Bodies up to 1 MiB are kept for the body-hash check; larger ones (uploads) are only hashed.
+    const kept: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => { hash.update(chunk); bodyBytes += chunk.length; if (bodyBytes <= 1 << 20) kept.push(chunk); });
     req.on('end', () => {
       const bodySha = hash.digest('base64');
-      const failure = verify(req, keys, bodySha, bodyBytes);
-      const keyId = parseSignature(req.headers.authorization ?? '')?.get('keyId');
+      const failure = bodyBytes > 1 << 20 && signsBodyHash(req)
+        ? 'signed body larger than the upstream checks'
+        : verify(req, keys, UPSTREAM_HOSTS, Buffer.concat(kept));
+      const keyId = keyIdOf(req.headers.authorization);
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, authorization: req.headers.authorization, keyId, failure, bodyBytes });
       const json = (status: number, body: unknown, extra: Record<string, string> = {}) => {
         const text = JSON.stringify(body);

@@ -58,3 +58,18 @@ test('leaf certificates are minted per SNI, chain to the CA, name only that host
     s.on('error', reject);
   }));
 });
+
+test('a state dir the agent creates is 0755 (parents too) whatever the umask, so every uid can reach ca.pem; the CA dir stays 0700', async (t) => {
+  const dir = await tempDir('ca-statedir');
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
+  const oldUmask = process.umask(0o077);
+  t.teardown(() => void process.umask(oldUmask));
+  const stateDir = `${dir}/var/lib/sigil/agent`;
+  const ca = await LocalCa.open({ stateDir });
+  for (const d of [`${dir}/var`, `${dir}/var/lib`, `${dir}/var/lib/sigil`, stateDir]) t.is((await fs.stat(d)).mode & 0o777, 0o755, d);
+  t.is((await fs.stat(caPaths(stateDir).dir)).mode & 0o777, 0o700);
+  // Only the temp dir above it (mkdtemp: 0700) is in the way, and the CA says so.
+  t.is(ca.exportUnreadable, `${dir} has mode 0700 (others cannot enter it)`);
+  await fs.chmod(dir, 0o755);
+  t.is((await LocalCa.open({ stateDir })).exportUnreadable, undefined);
+});

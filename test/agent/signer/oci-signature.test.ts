@@ -4,11 +4,13 @@ import common from 'oci-common';
 import {
   EMPTY_BODY_SHA256, bodySha256, isBodyExcluded, requiredSignedHeaders, signRequest, signingString,
 } from '../../../agent/signer/oci-signature.js';
-import { loadOciVectors, type OciVector as Vector } from '../../helpers/oci-vectors.js';
+import { bodyExcludedByVectors, loadOciVectors, type OciVector as Vector } from '../../helpers/oci-vectors.js';
 
 const file = loadOciVectors();
 const vectorKey = crypto.createPrivateKey(file.privateKeyPem);
 const vectorPub = crypto.createPublicKey(file.publicKeyPem);
+/** The oracle for "is this body signed": the vector file's operation list, not our isBodyExcluded(). */
+const excludedByVectors = bodyExcludedByVectors(file);
 
 /** The request target as on the request line: everything after scheme and authority, untouched. */
 function targetOf(url: string): string {
@@ -39,6 +41,15 @@ for (const v of file.vectors) {
     t.deepEqual([...required].sort(), signedHeaders.map((h) => h.toLowerCase()).sort());
   });
 }
+
+test('the vector file\'s operation list reads as PutObject, UploadPart and PutMessages', (t) => {
+  t.true(excludedByVectors('PUT', '/n/ns/b/bucket/o/a/b%20c.txt'));
+  t.true(excludedByVectors('PUT', '/n/ns/b/bucket/u/big.bin?uploadId=1'));
+  t.true(excludedByVectors('POST', '/streams/ocid1.stream.oc1..x/messages'));
+  t.false(excludedByVectors('POST', '/n/ns/b/bucket/o/obj'));
+  t.false(excludedByVectors('PUT', '/n/ns/b/bucket'));
+  t.false(excludedByVectors('POST', '/streams/x/messages/extra'));
+});
 
 test('body-excluded operations are exactly PutObject, UploadPart and PutMessages', (t) => {
   t.true(isBodyExcluded('PUT', '/n/ns/b/bucket/o/a/b%20c.txt'));
@@ -111,7 +122,7 @@ test('identical signatures to oci-common DefaultRequestSigner on 300 randomised 
     // SDK version drops a bare trailing '?' before signing and sending).
     const parsed = new URL(url);
     const target = `${parsed.pathname}${parsed.search}`;
-    const excluded = isBodyExcluded(method, target);
+    const excluded = excludedByVectors(method, target);
     const req = { method, uri: url, headers: new Headers(), ...(body === undefined ? {} : { body }) };
     await sdk.signHttpRequest(req as unknown as common.HttpRequest, excluded);
     const sdkAuth = req.headers.get('authorization') ?? '';

@@ -189,6 +189,9 @@ test('a connection the kernel has no record of is closed before TLS', async (t) 
   const r = await rawExchange('127.77.41.250', { servername: OS_HOST });
   t.false(r.secure);
   t.is(r.data, '');
+  // The log line may land just after the close: waited for, deadline 5 s.
+  const deadline = Date.now() + 5_000;
+  while (!logLines.some((l) => l.includes('SIGIL_ERR_SIGNER_UNATTRIBUTED')) && Date.now() < deadline) await new Promise((r2) => setTimeout(r2, 20));
   t.true(logLines.some((l) => l.includes('SIGIL_ERR_SIGNER_UNATTRIBUTED')));
 });
 
@@ -246,6 +249,21 @@ test('Host different from the SNI gets 421 in OCI error shape', async (t) => {
   t.is(wrongPort.status, 421);
   t.is(seenWith(cred).length, 0);
   t.deepEqual(auditFor(tgid).map((e) => e['status']), [421, 421]);
+});
+
+test('a chunked PutObject (body not signed) gets 411 before anything is forwarded; with its length it passes', async (t) => {
+  const b = binding('os-411');
+  const cred = credentials.add(b.id, upstream);
+  const { source } = steer([b]);
+  const agent = agentFor(source);
+  t.teardown(() => agent.destroy());
+  const chunked = await request(agent, { host: OS_HOST, port: upstream.port, method: 'PUT', path: '/n/testns/b/bk/o/chunked.bin', headers: { 'transfer-encoding': 'chunked' }, body: 'abc' });
+  t.is(chunked.status, 411);
+  t.like(JSON.parse(chunked.body), { code: 'LengthRequired' });
+  t.is(seenWith(cred).length, 0, 'nothing reached the upstream');
+  const sized = await request(agent, { host: OS_HOST, port: upstream.port, method: 'PUT', path: '/n/testns/b/bk/o/sized.bin', headers: { 'content-length': '3' }, body: 'abc' });
+  t.is(sized.status, 200, sized.body);
+  t.is(seenWith(cred)[0]?.failure, undefined);
 });
 
 test('a method the binding does not allow gets 403; allowed ones pass', async (t) => {
@@ -330,11 +348,17 @@ test('requests over the per-process concurrency limit get 429 while the others a
   const { source } = steer([b]);
   const agent = new SteeredAgent({ host: SIGNER_ADDR, port: signer.port }, source, { ca: ca.certPem, maxSockets: 20 });
   t.teardown(() => agent.destroy());
-  const replies = Array.from({ length: 10 }, () => request(agent, { host: OS_HOST, port: upstream.port, path: '/20160918/hold' }));
-  // Eight reach the upstream and wait there; the ninth and tenth are refused by the signer.
-  while (seenWith(cred).length < 8) await new Promise((r) => setTimeout(r, 20));
-  const settled = await Promise.race([Promise.all(replies), new Promise((r) => setTimeout(r, 300, 'pending'))]);
-  t.is(settled, 'pending');
+  const early: number[] = [];
+  const replies = Array.from({ length: 10 }, () => request(agent, { host: OS_HOST, port: upstream.port, path: '/20160918/hold' }).then((r) => {
+    early.push(r.status);
+    return r;
+  }));
+  // Eight reach the upstream and wait there; the ninth and tenth are refused by the signer. Both
+  // awaited as events before a generous deadline, while the eight are still held.
+  const deadline = Date.now() + 20_000;
+  while ((seenWith(cred).length < 8 || early.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(seenWith(cred).length, 8, 'eight requests reached the upstream before the deadline');
+  t.deepEqual(early, [429, 429], 'only the two over the limit were answered while eight were held');
   for (const release of upstream.held.splice(0)) release();
   const statuses = (await Promise.all(replies)).map((r) => r.status).sort();
   t.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 429, 429]);

@@ -62,3 +62,83 @@ test('a hostname that never resolves is an error; a removed spec is deleted', as
   await r.setDestinations([]);
   t.deepEqual(table.keys(), []);
 });
+
+/** Drives the resolver the way its 1 s timer does, on a clock the test owns; records every removal. */
+async function runFor(r: DestinationResolver, clock: { now: number }, ms: number, stepMs = 1_000): Promise<void> {
+  for (const end = clock.now + ms; clock.now < end;) {
+    clock.now += stepMs;
+    await r.refresh().catch(() => undefined); // the agent's timer logs refresh errors and goes on
+  }
+}
+
+class RecordingTable extends FakeTable {
+  readonly deleted: string[] = [];
+  override deleteDestination(d: { addr: string; port: number }): boolean {
+    this.deleted.push(`${d.addr}|${d.port}`);
+    return super.deleteDestination(d);
+  }
+}
+
+test('a destination in the policy stays in the map for hours: override (TTL ∞), long DNS TTL, DNS down after one answer', async (t) => {
+  const clock = { now: 5_000_000 };
+  const table = new RecordingTable();
+  let dnsUp = true;
+  const answers: Record<string, ResolvedAddress[]> = {
+    'long.example.com': [{ address: '10.1.0.1', ttl: 86_400 }],
+    'flaky.example.com': [{ address: '10.2.0.1', ttl: 30 }],
+  };
+  let lookups = 0;
+  const lookup = async (host: string): Promise<ResolvedAddress[]> => {
+    lookups++;
+    if (!dnsUp && host === 'flaky.example.com') throw new Error('ETIMEOUT');
+    return answers[host] ?? [];
+  };
+  const r = new DestinationResolver({ table, lookup, now: () => clock.now, graceMs: 300_000, resolve: { 'pinned.example.com': ['127.77.3.3'] } });
+  await r.setDestinations([
+    { hostname: 'pinned.example.com', port: 443 }, { hostname: 'long.example.com', port: 443 }, { hostname: 'flaky.example.com', port: 443 },
+  ]);
+  const all = ['10.1.0.1|443', '10.2.0.1|443', '127.77.3.3|443'];
+  t.deepEqual(table.keys(), all);
+  await runFor(r, clock, 30 * 60_000); // half an hour with DNS up
+  dnsUp = false;
+  const before = lookups;
+  await runFor(r, clock, 6 * 3600_000, 5_000); // six hours with the flaky host's DNS failing
+  t.deepEqual(table.keys(), all);
+  t.deepEqual(table.deleted, [], 'nothing left the map while in the policy');
+  t.true(lookups > before, 'kept retrying');
+  t.deepEqual(r.addressesFor('flaky.example.com'), new Set(['10.2.0.1']));
+});
+
+test('a day-long TTL is re-resolved within half the grace, so a changed answer is seen', async (t) => {
+  const clock = { now: 1_000 };
+  const table = new RecordingTable();
+  const answers: Record<string, ResolvedAddress[]> = { 'long.example.com': [{ address: '10.1.0.1', ttl: 86_400 }] };
+  let calls = 0;
+  const r = new DestinationResolver({ table, lookup: async (h) => { calls++; return answers[h] ?? []; }, now: () => clock.now, graceMs: 120_000 });
+  await r.setDestinations([{ hostname: 'long.example.com', port: 443 }]);
+  await runFor(r, clock, 59_000);
+  t.is(calls, 1, 'not before half the grace');
+  await runFor(r, clock, 2_000);
+  t.is(calls, 2, 're-resolved at half the grace despite the 24 h TTL');
+  // A newer answer moves the host: the old address stays for the grace, then goes.
+  answers['long.example.com'] = [{ address: '10.1.0.2', ttl: 86_400 }];
+  await runFor(r, clock, 61_000);
+  t.deepEqual(table.keys(), ['10.1.0.1|443', '10.1.0.2|443']);
+  await runFor(r, clock, 125_000);
+  t.deepEqual(table.keys(), ['10.1.0.2|443']);
+  t.deepEqual(table.deleted, ['10.1.0.1|443']);
+});
+
+test('a policy change removes a dropped hostname at once, even when its DNS is down', async (t) => {
+  const clock = { now: 1_000 };
+  const table = new RecordingTable();
+  let up = true;
+  const r = new DestinationResolver({
+    table, now: () => clock.now,
+    lookup: async (h) => { if (!up) throw new Error('ESERVFAIL'); return [{ address: h.startsWith('a.') ? '10.0.0.1' : '10.0.0.2', ttl: 60 }]; },
+  });
+  await r.setDestinations([{ hostname: 'a.example', port: 443 }, { hostname: 'b.example', port: 443 }]);
+  up = false;
+  await r.setDestinations([{ hostname: 'b.example', port: 443 }]).catch(() => undefined);
+  t.deepEqual(table.keys(), ['10.0.0.2|443'], 'b keeps its last good address; a is gone');
+});

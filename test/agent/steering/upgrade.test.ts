@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
-import { KernelFixture, kernelTest as test, CGROUP_TYPES, expectedLinkCount, programExists } from '../../helpers/kernel.js';
+import { KernelFixture, kernelTest as test, SIGIL_CGROUP_PROGRAMS, cgroupView, expectedLinkCount, programExists } from '../../helpers/kernel.js';
 import { queryCgroup, type KernelSteering } from '../../../agent/steering/index.js';
 
-/** Program ids behind every link this handle holds: 5 cgroup hooks + exec, fork, exit. */
+/** Program ids behind every link this handle holds: 7 cgroup programs + exec, fork, exit. */
 function linkedIds(s: KernelSteering): number[] {
   return s.programStats().map((p) => p.id).sort((x, y) => x - y);
 }
@@ -18,7 +18,7 @@ async function waitGone(ids: number[]): Promise<number[]> {
   return alive;
 }
 
-test('another signer port upgrades the pinned set in place: one program per hook, new ids, state kept, dials reach the new port', async (t) => {
+test('another signer port upgrades the pinned set in place: one set of programs, new ids, state kept, dials reach the new port', async (t) => {
   const fx = await KernelFixture.create(t);
   const signerHost = fx.loopback();
   const destHost = fx.loopback();
@@ -42,7 +42,7 @@ test('another signer port upgrades the pinned set in place: one program per hook
   t.is(b.outcome, 'upgraded');
   t.true(b.adopted, 'an upgrade takes the pinned links over, it does not attach a second set');
   const cgroup = queryCgroup(fx.cgroupPath);
-  t.deepEqual(cgroup.map((p) => p.attachType), CGROUP_TYPES, 'exactly one program per hook');
+  t.deepEqual(cgroupView(cgroup), SIGIL_CGROUP_PROGRAMS, 'exactly one set: no program twice');
   const newIds = linkedIds(b);
   t.is(newIds.length, expectedLinkCount(b.protectionChoice.mode));
   t.deepEqual(newIds.filter((id) => oldIds.includes(id)), [], 'every program was replaced');
@@ -83,7 +83,7 @@ test('the same object and config adopt; a pinned settings map of another layout 
   execFileSync('bpftool', ['map', 'create', pin, 'type', 'array', 'key', '4', 'value', '8', 'entries', '1', 'name', 'sigil_settings']);
   const upgraded = await fx.attach(config);
   t.is(upgraded.outcome, 'upgraded');
-  t.deepEqual(queryCgroup(fx.cgroupPath).map((p) => p.attachType), CGROUP_TYPES);
+  t.deepEqual(cgroupView(queryCgroup(fx.cgroupPath)), SIGIL_CGROUP_PROGRAMS);
   const valueSize = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', pin], { encoding: 'utf8' })) as { bytes_value: number };
   t.is(valueSize.bytes_value, 40, 'the settings map of the wrong layout was replaced, not reused');
   t.is((await fx.attach(config)).outcome, 'adopted');

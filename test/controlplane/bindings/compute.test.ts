@@ -30,3 +30,14 @@ test('a credential whose identity is missing yields no binding (the store refuse
   const orphan = resources.filter((r) => r.kind !== 'WorkloadIdentity' || r.metadata.name !== 'backup');
   t.deepEqual(computeBindingsFor({ id: 'agent-7', labels: {} }, orphan), []);
 });
+
+test('unboundAccess: deny travels in the binding; allow and absent leave the bundle as before', (t) => {
+  const docs = parseResources(yamlOf(
+    identityDoc('billing-exporter', { agents: { ids: ['agent-1'] } }), sourceDoc(),
+    credentialDoc('locked', { unboundAccess: 'deny' }),
+    credentialDoc('open', { unboundAccess: 'allow', destinations: ['iaas.us-ashburn-1.oraclecloud.com'] }),
+  ));
+  const bindings = computeBindingsFor({ id: 'agent-1', labels: {} }, docs);
+  t.deepEqual(bindings.map((b) => [b.id, b.unboundAccess]), [['locked', 'deny'], ['open', undefined]]);
+  t.false('unboundAccess' in (bindings[1] ?? {}));
+});

@@ -16,7 +16,7 @@ test('sigil token create / agent list / fleet status / fleet wait / inventory ag
 
   const dir = await tempDir(t, 'cli-agent');
   const { agentId } = await enroll({ token, controlPlaneUrl: world.cp.url, stateDir: dir, hostname: 'cli-host' });
-  const a = await world.startAgent({ stateDir: dir, applied: [], programs: [], workloads: [], heartbeats: 0 });
+  const a = await world.startAgent({ stateDir: dir, applied: [], programs: [], shipped: [], workloads: [], heartbeats: 0 });
   a.workloads = [{ spiffeId: 'spiffe://example.org/billing-exporter', processes: 2, requestsSigned: 7, lastUsedAt: new Date().toISOString(), destinations: ['objectstorage.us-ashburn-1.oraclecloud.com'] }];
   const revision = await world.applyPolicy(sourceDoc(), identityDoc(), credentialDoc(), identityDoc('unused-job', { agents: { labels: { role: 'nobody' } } }));
 

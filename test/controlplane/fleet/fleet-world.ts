@@ -14,7 +14,7 @@ import { createNatsAuth, natsServerConfig, type NatsAuthSetup } from '../../../c
 import type { ExpectedProgram } from '../../../controlplane/fleet/fleet-monitor.js';
 import { parseResources } from '../../../controlplane/resources/parse.js';
 import type { AgentBundle } from '../../../controlplane/protocol/bindings.js';
-import type { ProgramInfo, WorkloadUsage } from '../../../controlplane/protocol/fleet.js';
+import type { ProgramInfo, ShippedProgram, WorkloadUsage } from '../../../controlplane/protocol/fleet.js';
 import { enroll, FleetClient } from '../../../agent/fleet/index.js';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 
@@ -24,12 +24,19 @@ export const SIGIL_PROGRAMS: ProgramInfo[] = [
   { attachType: 'cgroup_sock_ops', id: 13, name: 'sigil_sockops', tag: 'cccccccccccccccc' },
 ];
 
+/** The shipped set matching a kernel view (ids dropped). */
+export function shippedOf(programs: ProgramInfo[]): ShippedProgram[] {
+  return programs.map(({ attachType, name, tag }) => ({ attachType, name, tag }));
+}
+
 export interface TestAgent {
   client: FleetClient;
   stateDir: string;
   applied: AgentBundle[];
   /** What the fake kernel reports; tests edit it to simulate a detached program. */
   programs: ProgramInfo[];
+  /** What the agent says its build ships (default: SIGIL_PROGRAMS); undefined = an agent that predates the field. */
+  shipped?: ShippedProgram[] | undefined;
   workloads: WorkloadUsage[];
   /** Heartbeats built so far (each asks the fake kernel once). */
   heartbeats: number;
@@ -47,7 +54,7 @@ export interface FleetWorld {
   /** Enrols a new agent (fresh state dir) and starts its fleet client. */
   addAgent(labels?: Record<string, string>, options?: { start?: boolean }): Promise<TestAgent>;
   /** (Re)starts an agent's fleet client; the same object is returned with its new client. */
-  startAgent(agent: Pick<TestAgent, 'stateDir' | 'applied' | 'programs' | 'workloads' | 'heartbeats'> & { client?: FleetClient }): Promise<TestAgent>;
+  startAgent(agent: Pick<TestAgent, 'stateDir' | 'applied' | 'programs' | 'workloads' | 'heartbeats'> & { shipped?: ShippedProgram[] | undefined; client?: FleetClient }): Promise<TestAgent>;
   applyPolicy(...docs: unknown[]): Promise<number>;
 }
 
@@ -104,6 +111,7 @@ export async function startFleetWorld(t: ExecutionContext, options: { expectedPr
           agent.heartbeats++;
           return agent.programs;
         },
+        ...('shipped' in agent && agent.shipped === undefined ? {} : { shippedPrograms: () => agent.shipped ?? shippedOf(SIGIL_PROGRAMS) }),
         workloads: () => agent.workloads,
         counters: () => ({ signedRequests: agent.workloads.reduce((n, w) => n + w.requestsSigned, 0) }),
       });

@@ -63,7 +63,18 @@ const CASES: Array<{ title: string; doc: Record<string, unknown>; field: string;
   { title: 'ttl too short', doc: credentialDoc('x', { ttl: '1m' }), field: 'spec.ttl', says: /300/ },
   { title: 'ttl too long', doc: credentialDoc('x', { ttl: '2h' }), field: 'spec.ttl', says: /3600/ },
   { title: 'ttl unreadable', doc: credentialDoc('x', { ttl: 'soon' }), field: 'spec.ttl', says: /duration/ },
+  { title: 'unknown unboundAccess', doc: credentialDoc('x', { unboundAccess: 'block' }), field: 'spec.unboundAccess', says: /allow, deny/ },
+  { title: 'unboundAccess not a string', doc: credentialDoc('x', { unboundAccess: true }), field: 'spec.unboundAccess' },
 ];
+
+test('unboundAccess: deny and allow are accepted; absent stays absent', (t) => {
+  const [deny, allow, none] = parseResources(yamlOf(
+    credentialDoc('a', { unboundAccess: 'deny' }), credentialDoc('b', { unboundAccess: 'allow' }), credentialDoc('c'),
+  )) as Array<{ spec: { unboundAccess?: string } }>;
+  t.is(deny?.spec.unboundAccess, 'deny');
+  t.is(allow?.spec.unboundAccess, 'allow');
+  t.false('unboundAccess' in (none?.spec ?? {}));
+});
 
 for (const c of CASES) {
   test(`invalid: ${c.title} → names ${c.field}`, (t) => {

@@ -1,0 +1,91 @@
+/**
+ * FleetMonitor's program check, heartbeat by heartbeat: the expected set is what the agent says its
+ * build ships (or a configured one), never what the kernel happened to show; any difference is a
+ * reason (missing, wrong tag, foreign program of any name), and every reason clears once the kernel
+ * view matches again.
+ */
+import test from 'ava';
+import { FleetMonitor } from '../../../controlplane/fleet/fleet-monitor.js';
+import type { AgentRecord } from '../../../controlplane/fleet/agent-registry.js';
+import type { Heartbeat, ProgramInfo, ShippedProgram } from '../../../controlplane/protocol/fleet.js';
+
+const AGENT_ID = 'agt_0123456789abcdef';
+const agent: AgentRecord = { id: AGENT_ID, hostname: 'h', labels: {}, publicNkey: 'U', enrolledAt: new Date(0).toISOString() };
+const INTERVAL = 1000;
+
+const OURS: ProgramInfo[] = [
+  { attachType: 'cgroup_inet4_connect', id: 1, name: 'sigil_connect4', tag: 'a1a1a1a1a1a1a1a1' },
+  { attachType: 'cgroup_inet4_connect', id: 2, name: 'sigil_guard4', tag: 'a2a2a2a2a2a2a2a2' },
+  { attachType: 'cgroup_sock_ops', id: 3, name: 'sigil_sockops', tag: 'c3c3c3c3c3c3c3c3' },
+];
+const SHIPPED: ShippedProgram[] = OURS.map(({ attachType, name, tag }) => ({ attachType, name, tag }));
+const FOREIGN: ProgramInfo = { attachType: 'cgroup_inet4_connect', id: 99, name: 'foreign_c4', tag: 'f0f0f0f0f0f0f0f0' };
+
+function world(options: { expected?: ShippedProgram[] } = {}) {
+  let now = 1_000_000;
+  const monitor = new FleetMonitor({ heartbeatIntervalMs: INTERVAL, silentAfterIntervals: 3, ...(options.expected ? { expectedPrograms: options.expected } : {}) }, () => now);
+  const beat = (programs: ProgramInfo[], extra: Partial<Heartbeat> = {}) => {
+    now += INTERVAL;
+    const heartbeat: Heartbeat = { agentId: AGENT_ID, version: '0.1.0', revision: 0, sentAt: new Date(now).toISOString(), programs, shippedPrograms: SHIPPED, counters: {}, workloads: [], refused: [], ...extra };
+    monitor.recordHeartbeat(AGENT_ID, heartbeat);
+    return monitor.stateOf(agent, undefined);
+  };
+  return { monitor, beat };
+}
+
+test('the kernel view matching the shipped set is healthy', (t) => {
+  t.deepEqual(world().beat(OURS), { state: 'healthy', reasons: [] });
+});
+
+test('a foreign program of any name on a Sigil hook is flagged; once removed the reason clears and no false "missing" appears', (t) => {
+  const { beat } = world();
+  t.is(beat(OURS).state, 'healthy');
+  const withForeign = beat([...OURS, FOREIGN]);
+  t.is(withForeign.state, 'degraded');
+  t.deepEqual(withForeign.reasons, ['foreign program foreign_c4 (cgroup_inet4_connect, id 99, tag f0f0f0f0f0f0f0f0) on the steered cgroup']);
+  t.deepEqual(beat(OURS), { state: 'healthy', reasons: [] }, 'nothing was learned from the foreign program');
+  t.deepEqual(beat(OURS), { state: 'healthy', reasons: [] });
+});
+
+test('a foreign program present from the very first heartbeat is flagged too (nothing is learned)', (t) => {
+  const { beat } = world();
+  t.is(beat([...OURS, FOREIGN]).state, 'degraded');
+});
+
+test('a program missing from the first heartbeat on is missing; back, it clears', (t) => {
+  const { beat } = world();
+  const missing = beat(OURS.filter((p) => p.name !== 'sigil_guard4'));
+  t.deepEqual(missing.reasons, ['missing program sigil_guard4 (cgroup_inet4_connect)']);
+  t.is(beat(OURS).state, 'healthy');
+});
+
+test('a same-named program with another tag is named as such; beside ours it is foreign', (t) => {
+  const { beat } = world();
+  const impostor: ProgramInfo = { ...OURS[0]!, id: 50, tag: 'eeeeeeeeeeeeeeee' };
+  t.deepEqual(beat([impostor, OURS[1]!, OURS[2]!]).reasons, ['program sigil_connect4 (cgroup_inet4_connect) has tag eeeeeeeeeeeeeeee, expected a1a1a1a1a1a1a1a1']);
+  t.deepEqual(beat([...OURS, impostor]).reasons, ['foreign program sigil_connect4 (cgroup_inet4_connect, id 50, tag eeeeeeeeeeeeeeee) on the steered cgroup']);
+  t.is(beat(OURS).state, 'healthy');
+});
+
+test('an agent that does not say what it ships is degraded rather than trusted', (t) => {
+  const { beat } = world();
+  const state = beat(OURS, { shippedPrograms: undefined });
+  t.is(state.state, 'degraded');
+  t.regex(state.reasons[0] ?? '', /does not report the programs its build ships/);
+});
+
+test('a configured expected set overrides what the agent says it ships', (t) => {
+  const { beat } = world({ expected: [{ attachType: 'cgroup_sock_ops', name: 'sigil_sockops', tag: 'c3c3c3c3c3c3c3c3' }] });
+  const state = beat([OURS[2]!, FOREIGN]);
+  t.deepEqual(state.reasons, ['foreign program foreign_c4 (cgroup_inet4_connect, id 99, tag f0f0f0f0f0f0f0f0) on the steered cgroup']);
+});
+
+test('a repair the agent reports keeps it degraded for a few intervals, then it is healthy again', (t) => {
+  const { beat } = world();
+  const repaired = beat(OURS, { repairs: [{ at: '2026-12-01T09:00:00.000Z', name: 'sigil_connect4', attachType: 'cgroup_inet4_connect', problem: 'detached', action: 're-attached' }] });
+  t.is(repaired.state, 'degraded');
+  t.deepEqual(repaired.reasons, ['program sigil_connect4 (cgroup_inet4_connect) was detached at 2026-12-01T09:00:00.000Z; the agent re-attached it']);
+  let state = repaired;
+  for (let i = 0; i < 5 && state.state !== 'healthy'; i++) state = beat(OURS);
+  t.deepEqual(state, { state: 'healthy', reasons: [] });
+});
