@@ -6,6 +6,7 @@ NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exi
 NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile;
 # ca-certificates: update-ca-certificates behind `sigil-agent trust --install` (and its test).
+# gcc, libc6-dev, libssl-dev: the C attack programs of test/hardening/attacks (built by their test).
 # python3: stands in for systemd's notify socket (notify tests) and drives the kernel taint tests. With
 # any non-empty CI, a test whose tool is missing fails instead of skipping (test/helpers/ci.ts).
 # gcc, libc6-dev, libssl-dev: the identity attack programs are C, built by their test.

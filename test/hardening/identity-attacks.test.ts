@@ -25,7 +25,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { KernelSteering } from '../../agent/steering/index.js';
 import { OS_HOST, startStack, type Stack } from '../e2e/stack.js';
-import { bpfUnavailableReason, requireBpf } from '../helpers/kernel.js';
+import { IN_CI } from '../helpers/ci.js';
+import { requireBpf } from '../helpers/kernel.js';
 import { buildUnavailableReason } from './attack-build.js';
 import { WORKLOAD_UID, prepareKit, type AttackKit } from './attack-kit.js';
 import { launch, type Launched, type Line } from './attack-launcher.js';
@@ -37,7 +38,6 @@ const SETUID_ID = 'spiffe://demo.sigil.dev/attacks/setuid';
 const SETUID_PRINCIPAL = 'ocid1.user.oc1..attacksetuid';
 const EPERM = 1;
 const NODE = realpathSync(process.execPath);
-const IN_CI = (process.env['CI'] ?? '') !== '';
 const execFileP = promisify(execFile);
 
 type Mode = 'default' | 'taint-only';
