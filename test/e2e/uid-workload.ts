@@ -3,31 +3,29 @@
  * uid, as `sigil-agent oci-config` run by the user makes it), the CA bundle from the stack, nothing else.
  */
 import { execFile } from 'node:child_process';
-import { chown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { installDir } from '../helpers/test-app.js';
 import { AGENT_MAIN, OS_HOST, REGION, type Stack } from './stack.js';
 import { runWorkload, type WorkloadRun } from './workload-runner.js';
 
 const execFileP = promisify(execFile);
 const configs = new Map<string, string>();
 
-/**
- * A placeholder OCI config in a home of that user's own on the stack's host (`stack.root` is the
- * test's private 0700 dir: no other uid can enter it), owned by `uid`.
- */
+/** The home of `uid` under the stack's stand-in host root (0700, its own). */
+function homeOf(stack: Stack, uid: number): string {
+  return path.join(stack.host, 'home', `u${uid}`);
+}
+
+/** A placeholder OCI config in the uid's home, owned by it (root writes it, hands it over). */
 export async function ociConfigFor(stack: Stack, uid: number): Promise<string> {
-  const key = `${stack.host}|${uid}`;
+  const key = `${stack.root}|${uid}`;
   const known = configs.get(key);
   if (known) return known;
-  const home = path.join(stack.host, 'home', `uid-${uid}`);
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  await chown(home, uid, uid);
+  const home = await installDir(homeOf(stack, uid), 0o700, { uid, gid: uid });
   const dir = path.join(home, '.oci');
-  await mkdir(dir, { recursive: true });
   await execFileP(process.execPath, [AGENT_MAIN, 'oci-config', '--dir', dir, '--region', REGION]);
   await execFileP('chown', ['-R', `${uid}:${uid}`, dir]);
-  await chown(dir, uid, uid);
   const file = path.join(dir, 'config');
   configs.set(key, file);
   return file;
@@ -51,7 +49,8 @@ export async function runSdkAs(stack: Stack, opts: UidWorkloadOptions): Promise<
     command: opts.node ?? process.execPath,
     args: [stack.workloadScript, '--config', await ociConfigFor(stack, opts.uid), '--region', REGION, '--tag', opts.tag,
       '--repeat', String(opts.repeat ?? 1), ...(opts.pauseMs ? ['--pause-ms', String(opts.pauseMs)] : [])],
-    env: { NODE_EXTRA_CA_CERTS: stack.caBundle },
+    // The signer's CA and the stand-ins' "public" CA in one file, made by the workload user (stack).
+    env: { NODE_EXTRA_CA_CERTS: stack.caBundle, HOME: homeOf(stack, opts.uid) },
     uid: opts.uid,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
