@@ -226,15 +226,51 @@ static __always_inline __u16 sigil_ctx_port(const struct bpf_sock_addr *ctx)
 	return (__u16)ctx->user_port;
 }
 
-SEC("cgroup/connect4")
-int sigil_connect4(struct bpf_sock_addr *ctx)
+/*
+ * Guards: a second, independent copy of the connect4/connect6 steering on the same hooks, so that
+ * one program detached from outside leaves no fail-open window (docs/threat-model.md, "Detached
+ * programs"). Both run on every connect; whichever runs first steers, which rewrites the destination
+ * to the signer address, and the signer is never a listed destination, so the other one then passes.
+ * A guard does nothing (and counts nothing) for a destination that is not listed; for a listed one
+ * it takes exactly the steering program's decision. Passes and refusals are left to the steering
+ * program's counters so that they are not counted twice; a connection the guard steers counts
+ * as steered (the steering program, if present and after it, then sees the signer address).
+ */
+static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key)
+{
+	struct sigil_dest *dest;
+	__u64 start_time = 0;
+	__u32 tgid;
+	__u8 state;
+
+	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
+		return 0;
+	dest = bpf_map_lookup_elem(&sigil_dests, key);
+	if (!dest)
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	state = sigil_proc_state(tgid, &start_time);
+	if (state == SIGIL_PROC_EXEMPT)
+		return 0;
+	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && sigil_taint_of(tgid))
+		state = SIGIL_PROC_UNBOUND; /* as sigil_connect_decide: a taint outranks user space */
+	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING)
+		return (dest->flags & SIGIL_DEST_DENY) ? -EPERM : 0;
+	return sigil_connect_decide(ctx, key);
+}
+
+/*
+ * One connect4 body for the steering program and its guard; `guard` is a constant after inlining, so
+ * each program carries only its own decision.
+ */
+static __always_inline int sigil_steer4(struct bpf_sock_addr *ctx, int guard)
 {
 	struct sigil_dest_key key = {};
 	int verdict;
 
 	key.port = sigil_ctx_port(ctx);
 	sigil_set_v4_mapped(key.addr, ctx->user_ip4);
-	verdict = sigil_connect_decide(ctx, &key);
+	verdict = guard ? sigil_guard_decide(ctx, &key) : sigil_connect_decide(ctx, &key);
 	if (verdict < 0)
 		return VERDICT_REFUSE;
 	if (verdict > 0) {
@@ -244,8 +280,7 @@ int sigil_connect4(struct bpf_sock_addr *ctx)
 	return VERDICT_ALLOW;
 }
 
-SEC("cgroup/connect6")
-int sigil_connect6(struct bpf_sock_addr *ctx)
+static __always_inline int sigil_steer6(struct bpf_sock_addr *ctx, int guard)
 {
 	struct sigil_dest_key key = {};
 	int verdict;
@@ -255,7 +290,7 @@ int sigil_connect6(struct bpf_sock_addr *ctx)
 	key.addr[1] = ctx->user_ip6[1];
 	key.addr[2] = ctx->user_ip6[2];
 	key.addr[3] = ctx->user_ip6[3];
-	verdict = sigil_connect_decide(ctx, &key);
+	verdict = guard ? sigil_guard_decide(ctx, &key) : sigil_connect_decide(ctx, &key);
 	if (verdict < 0)
 		return VERDICT_REFUSE;
 	if (verdict > 0) {
@@ -274,6 +309,18 @@ int sigil_connect6(struct bpf_sock_addr *ctx)
 		ctx->user_port = signer_port;
 	}
 	return VERDICT_ALLOW;
+}
+
+SEC("cgroup/connect4")
+int sigil_connect4(struct bpf_sock_addr *ctx)
+{
+	return sigil_steer4(ctx, 0);
+}
+
+SEC("cgroup/connect6")
+int sigil_connect6(struct bpf_sock_addr *ctx)
+{
+	return sigil_steer6(ctx, 0);
 }
 
 /*
@@ -1027,84 +1074,15 @@ SIGIL_CREDS_SYSCALL(setfsgid)
 SIGIL_CREDS_SYSCALL(setgroups)
 SIGIL_CREDS_SYSCALL(capset)
 
-/*
- * Guards: a second, independent copy of the connect4/connect6 steering on the same hooks, so that
- * one program detached from outside leaves no fail-open window (docs/threat-model.md, "Detached
- * programs"). Both run on every connect; whichever runs first steers, which rewrites the destination
- * to the signer address, and the signer is never a listed destination, so the other one then passes.
- * A guard does nothing (and counts nothing) for a destination that is not listed; for a listed one
- * it takes exactly the steering program's decision. Passes and refusals are left to the steering
- * program's counters so that they are not counted twice; a connection the guard steers counts
- * as steered (the steering program, if present and after it, then sees the signer address).
- */
-static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key)
-{
-	struct sigil_dest *dest;
-	__u64 start_time = 0;
-	__u32 tgid;
-	__u8 state;
-
-	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
-		return 0;
-	dest = bpf_map_lookup_elem(&sigil_dests, key);
-	if (!dest)
-		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	state = sigil_proc_state(tgid, &start_time);
-	if (state == SIGIL_PROC_EXEMPT)
-		return 0;
-	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && sigil_taint_of(tgid))
-		state = SIGIL_PROC_UNBOUND; /* as sigil_connect_decide: a taint outranks user space */
-	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING)
-		return (dest->flags & SIGIL_DEST_DENY) ? -EPERM : 0;
-	return sigil_connect_decide(ctx, key);
-}
 
 SEC("cgroup/connect4")
 int sigil_guard4(struct bpf_sock_addr *ctx)
 {
-	struct sigil_dest_key key = {};
-	int verdict;
-
-	key.port = sigil_ctx_port(ctx);
-	sigil_set_v4_mapped(key.addr, ctx->user_ip4);
-	verdict = sigil_guard_decide(ctx, &key);
-	if (verdict < 0)
-		return VERDICT_REFUSE;
-	if (verdict > 0) {
-		ctx->user_ip4 = signer_ip4;
-		ctx->user_port = signer_port;
-	}
-	return VERDICT_ALLOW;
+	return sigil_steer4(ctx, 1);
 }
 
 SEC("cgroup/connect6")
 int sigil_guard6(struct bpf_sock_addr *ctx)
 {
-	struct sigil_dest_key key = {};
-	int verdict;
-
-	key.port = sigil_ctx_port(ctx);
-	key.addr[0] = ctx->user_ip6[0];
-	key.addr[1] = ctx->user_ip6[1];
-	key.addr[2] = ctx->user_ip6[2];
-	key.addr[3] = ctx->user_ip6[3];
-	verdict = sigil_guard_decide(ctx, &key);
-	if (verdict < 0)
-		return VERDICT_REFUSE;
-	if (verdict > 0) {
-		if (sigil_is_v4_mapped(key.addr)) {
-			ctx->user_ip6[0] = 0;
-			ctx->user_ip6[1] = 0;
-			ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
-			ctx->user_ip6[3] = signer_ip4;
-		} else {
-			ctx->user_ip6[0] = signer_ip6[0];
-			ctx->user_ip6[1] = signer_ip6[1];
-			ctx->user_ip6[2] = signer_ip6[2];
-			ctx->user_ip6[3] = signer_ip6[3];
-		}
-		ctx->user_port = signer_port;
-	}
-	return VERDICT_ALLOW;
+	return sigil_steer6(ctx, 1);
 }

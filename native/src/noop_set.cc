@@ -9,7 +9,7 @@
 #include <string>
 
 #include "errors.h"
-#include "kernel_query.h"
+#include "link_stats.h"
 #include "noop.skel.h"
 
 namespace sigil {
@@ -61,23 +61,9 @@ void NoopSet::Release() {
 
 // [{ name, id, runCount, runTimeNs }] per attached baseline (needs BPF_ENABLE_STATS held, e.g. by a Steering).
 Napi::Value NoopSet::Stats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t i = 0;
-  try {
-    for (bpf_link* link : links_) {
-      ProgramStats s = StatsForLink(bpf_link__fd(link));
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("name", s.name);
-      o.Set("id", Napi::Number::New(env, s.id));
-      o.Set("runCount", Napi::Number::New(env, static_cast<double>(s.run_count)));
-      o.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(s.run_time_ns)));
-      out.Set(i++, o);
-    }
-  } catch (const SysError& e) {
-    throw ToJsError(env, e);
-  }
-  return out;
+  std::vector<int> fds;
+  for (bpf_link* link : links_) fds.push_back(bpf_link__fd(link));
+  return LinkStatsToJs(info.Env(), fds);
 }
 
 Napi::Value NoopSet::Close(const Napi::CallbackInfo& info) {

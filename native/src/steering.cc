@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "errors.h"
 #include "kernel_query.h"
+#include "link_stats.h"
 #include "sha256.h"
 #include "skel.h"
 
@@ -875,23 +876,9 @@ Napi::Value Steering::EnableStats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Steering::ProgramStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t i = 0;
-  try {
-    for (auto& [name, link] : links_) {
-      ::sigil::ProgramStats s = StatsForLink(bpf_link__fd(link));
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("name", s.name);
-      o.Set("id", Napi::Number::New(env, s.id));
-      o.Set("runCount", Napi::Number::New(env, static_cast<double>(s.run_count)));
-      o.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(s.run_time_ns)));
-      out.Set(i++, o);
-    }
-  } catch (const SysError& e) {
-    throw ToJsError(env, e);
-  }
-  return out;
+  std::vector<int> fds;
+  for (auto& [name, link] : links_) fds.push_back(bpf_link__fd(link));
+  return LinkStatsToJs(info.Env(), fds);
 }
 
 Napi::Value Steering::StartEvents(const Napi::CallbackInfo& info) {
