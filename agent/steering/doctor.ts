@@ -16,8 +16,6 @@ import { signerChecks, type SignerAddress } from './doctor-signer.js';
 export interface DoctorCheck { name: string; ok: boolean; detail: string }
 export interface DoctorReport { ok: boolean; checks: DoctorCheck[] }
 
-const CGROUP_ATTACH_TYPES = ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_sock_ops', 'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername'];
-
 /** `signer`: the configured signer address, checked too (privileged port, no other listener, SOCK_DESTROY). */
 export async function runDoctor(options: { signer?: SignerAddress } = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
@@ -111,9 +109,13 @@ async function liveChecks(cg2: string, check: Check, attempt: Attempt): Promise<
       return 'accepted without a record (the signer will refuse it)';
     });
     await attempt('kernel view (BPF_PROG_QUERY)', () => {
+      // Exactly the cgroup programs this build ships (two on each connect hook: steering + guard), nothing else.
       const progs = steering!.query();
-      const missing = CGROUP_ATTACH_TYPES.filter((t) => progs.filter((p) => p.attachType === t).length !== 1);
-      if (missing.length > 0) throw new Error(`expected one program per attach type; wrong: ${missing.join(', ')}`);
+      const seen = progs.map((p) => `${p.attachType}/${p.name}/${p.tag}`).sort();
+      const shipped = steering!.expectedPrograms().filter((p) => p.attachType.startsWith('cgroup_')).map((p) => `${p.attachType}/${p.name}/${p.tag}`).sort();
+      const missing = shipped.filter((p) => !seen.includes(p));
+      const foreign = seen.filter((p) => !shipped.includes(p));
+      if (missing.length > 0 || foreign.length > 0) throw new Error(`kernel view differs from the build: missing ${missing.join(', ') || 'none'}; not ours ${foreign.join(', ') || 'none'}`);
       return progs.map((p) => `${p.attachType}=${p.name}#${p.id}(${p.tag})`).join(' ');
     });
     await attempt('program run time', () => steering!.programStats()
