@@ -1,6 +1,6 @@
 /**
  * Server-side check of OCI HTTP request signatures (version 1, rsa-sha256), written from
- * ../shared/vectors/oci-signing.json "serverRules" and OCI-FACTS.md, independently of agent/ code,
+ * test/fixtures/vectors/oci-signing.json "serverRules" and the OCI facts it was written from, independently of agent/ code,
  * so that it catches bugs in the agent's signer instead of sharing them.
  *
  * It is the one strict verifier every signature check in the tests uses (the stand-ins, the signer's
