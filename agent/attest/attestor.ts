@@ -27,8 +27,8 @@ export interface Attestation {
   spiffeId: string | undefined;
   /** The bindings this process may use, ordered by id; empty when unbound. */
   bindings: readonly BindingSpec[];
-  /** Why a process is unbound: no identity matched, several did, its environment, the kernel tainted it, or its image's verdict is unknown. */
-  reason: UnboundReason | 'tainted' | 'origin-unknown' | undefined;
+  /** Why a process is unbound: no identity matched, several did, its environment, or the kernel tainted it. */
+  reason: UnboundReason | 'tainted' | undefined;
   /** When tainted: what the kernel saw (taintReasons of the SIGIL_TAINT_* bits). */
   taint?: number;
 }
@@ -373,7 +373,8 @@ export class Attestor {
     const image = this.sink.image?.(entry.tgid) ?? null;
     if (image === null || image.execSeq === 0) return this.sink.image === undefined ? 'proc' : 'predating';
     const self = image.originTgid === entry.tgid && sameStart(image.originStart, entry.startTime);
-    if (self) return entry.kind === 'scan' ? 'proc' : 'await-exec';
+    // Its own exec: an exec event without a record (or the scan) reads /proc against the kernel's file; a lazy one waits for its event.
+    if (self) return entry.kind === 'lazy' ? 'await-exec' : 'proc';
     return image;
   }
 
@@ -397,14 +398,15 @@ export class Attestor {
         if (current()) this.decide(entry, recovered);
         return;
       }
-      this.unbind(entry, 'origin-unknown');
+      this.unbindUnknownImage(entry);
       return;
     }
     this.decide(entry, facts);
   }
 
-  private unbind(entry: Tracked, reason: 'origin-unknown'): void {
-    const error = new AgentError(ATTEST_ERR.FACTS, `process ${entry.tgid}: the verdict of the program image it runs is unknown (${reason}); left unbound`, { status: 403 });
+  /** A child whose image's verdict is gone (origin exited, cache full): it gets nothing, never a /proc read. */
+  private unbindUnknownImage(entry: Tracked): void {
+    const error = new AgentError(ATTEST_ERR.FACTS, `process ${entry.tgid}: the verdict of the program image it runs is no longer known; left unbound`, { status: 403 });
     entry.outcome = error;
     this.write(entry, 'unbound', 0);
     this.notify(entry, error);

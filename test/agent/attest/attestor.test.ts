@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Attestor } from '../../../agent/attest/attestor.js';
 import { HashCache } from '../../../agent/attest/hash-cache.js';
 import { binding, MemorySink, sha256sum, spawnProcess, tempDir, until } from './support.js';
+import type { ImageRecord } from '../../../agent/attest/types.js';
 
 const SLEEP = '/bin/sleep';
 
@@ -247,4 +248,53 @@ test('reconcile forgets a process whose exit event was lost', async (t) => {
   t.false(sink.entries.has(p.pid));
   t.is(sink.stateOf(q.pid), 'bound');
   t.deepEqual(attestor.bindingsFor(p.pid), []);
+});
+
+/** A sink that also answers for the kernel's image records (what KernelProcessSink does in production). */
+class ImageSink extends MemorySink {
+  readonly images = new Map<number, ImageRecord>();
+  image(tgid: number): ImageRecord | null {
+    return this.images.get(tgid) ?? null;
+  }
+  execSeq(tgid: number): number | undefined {
+    return this.images.get(tgid)?.execSeq;
+  }
+}
+
+test('a child of a known image gets that image\'s verdict and is never re-read from /proc', async (t) => {
+  const hash = sha256sum(SLEEP);
+  const sink = new ImageSink();
+  const attestor = newAttestor(t, sink, [binding('b1', 'sleeper', [`unix:sha256:${hash}`])]);
+  const parent = spawnProcess(t, SLEEP, ['30']);
+  // The "child": a live process whose own /proc shows another program (perl), which the kernel says
+  // runs the parent's image. Read from /proc it would be unbound; inherited, it is bound like its origin.
+  const other = spawnProcess(t, '/usr/bin/perl', ['-e', 'sleep 30']);
+  // The executed file as the kernel would record it (the parent's own exe).
+  const { statSync } = await import('node:fs');
+  const exe = statSync(`/proc/${parent.pid}/exe`, { bigint: true });
+  const image = (): ImageRecord => ({ execSeq: 1, taint: 0, originTgid: parent.pid, originStart: parent.startTime, dev: Number(exe.dev), ino: exe.ino, ctimeNs: exe.ctimeNs });
+  sink.images.set(parent.pid, image());
+  sink.images.set(other.pid, image());
+  attestor.handleEvent({ ...parent.exec, execSeq: 1 });
+  await attestor.idle();
+  const att = await attestor.attestation(other.pid, other.startTime, 1);
+  t.is(att.state, 'bound');
+  t.is(att.facts.sha256, hash, "the origin's facts, not the child's /proc");
+  t.is(sink.stateOf(other.pid), 'bound');
+  // A taint on the child now (the kernel's word) unbinds it at once, whatever was inherited.
+  sink.images.set(other.pid, { ...image(), taint: 0x8 });
+  const tainted = await attestor.attestation(other.pid, other.startTime, 1);
+  t.is(tainted.state, 'unbound');
+  t.is(tainted.reason, 'tainted');
+  t.is(sink.stateOf(other.pid), 'unbound');
+});
+
+test('a child whose image verdict is unknown gets nothing rather than a /proc read', async (t) => {
+  const hash = sha256sum(SLEEP);
+  const sink = new ImageSink();
+  const attestor = newAttestor(t, sink, [binding('b1', 'sleeper', [`unix:sha256:${hash}`])]);
+  const child = spawnProcess(t, SLEEP, ['30']); // its own /proc would bind it
+  sink.images.set(child.pid, { execSeq: 3, taint: 0, originTgid: 1, originStart: 1n, dev: 0, ino: 0n, ctimeNs: 0n });
+  await t.throwsAsync(attestor.attestation(child.pid, child.startTime, 3), { message: /no longer known/ });
+  t.is(sink.stateOf(child.pid), 'unbound');
 });
