@@ -254,7 +254,11 @@ kernelTest.serial('state dir full: a clear error, nothing corrupted, the last go
   const from = stack.objectStorage.requests.length;
   const { last, failures } = await attemptsUntil('serving again once NATS is back', (n) => sdk(stack!, `disk-restored-${n}`), allOk, 30_000);
   const failedSteps = failures.flatMap((r) => r.lines.filter((l) => l['ok'] !== true));
-  t.deepEqual(failedSteps.filter((l) => l['status'] !== 503 && l['status'] !== undefined), [], 'failed attempts were refused before leaving the host');
+  // A run that straddles the moment the token arrives fails its getNamespace with 503 and then sends
+  // its later calls signed, with the empty namespace it got: the stand-in authenticates them and
+  // answers 404 NamespaceNotFound. Anything else than these (a 401 above all) is a failure.
+  const straddled = (l: Record<string, unknown>): boolean => l['status'] === 404 && l['code'] === 'NamespaceNotFound';
+  t.deepEqual(failedSteps.filter((l) => l['status'] !== 503 && l['status'] !== undefined && !straddled(l)), [], 'failed attempts were refused before leaving the host');
   t.deepEqual(notAccepted(stack, from), [], 'no attempt reached the stand-in unsigned');
   t.true(allOk(last), last.stdout + last.stderr);
   t.true(stack.objectStorage.requests.slice(from).filter((r) => r.status >= 200 && r.status <= 299 && r.principal !== undefined).length >= 5, 'the stand-in accepted the recovered run');
