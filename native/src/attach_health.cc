@@ -13,35 +13,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include "bpf_util.h"
 #include "errors.h"
 #include "skel.h"
 #include "steering.h"
 
 namespace sigil {
 namespace {
-
-// The same layout steering.cc uses: <pinDir>/links/<program name>.
-std::string LinkPinPath(const std::string& dir, const std::string& name) { return dir + "/links/" + name; }
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-std::string Hex(const unsigned char* bytes, size_t len) {
-  std::string out;
-  char two[3];
-  for (size_t i = 0; i < len; i++) {
-    snprintf(two, sizeof two, "%02x", bytes[i]);
-    out += two;
-  }
-  return out;
-}
 
 bool ProgInfoOf(int prog_fd, bpf_prog_info* info) {
   *info = {};
@@ -63,31 +41,12 @@ std::string TagOfProgId(__u32 id) {
   return Hex(info.tag, sizeof info.tag);
 }
 
-// Cgroup programs are attached to (and can be detached from) the steered cgroup; the others (tp_btf,
-// lsm, tracepoint) hook the kernel itself and their links cannot be detached, only released.
-bool IsCgroupHook(const bpf_program* prog) {
-  switch (bpf_program__type(prog)) {
-    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
-    case BPF_PROG_TYPE_SOCK_OPS:
-    case BPF_PROG_TYPE_CGROUP_SOCK:
-    case BPF_PROG_TYPE_CGROUP_SKB:
-    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
-    case BPF_PROG_TYPE_CGROUP_SYSCTL:
-    case BPF_PROG_TYPE_CGROUP_DEVICE:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsTracing(const bpf_program* prog) { return !IsCgroupHook(prog); }
-
 // Cgroup programs: libbpf's attach type name ("cgroup_inet4_connect"), as BPF_PROG_QUERY names them.
 // Others: their attach type when it means something ("trace_raw_tp", "lsm_mac"), else the program type.
 std::string AttachTypeOf(const bpf_program* prog) {
   bpf_attach_type at = bpf_program__expected_attach_type(prog);
   const char* name = nullptr;
-  if (IsCgroupHook(prog) || (at != 0 && bpf_program__type(prog) != BPF_PROG_TYPE_TRACEPOINT)) name = libbpf_bpf_attach_type_str(at);
+  if (IsCgroupProgram(prog) || (at != 0 && bpf_program__type(prog) != BPF_PROG_TYPE_TRACEPOINT)) name = libbpf_bpf_attach_type_str(at);
   if (name == nullptr) name = libbpf_bpf_prog_type_str(bpf_program__type(prog));
   return name != nullptr ? name : "unknown";
 }
@@ -99,37 +58,18 @@ __u64 CgroupIdOf(const std::string& path) {
   return st.st_ino;
 }
 
-// bpffs replaces a pin atomically on rename; a pin in the making carries the "new__" prefix (as in steering.cc).
-void PinOver(int fd, const std::string& path) {
-  std::string slash = path.substr(0, path.rfind('/') + 1);
-  std::string tmp = slash + "new__" + path.substr(slash.size());
-  unlink(tmp.c_str());
-  if (bpf_obj_pin(fd, tmp.c_str()) != 0) Fail(errno, "bpf_obj_pin", tmp);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    Fail(err, "rename", path);
-  }
-}
-
 bpf_link* AttachTo(bpf_program* prog, const std::string& cgroup_path) {
-  if (IsTracing(prog)) {
-    bpf_link* link = bpf_program__attach(prog);
-    if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
-    return link;
-  }
+  if (!IsCgroupProgram(prog)) return AttachProgram(prog, -1);
   Fd cg(open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (cg.fd < 0) Fail(errno, "open", cgroup_path);
-  bpf_link* link = bpf_program__attach_cgroup(prog, cg.fd);
-  if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
-  return link;
+  return AttachProgram(prog, cg.fd);
 }
 
 // What is wrong with a link we hold for `prog`, or "" when it is attached to `cgroup_id` running our code.
 std::string LinkProblem(bpf_link* link, const bpf_program* prog, __u64 cgroup_id, const std::string& want_tag) {
   bpf_link_info info;
   if (!LinkInfoOf(bpf_link__fd(link), &info)) return "missing";
-  if (!IsTracing(prog)) {
+  if (IsCgroupProgram(prog)) {
     if (info.cgroup.cgroup_id == 0) return "detached";
     if (info.cgroup.cgroup_id != cgroup_id) return "wrong-cgroup";
   }
@@ -167,8 +107,8 @@ std::vector<LinkRepair> Steering::DropDeadLinkPins(const std::string& cgroup_pat
   std::string dir = pin_dir_ + "/links";
   for (bpf_program* prog = bpf_object__next_program(sigil_skel_object(skel_), nullptr); prog != nullptr;
        prog = bpf_object__next_program(sigil_skel_object(skel_), prog)) {
-    if (!bpf_program__autoload(prog) || IsTracing(prog)) continue;  // the other protection mode's twin; tracing links cannot be detached
-    std::string path = LinkPinPath(pin_dir_, bpf_program__name(prog));
+    if (!bpf_program__autoload(prog) || !IsCgroupProgram(prog)) continue;  // the other protection mode's twin; tracing links cannot be detached
+    std::string path = LinkPin(pin_dir_, bpf_program__name(prog));
     Fd link(bpf_obj_get(path.c_str()));
     if (link.fd < 0) continue;  // not pinned: RepairLinks attaches it
     bpf_link_info info;
@@ -211,7 +151,7 @@ std::vector<LinkRepair> Steering::RepairLinks() {
       } else if (!r.problem.empty()) {
         bpf_link* fresh = AttachTo(prog, cgroup_path_);
         try {
-          PinOver(bpf_link__fd(fresh), LinkPinPath(pin_dir_, name));
+          PinReplacing(bpf_link__fd(fresh), LinkPin(pin_dir_, name));
         } catch (...) {
           bpf_link__destroy(fresh);
           throw;
@@ -227,11 +167,11 @@ std::vector<LinkRepair> Steering::RepairLinks() {
       } else {
         // Attached and ours; is the pin (what the next agent adopts) still this link?
         bpf_link_info mine, pinned;
-        Fd pin(bpf_obj_get(LinkPinPath(pin_dir_, name).c_str()));
+        Fd pin(bpf_obj_get(LinkPin(pin_dir_, name).c_str()));
         bool same = pin.fd >= 0 && LinkInfoOf(pin.fd, &pinned) && LinkInfoOf(bpf_link__fd(it->second), &mine) && pinned.id == mine.id;
         if (same) continue;
         r.problem = "unpinned";
-        PinOver(bpf_link__fd(it->second), LinkPinPath(pin_dir_, name));
+        PinReplacing(bpf_link__fd(it->second), LinkPin(pin_dir_, name));
         r.action = "re-pinned";
       }
     } catch (const SysError& e) {
@@ -266,7 +206,7 @@ void Steering::RestoreHookOrder(std::vector<LinkRepair>& repairs) {
     try {
       bpf_link* fresh = AttachTo(guard, cgroup_path_);
       try {
-        PinOver(bpf_link__fd(fresh), LinkPinPath(pin_dir_, pair[1]));
+        PinReplacing(bpf_link__fd(fresh), LinkPin(pin_dir_, pair[1]));
       } catch (...) {
         bpf_link__destroy(fresh);
         throw;

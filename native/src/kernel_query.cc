@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "bpf_util.h"
 #include "errors.h"
 
 namespace sigil {
@@ -26,24 +27,6 @@ constexpr AttachTypeName kCgroupAttachTypes[] = {
     {BPF_CGROUP_SOCK_OPS, "cgroup_sock_ops"},
     {BPF_CGROUP_INET4_GETPEERNAME, "cgroup_inet4_getpeername"},
     {BPF_CGROUP_INET6_GETPEERNAME, "cgroup_inet6_getpeername"},
-};
-
-std::string Hex(const unsigned char* bytes, size_t len) {
-  std::string out;
-  char two[3];
-  for (size_t i = 0; i < len; i++) {
-    snprintf(two, sizeof two, "%02x", bytes[i]);
-    out += two;
-  }
-  return out;
-}
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
 };
 
 bpf_prog_info ProgInfo(int prog_fd) {

@@ -13,6 +13,7 @@
 
 #include "abi.h"
 #include "addr.h"
+#include "bpf_util.h"
 #include "errors.h"
 #include "kernel_query.h"
 #include "link_stats.h"
@@ -60,8 +61,6 @@ int* MapSlot(MapFds& maps, const std::string& name) {
   return nullptr;
 }
 
-std::string MapPin(const std::string& dir, const std::string& name) { return dir + "/maps/" + name; }
-std::string LinkPin(const std::string& dir, const std::string& name) { return dir + "/links/" + name; }
 
 void MakeDir(const std::string& path) {
   if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) Fail(errno, "mkdir", path);
@@ -85,24 +84,6 @@ void RemovePins(const std::string& dir) {
     rmdir((dir + sub).c_str());
   }
   rmdir(dir.c_str());
-}
-
-// bpffs refuses names with a dot, so a pin in the making carries this prefix instead.
-constexpr const char kTempPinPrefix[] = "new__";
-
-bool IsTempPin(const std::string& name) { return name.rfind(kTempPinPrefix, 0) == 0; }
-
-// Pins under a temporary name, then renames over the live one: bpffs replaces it atomically.
-void PinReplacing(int fd, const std::string& path) {
-  std::string slash = path.substr(0, path.rfind('/') + 1);
-  std::string tmp = slash + kTempPinPrefix + path.substr(slash.size());
-  unlink(tmp.c_str());
-  if (bpf_obj_pin(fd, tmp.c_str()) != 0) Fail(errno, "bpf_obj_pin", tmp);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    Fail(err, "rename", path);
-  }
 }
 
 bool MapInfoOf(int fd, bpf_map_info* info) {
@@ -161,20 +142,6 @@ void ChoosePrograms(bpf_object* obj, Protection protection) {
   }
 }
 
-// Attached to the steered cgroup (and updatable in place); everything else (tp_btf, lsm, kprobe)
-// attaches to the kernel as a whole.
-bool IsCgroupProgram(bpf_program* prog) {
-  switch (bpf_program__get_type(prog)) {
-    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
-    case BPF_PROG_TYPE_SOCK_OPS:
-    case BPF_PROG_TYPE_CGROUP_SOCK:
-    case BPF_PROG_TYPE_CGROUP_SKB:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Opens, configures and loads the embedded object. Maps in `reuse` that fit are shared, not created.
 sigil_bpf* LoadSkeleton(const SignerConfig& config, Protection protection, const MapFds* reuse) {
   TakeLibbpfLog();
@@ -211,12 +178,6 @@ void SkeletonMaps(sigil_bpf* skel, MapFds& maps) {
     bpf_map* map = bpf_object__find_map_by_name(obj, name);
     *MapSlot(maps, name) = map != nullptr ? bpf_map__fd(map) : -1;
   }
-}
-
-bpf_link* AttachProgram(bpf_program* prog, int cgroup_fd) {
-  bpf_link* link = IsCgroupProgram(prog) ? bpf_program__attach_cgroup(prog, cgroup_fd) : bpf_program__attach(prog);
-  if (link == nullptr) Fail(errno, "bpf_link_create", bpf_program__name(prog));
-  return link;
 }
 
 // ---- argument helpers: each failure is a TypeError naming the usage ----
