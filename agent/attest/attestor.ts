@@ -316,13 +316,13 @@ export class Attestor {
     const current = (): boolean => !this.closed && this.tracked.get(tgid) === entry && entry.generation === generation;
     try {
       if (entry.execSeq === undefined) entry.execSeq = this.sink.execSeq?.(tgid);
-      const origin = this.originOf(entry);
+      const image = this.sink.image?.(tgid) ?? null;
+      const origin = this.originOf(entry, image);
       if (origin === 'await-exec') return; // its exec event brings the record and re-queues the job
       if (origin !== 'proc' && origin !== 'predating') {
         await this.inherit(entry, origin, current);
         return;
       }
-      const image = this.sink.image?.(tgid) ?? null;
       const facts = await readProcessFacts(
         tgid,
         { hashes: this.hashes, passwd: this.passwd },
@@ -368,9 +368,8 @@ export class Attestor {
    * (no kernel image at all); 'await-exec' — its own exec event is still coming; otherwise the image
    * of another process to inherit from (a child forked without exec: never re-read from /proc).
    */
-  private originOf(entry: Tracked): 'proc' | 'predating' | 'await-exec' | ImageRecord {
+  private originOf(entry: Tracked, image: ImageRecord | null): 'proc' | 'predating' | 'await-exec' | ImageRecord {
     if (entry.exec !== undefined) return 'proc';
-    const image = this.sink.image?.(entry.tgid) ?? null;
     if (image === null || image.execSeq === 0) return this.sink.image === undefined ? 'proc' : 'predating';
     const self = image.originTgid === entry.tgid && sameStart(image.originStart, entry.startTime);
     // Its own exec: an exec event without a record (or the scan) reads /proc against the kernel's file; a lazy one waits for its event.
