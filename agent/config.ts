@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { parse } from 'yaml';
+import { isMapping, readYamlMapping } from '../common/config-file.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
 import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
@@ -86,7 +86,6 @@ export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
 
-const isMapping = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads, validates and defaults the agent's config. `file` undefined means defaults only. */
 export async function loadAgentConfig(file: string | undefined, overrides: AgentConfigOverrides = {}): Promise<AgentConfig> {
@@ -197,24 +196,5 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
  * Reads a YAML config file whose top level must be a mapping (the agent's and the control plane's).
  * Errors name the file and say what is wrong; `error` makes each program's own coded error.
  */
-export async function readYamlMapping(file: string, error: (message: string, cause?: unknown) => Error): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw error(`${file}: cannot read the config file (${code === 'ENOENT' ? 'it does not exist' : code ?? String(err)})`, err);
-  }
-  let value: unknown;
-  try {
-    value = parse(text);
-  } catch (err) {
-    throw error(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, err);
-  }
-  if (value === null || value === undefined) return {};
-  if (!isMapping(value)) throw error(`${file}: the top level must be a mapping`);
-  return value;
-}
-
 const readConfigFile = (file: string): Promise<Raw> =>
   readYamlMapping(file, (message, cause) => new AgentError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AgentError } from '../errors.js';
-import { EXPOSITION_CONTENT_TYPE } from './exposition.js';
+import { EXPOSITION_CONTENT_TYPE } from '../../common/metrics/exposition.js';
 
 /** SPIRE-style health: started (init done), ready (serving: programs attached, policy loaded), live (not wedged). */
 export interface HealthState {

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { debuggerSignals } from './debugger-signals.js';

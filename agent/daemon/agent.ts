@@ -8,7 +8,7 @@
  * Bundles come from outside (the fleet client, or a test) through `apply()`.
  */
 import type { Logger } from 'pino';
-import type { AgentBundle } from '../../controlplane/protocol/bindings.js';
+import type { AgentBundle } from '../../protocol/bindings.js';
 import { Attestor } from '../attest/index.js';
 import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AgentBundle, BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { AgentBundle, BindingSpec } from '../../protocol/bindings.js';
 import type { Attestor } from '../attest/index.js';
 import type { CredentialManager } from '../credentials/index.js';
 import type { DestinationResolver, DestinationSpec } from '../steering/index.js';

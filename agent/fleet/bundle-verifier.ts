@@ -1,6 +1,6 @@
 import { compactVerify, importJWK } from 'jose';
-import type { AgentBundle } from '../../controlplane/protocol/bindings.js';
-import { BUNDLE_JWS_TYPE, type BundleSigningJwk } from '../../controlplane/protocol/fleet.js';
+import type { AgentBundle } from '../../protocol/bindings.js';
+import { BUNDLE_JWS_TYPE, type BundleSigningJwk } from '../../protocol/fleet.js';
 import { AGENT_FLEET_CODES, BundleRefused } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readYamlMapping } from '../../agent/config.js';
+import { readYamlMapping } from '../../common/config-file.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../http/respond.js';
 import { durationSeconds } from '../resources/duration.js';
-import { decodeEnrollRequest } from '../protocol/fleet.js';
-import { isAgentId } from '../protocol/subjects.js';
+import { decodeEnrollRequest } from '../../protocol/fleet.js';
+import { isAgentId } from '../../protocol/subjects.js';
 import { FLEET_CODES, fleetError } from './errors.js';
 import type { FleetService } from './fleet-service.js';
 import { checkLabels } from './labels.js';

@@ -1,3 +1,4 @@
+import type { Service } from '../../common/service.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ControlPlaneError } from '../errors.js';
@@ -25,7 +26,8 @@ export interface HttpServiceOptions {
  * The control plane's HTTP endpoint. Public: /healthz, /readyz and the issuer's discovery, JWKS and
  * SPIFFE bundle (under the issuer URL's path). Everything under /v1/ needs the admin bearer token.
  */
-export class HttpService {
+export class HttpService implements Service {
+  readonly name = 'http';
   private server: Server | undefined;
   private issuer: JwtSvidIssuer | undefined;
   private issuerPrefix = '';

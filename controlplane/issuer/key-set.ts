@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { ControlPlaneError } from '../errors.js';
+import { sleep } from '../../common/abort.js';
 
 /**
  * The issuer's signing keys, on the control plane's disk: `<dir>/signing-keys.json`, mode 0600 in a
@@ -134,7 +135,7 @@ export class KeySet {
         const age = Date.now() - (await stat(path).then((s) => s.mtimeMs, () => Date.now()));
         if (age > STALE_LOCK_MS) await rm(path, { force: true }); // a replica died holding it
         else if (Date.now() > deadline) throw new ControlPlaneError('SIGIL_ERR_ISSUER_LOCKED', `could not lock ${path}`);
-        else await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+        else await sleep(20 + Math.random() * 30);
       }
     }
   }

@@ -1,5 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { ControlPlaneError } from '../errors.js';
+import { sleep } from '../../common/abort.js';
 
 /** A compare-and-set lost: someone else wrote the key since we read it. */
 export function isCasConflict(err: unknown): boolean {
@@ -35,6 +36,3 @@ export async function withRetry<T>(op: () => Promise<T>, deadlineMs = 15_000): P
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -10,7 +10,8 @@ import { duplicateIssues, referenceIssues } from '../resources/references.js';
 import { ValidationError } from '../resources/issues.js';
 import { DEFAULT_BUCKET, openBucket } from './bucket.js';
 import { type Change, type MetaEntry, readMeta, settle, writeMeta } from './journal.js';
-import { sleep, withRetry } from './kv-errors.js';
+import { withRetry } from './kv-errors.js';
+import { sleep } from '../../common/abort.js';
 
 /** A consistent view of all resources at one policy revision. */
 export interface Snapshot {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../../protocol/bindings.js';
 import type { IssuedCredential } from '../binding-credential.js';
 import type { CredentialListener } from '../credential-manager.js';
 import type { FileFallbackConfig } from './config.js';

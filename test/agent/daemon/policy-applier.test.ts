@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../../protocol/bindings.js';
 import { destinationSpecs } from '../../../agent/daemon/policy-applier.js';
 
 const binding = (id: string, destinations: string[], unboundAccess?: 'allow' | 'deny'): BindingSpec => ({
