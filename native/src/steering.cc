@@ -24,7 +24,7 @@ namespace sigil {
 namespace {
 
 constexpr const char* kMapNames[] = {"sigil_procs", "sigil_images", "sigil_dests", "sigil_settings", "sigil_records",
-                                     "sigil_handoff", "sigil_counters", "sigil_events"};
+                                     "sigil_handoff", "sigil_counters", "sigil_events", "sigil_clients"};
 
 #define SIGIL_COUNTER_NAME(name, js) js,
 constexpr const char* kCounterNames[] = {SIGIL_COUNTERS(SIGIL_COUNTER_NAME)};
@@ -58,6 +58,7 @@ int* MapSlot(MapFds& maps, const std::string& name) {
   if (name == "sigil_handoff") return &maps.handoff;
   if (name == "sigil_counters") return &maps.counters;
   if (name == "sigil_events") return &maps.events;
+  if (name == "sigil_clients") return &maps.clients;
   return nullptr;
 }
 

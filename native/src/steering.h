@@ -21,6 +21,7 @@ namespace sigil {
 // File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
 struct MapFds {
   int procs = -1, images = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
+  int clients = -1;  // steered client sockets by cookie (kernel only; pinned so upgrades and repairs share it)
 };
 
 // What load() bakes into the programs' rodata, network byte order.
