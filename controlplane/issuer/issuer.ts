@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { ControlPlaneError } from '../errors.js';
-import { spiffeIdProblem } from '../resources/spiffe-id.js';
+import { spiffeIdProblem } from '../../protocol/spiffe-id.js';
 import { KeySet, publicJwk } from './key-set.js';
 
 export interface MintedSvid {

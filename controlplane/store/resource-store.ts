@@ -9,7 +9,7 @@ import { checkResource } from '../resources/parse.js';
 import { duplicateIssues, referenceIssues } from '../resources/references.js';
 import { ValidationError } from '../resources/issues.js';
 import { DEFAULT_BUCKET, openBucket } from './bucket.js';
-import { type Change, type MetaEntry, readMeta, settle, writeMeta } from './journal.js';
+import { META_KEY, type Change, type MetaEntry, type PolicyRecord, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
 import { sleep } from '../../common/abort.js';
 
@@ -49,6 +49,27 @@ export class ResourceStore {
   static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET): Promise<ResourceStore> {
     const kv = await openBucket(nc, bucket);
     return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc)), bucket);
+  }
+
+  /**
+   * Committed policy changes, as they happen: yields the policy revision of each commit (an apply still
+   * being written out is not one). Ends when `signal` fires. One KV watch per call; readers need not
+   * know the journal's records.
+   */
+  async *watchCommits(signal: AbortSignal): AsyncGenerator<number> {
+    const watch = await this.kv.watch({ key: META_KEY });
+    const stop = (): void => watch.stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const entry of watch) {
+        if (entry.operation !== 'PUT') continue;
+        const record = entry.json<PolicyRecord>();
+        if (record.pending === undefined) yield record.revision;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      watch.stop();
+    }
   }
 
   /** Every resource at one revision; finishes any half-written apply first. */
