@@ -4,6 +4,7 @@ import { isMapping, readYamlMapping } from '../common/config-file.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
 import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
+import { COMMON_CODES } from '../common/errors.js';
 
 /**
  * The agent's settings. Flags > file > defaults; a missing or bad file is SIGIL_ERR_CONFIG naming the
@@ -96,7 +97,7 @@ export async function loadAgentConfig(file: string | undefined, overrides: Agent
 /** Validation and defaults on an already parsed document (exported for tests). */
 export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigOverrides = {}): AgentConfig {
   const fail = (field: string, message: string): never => {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+    throw new AgentError(COMMON_CODES.CONFIG, `${where}: ${field}: ${message}`);
   };
   const only = (obj: Raw, prefix: string, allowed: string[]): void => {
     for (const key of Object.keys(obj)) {
@@ -159,7 +160,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   try {
     fileFallback = parseFileFallbackConfigs(raw['fileFallback']);
   } catch (err) {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError(COMMON_CODES.CONFIG, `${where}: ${(err as Error).message}`, { cause: err });
   }
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_AGENT_STATE_DIR;
@@ -197,4 +198,4 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
  * Errors name the file and say what is wrong; `error` makes each program's own coded error.
  */
 const readConfigFile = (file: string): Promise<Raw> =>
-  readYamlMapping(file, (message, cause) => new AgentError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
+  readYamlMapping(file, (message, cause) => new AgentError(COMMON_CODES.CONFIG, message, cause === undefined ? {} : { cause }));

@@ -12,6 +12,8 @@ import { DEFAULT_BUCKET, openBucket } from './bucket.js';
 import { META_KEY, type Change, type MetaEntry, type PolicyRecord, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
 import { sleep } from '../../common/abort.js';
+import { HTTP_CODES } from '../http/errors.js';
+import { STORE_CODES } from './errors.js';
 
 /** A consistent view of all resources at one policy revision. */
 export interface Snapshot {
@@ -119,12 +121,12 @@ export class ResourceStore {
     return this.commit((current) => {
       const key = resourceKey(kind, name);
       if (!current.has(key)) {
-        throw new ControlPlaneError('SIGIL_ERR_RESOURCE_NOT_FOUND', `${kind} "${name}" does not exist`, { status: 404 });
+        throw new ControlPlaneError(HTTP_CODES.RESOURCE_NOT_FOUND, `${kind} "${name}" does not exist`, { status: 404 });
       }
       const next = new Map(current);
       next.delete(key);
       const issues = referenceIssues(next, new Map());
-      if (issues.length > 0) throw new ValidationError(issues, 'SIGIL_ERR_RESOURCE_IN_USE', 409);
+      if (issues.length > 0) throw new ValidationError(issues, STORE_CODES.RESOURCE_IN_USE, 409);
       return { next, changes: [{ kind, name, action: 'deleted' }] };
     });
   }
@@ -145,7 +147,7 @@ export class ResourceStore {
       if (writes.length === 0) return { revision: snapshot.revision, changes };
       const record = { revision: snapshot.revision + 1, pending: { applyId, changes: writes } };
       if (Buffer.byteLength(JSON.stringify(record)) > MAX_INTENT_BYTES) {
-        throw new ControlPlaneError('SIGIL_ERR_STORE_TOO_LARGE', `this apply is too large for one commit (over ${MAX_INTENT_BYTES} bytes); split it`, { status: 413 });
+        throw new ControlPlaneError(STORE_CODES.STORE_TOO_LARGE, `this apply is too large for one commit (over ${MAX_INTENT_BYTES} bytes); split it`, { status: 413 });
       }
       const claimSeq = await writeMeta(this.kv, record, meta.seq);
       if (claimSeq === undefined) {
@@ -155,7 +157,7 @@ export class ResourceStore {
       await settle(this.kv, { record, seq: claimSeq });
       return { revision: record.revision, changes };
     }
-    throw new ControlPlaneError('SIGIL_ERR_STORE_CONFLICT', `gave up after ${MAX_ATTEMPTS} conflicting attempts`, { status: 503 });
+    throw new ControlPlaneError(STORE_CODES.STORE_CONFLICT, `gave up after ${MAX_ATTEMPTS} conflicting attempts`, { status: 503 });
   }
 
   /**
@@ -209,7 +211,7 @@ function diff(current: ReadonlyMap<string, Resource>, next: ReadonlyMap<string, 
 function decode(key: string, value: unknown): Resource {
   const problems: string[] = [];
   const resource = checkResource(value, (issue) => problems.push(`${issue.field}: ${issue.message}`));
-  if (!resource) throw new ControlPlaneError('SIGIL_ERR_STORE_CORRUPT', `stored resource ${key} is invalid: ${problems.join('; ')}`, { status: 500 });
+  if (!resource) throw new ControlPlaneError(STORE_CODES.STORE_CORRUPT, `stored resource ${key} is invalid: ${problems.join('; ')}`, { status: 500 });
   const metadata = (value as { metadata: Resource['metadata'] }).metadata;
   resource.metadata = { name: resource.metadata.name, policyRevision: metadata.policyRevision, updatedAt: metadata.updatedAt } as Resource['metadata'];
   return resource;
