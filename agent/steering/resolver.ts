@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { SteeringError, SteeringErrorCode } from './errors.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 /** One policy destination: a hostname and port, optionally refused to unbound processes. */
 export interface DestinationSpec {
@@ -293,8 +294,8 @@ export class DestinationResolver {
 
 /** v4-mapped text becomes plain IPv4, so one IP has one key. */
 function normalise(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
+  const v4 = unmapV4(address);
+  if (v4 !== undefined) return v4;
   if (!net.isIP(address)) throw new Error(`not an IP address: ${address}`);
   return address;
 }
