@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs'
 import path from 'node:path';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../../native/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from './probe.js';
 import { KernelSteering, type ProcessImage } from './steering.js';
 import { taintReasons } from './protection.js';

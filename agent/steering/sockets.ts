@@ -5,8 +5,7 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
-import type { NativeTcpSocket } from '../../native/binding.js';
-import { loadNative } from './native.js';
+import { loadNative, type NativeTcpSocket } from '../../native/index.js';
 
 export type TcpSocket = NativeTcpSocket;
 
