@@ -227,4 +227,6 @@ export interface NativeBinding {
    * CAP_NET_ADMIN (EPERM otherwise) and CONFIG_INET_DIAG_DESTROY (EOPNOTSUPP); ENOENT once it is gone.
    */
   destroyTcpSocket(socket: Pick<NativeTcpSocket, 'family' | 'src' | 'sport' | 'dst' | 'dport' | 'cookie'> & { ifindex?: number }): void;
+  /** Names of the maps pinned under <pinDir>/maps/, which an upgrade hands to the new object when they still fit. */
+  readonly pinnedMaps: readonly string[];
 }

@@ -1,6 +1,8 @@
-/** Stable codes of the native addon's loader (the addon's own syscall errors carry errno codes). */
+/** Stable codes of native/'s TypeScript (the addon's own syscall errors carry errno codes). */
 export const NativeErrorCode = {
   Missing: 'SIGIL_ERR_NATIVE_MISSING',
+  /** The BPF object's BTF could not be read (bpftool missing or failing, or not a map section it knows). */
+  LayoutRead: 'SIGIL_ERR_NATIVE_LAYOUT_READ',
 } as const;
 
 export type NativeErrorCode = (typeof NativeErrorCode)[keyof typeof NativeErrorCode];
