@@ -72,7 +72,7 @@ Napi::Value Steering::Load(const Napi::CallbackInfo& info) {
   if (skel_ != nullptr || maps_.procs >= 0) throw Napi::Error::New(env, "load: already loaded");
   __u32 ip4[4], ip6[4];
   AddrOf(env, config.Get("signerIPv4"), ip4, usage);
-  if (!IsV4Mapped(ip4)) throw Usage(env, usage);
+  if (!sigil_is_v4_mapped(ip4)) throw Usage(env, usage);
   Napi::Value v6 = config.Get("signerIPv6");
   if (v6.IsUndefined()) {
     ParseAddr("::1", ip6);
