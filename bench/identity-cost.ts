@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { KernelSteering, findCgroup2Mount } from '../agent/steering/index.js';
-import { loadNative, type NativeProgramStats } from '../native/index.js';
+import type { NativeProgramStats } from '../native/binding.js';
+import { KernelSteering, findCgroup2Mount, loadNative } from '../agent/steering/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from '../agent/steering/probe.js';
 
 export interface IdentityCostBench {

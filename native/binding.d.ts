@@ -1,6 +1,6 @@
 /**
- * Typed declaration of the raw addon (build/native/Release/sigil_native.node), exported by
- * native/index.ts with the loader. Steering is used through agent/steering/'s wrapper.
+ * Typed declaration of the raw addon (build/native/Release/sigil_native.node), loaded by
+ * native/index.ts. Steering is used through agent/steering/'s wrapper.
  *
  * Failed syscalls throw an Error with `errno` (negative, as Node does), `code` ('EPERM', ...) and
  * `syscall`; bad arguments throw a TypeError whose message starts with "usage:".

@@ -1,18 +1,21 @@
-/** Stable codes of native/'s TypeScript (the addon's own syscall errors carry errno codes). */
-export const NativeErrorCode = {
-  Missing: 'SIGIL_ERR_NATIVE_MISSING',
-  /** The BPF object's BTF could not be read (bpftool missing or failing, or not a map section it knows). */
-  LayoutRead: 'SIGIL_ERR_NATIVE_LAYOUT_READ',
-} as const;
+import { SigilError } from '../common/errors.js';
 
-export type NativeErrorCode = (typeof NativeErrorCode)[keyof typeof NativeErrorCode];
+/** The addon's own failure: it is not built or cannot be loaded. The code predates this folder; kept. */
+export const NATIVE_MISSING = 'SIGIL_ERR_STEERING_NATIVE_MISSING';
 
-/** An error of the loader, matched on `code` like every Sigil error. */
-export class NativeError extends Error {
-  override readonly name = 'NativeError';
-  readonly code: NativeErrorCode;
-  constructor(code: NativeErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+export class NativeMissingError extends SigilError {
+  override readonly name = 'NativeMissingError';
+  constructor(message: string) {
+    super(NATIVE_MISSING, message);
+  }
+}
+
+/** The built BPF object's BTF cannot be read (bpftool missing or failing, or no map section it knows). */
+export const NATIVE_LAYOUT_READ = 'SIGIL_ERR_NATIVE_LAYOUT_READ';
+
+export class LayoutReadError extends SigilError {
+  override readonly name = 'LayoutReadError';
+  constructor(message: string) {
+    super(NATIVE_LAYOUT_READ, message);
   }
 }

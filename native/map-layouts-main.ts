@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BPF_OBJECT, MANIFEST, compareLayouts, manifestOf, mapLayoutsOf, readBtf, type LayoutManifest } from './map-layouts.js';
-import { loadNative } from './loader.js';
+import { loadNative } from './index.js';
 
 function main(argv: string[]): number {
   const accepted = new Set<string>();

@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { NativeError, NativeErrorCode } from './errors.js';
-import { ROOT } from './loader.js';
+import { LayoutReadError } from './errors.js';
+import { ROOT } from './index.js';
 
 /** The object cmake builds (and embeds in the addon), and the committed manifest. */
 export const BPF_OBJECT = path.join(ROOT, 'build', 'native', 'gen', 'sigil.bpf.o');
@@ -68,8 +68,8 @@ const MAP_TYPES = [
   'cgrp_storage',
 ];
 
-function malformed(what: string): NativeError {
-  return new NativeError(NativeErrorCode.LayoutRead, `BTF of the BPF object: ${what}`);
+function malformed(what: string): LayoutReadError {
+  return new LayoutReadError(`BTF of the BPF object: ${what}`);
 }
 
 /** The .maps section's maps, read from the object's BTF types. */
@@ -181,7 +181,7 @@ export function readBtf(objectPath: string = BPF_OBJECT): BtfType[] {
     if (!Array.isArray(parsed.types)) throw malformed(`bpftool printed no "types" for ${objectPath}`);
     return parsed.types;
   }
-  throw new NativeError(NativeErrorCode.LayoutRead, `cannot read the BTF of ${objectPath}:\n${failures.join('\n')}`);
+  throw new LayoutReadError(`cannot read the BTF of ${objectPath}:\n${failures.join('\n')}`);
 }
 
 const SIZE_FIELDS = ['type', 'keySize', 'valueSize', 'maxEntries', 'flags'] as const;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ProtectionMode } from '../../native/index.js';
+import type { ProtectionMode } from '../../native/binding.js';
 import { SteeringError, SteeringErrorCode } from './errors.js';
 
 /** What the agent's config asks for: 'auto' picks enforce where BPF LSM is active, taint-only elsewhere. */

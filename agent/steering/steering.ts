@@ -2,10 +2,10 @@ import type { Socket } from 'node:net';
 import type {
   NativeAttachedProgram, NativeConnection, NativeEvent, NativeExpectedProgram, NativeImage, NativeLinkRepair, NativeProgramStats,
   NativeSteering, ProcessStateName, ProtectionMode,
-} from '../../native/index.js';
-import { loadNative } from '../../native/index.js';
+} from '../../native/binding.js';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
+import { loadNative } from '../../native/index.js';
 import { chooseProtection, lsmRefused, type ProtectionChoice, type ProtectionSetting } from './protection.js';
 import { SteeringError, SteeringErrorCode } from './errors.js';
 

@@ -16,8 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs'
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { IN_CI, gatedTest } from './ci.js';
-import { KernelSteering, ensureBpffs, findCgroup2Mount } from '../../agent/steering/index.js';
-import { loadNative } from '../../native/index.js';
+import { KernelSteering, ensureBpffs, findCgroup2Mount, loadNative } from '../../agent/steering/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from '../../agent/steering/probe.js';
 
 /** Why BPF tests cannot run here, or undefined if they can. Computed once, synchronously. */

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { gatedTest } from '../helpers/ci.js';
 import { KernelFixture, kernelTest as test, bpfUnavailableReason, SIGIL_CGROUP_PROGRAMS, cgroupView, expectedLinkCount, programExists } from '../helpers/kernel.js';
-import { KernelSteering, queryCgroup } from '../../agent/steering/index.js';
-import { loadNative } from '../../native/index.js';
+import { KernelSteering, loadNative, queryCgroup } from '../../agent/steering/index.js';
 
 // Argument checks need the addon but no kernel privileges: skipped without it locally, failing in CI.
 const addonTest = gatedTest(bpfUnavailableReason?.startsWith('native addon') ? bpfUnavailableReason : undefined, 'native addon');
