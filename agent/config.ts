@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { isMapping, readYamlMapping } from '../common/config-file.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
-import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
+import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/index.js';
 import { AgentError } from './errors.js';
 import { COMMON_CODES } from '../common/errors.js';
 
@@ -70,13 +70,8 @@ export interface AgentConfigOverrides {
   adminListen?: string;
 }
 
-export const DEFAULT_AGENT_STATE_DIR = '/var/lib/sigil/agent';
-/**
- * Mode of the state dir (and of the unit's StateDirectoryMode=): others may enter and read, because
- * every workload's uid must read the CA certificate `<stateDir>/ca.pem`. Everything secret in it is
- * 0600 on its own, and the CA key sits in the 0700 `ca/` below it.
- */
-export const AGENT_STATE_DIR_MODE = 0o755;
+import { DEFAULT_AGENT_STATE_DIR } from './state-dir.js';
+export { AGENT_STATE_DIR_MODE, DEFAULT_AGENT_STATE_DIR } from './state-dir.js';
 
 /** The signer's own loopback address ("SIG" in ASCII); all of 127.0.0.0/8 is on `lo` with no setup. */
 export const DEFAULT_SIGNER_IPV4 = '127.83.73.71';

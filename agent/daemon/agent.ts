@@ -13,7 +13,7 @@ import { Attestor } from '../attest/index.js';
 import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
-import type { ConnectionRecord } from '../signer/ports.js';
+import type { ConnectionRecord } from '../signer/index.js';
 import { AttachWatcher, DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
 import { ConnectionReset } from './connection-reset.js';
