@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { SteeringError, SteeringErrorCode } from './errors.js';
+import { AGENT_SETTINGS } from '../settings.js';
 import { unmapV4 } from '../../common/addresses.js';
 
 /** One policy destination: a hostname and port, optionally refused to unbound processes. */
@@ -112,7 +113,7 @@ export class DestinationResolver {
     this.options = {
       table: options.table,
       resolve: options.resolve,
-      graceMs: options.graceMs ?? 5 * 60_000,
+      graceMs: options.graceMs ?? AGENT_SETTINGS.dnsGraceSeconds.default * 1000,
       minTtlMs: options.minTtlMs ?? 5_000,
       maxTtlMs: options.maxTtlMs ?? 3_600_000,
       now: options.now ?? Date.now,
