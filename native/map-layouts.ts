@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LayoutReadError } from './errors.js';
 import { ROOT } from './index.js';
@@ -235,4 +236,28 @@ export function manifestOf(built: Record<string, MapLayout>): LayoutManifest {
       'A pinned map whose layout changes while every size stays must be renamed (see native/map-layouts.ts).',
     maps,
   };
+}
+
+export interface RegenerateResult {
+  /** What differs from the manifest that was there (empty when there was none to compare). */
+  problems: LayoutProblem[];
+  /** Pinned maps that kept their sizes but changed their layout, not in `accepted`: nothing is written. */
+  refused: string[];
+  written: boolean;
+}
+
+/**
+ * Rewrites the manifest at `manifestPath` for `built`, unless a pinned map kept its sizes but changed
+ * its layout: regenerating must not be a way around renaming it. `accepted` names maps whose old
+ * entries still read right under the new layout (e.g. a zero pad turned into a field whose zero means
+ * "as before").
+ */
+export function regenerateManifest(manifestPath: string, built: Record<string, MapLayout>, shared: ReadonlySet<string>,
+  accepted: ReadonlySet<string> = new Set()): RegenerateResult {
+  const old = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) as LayoutManifest : undefined;
+  const problems = old ? compareLayouts(old, built, shared) : [];
+  const refused = problems.filter((p) => p.fix === 'rename-map' && !accepted.has(p.map)).map((p) => p.map);
+  if (refused.length > 0) return { problems, refused, written: false };
+  writeFileSync(manifestPath, `${JSON.stringify(manifestOf(built), null, 2)}\n`);
+  return { problems, refused, written: true };
 }

@@ -5,11 +5,13 @@
  * comparison doctored layouts, so the check is shown to fail when it should.
  */
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gatedTest } from '../helpers/ci.js';
 import { loadNative } from '../../native/index.js';
 import {
-  BPF_OBJECT, MANIFEST, compareLayouts, manifestOf, mapLayoutsOf, readBtf, type BtfType, type LayoutManifest,
+  BPF_OBJECT, MANIFEST, compareLayouts, manifestOf, mapLayoutsOf, readBtf, regenerateManifest, type BtfType, type LayoutManifest,
 } from '../../native/map-layouts.js';
 
 const builtMissing = (() => {
@@ -144,4 +146,24 @@ test('a manifest edited by hand (layout text without its hash) is refused', (t) 
   const edited = structuredClone(committed);
   edited.maps['m_private']!.value = 'struct(8){b@0:u32;a@32:u32}';
   t.deepEqual(compareLayouts(edited, mapLayoutsOf(btf(AB)), SHARED).map((p) => [p.map, p.fix]), [['m_private', 'update-manifest']]);
+});
+
+test('regenerating refuses a same-size layout change of a pinned map unless accepted, and writes anything else', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sigil-layouts-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'map-layouts.json');
+  const before = `${JSON.stringify(committed, null, 2)}\n`;
+  writeFileSync(file, before);
+  const swapped = mapLayoutsOf(btf([{ name: 'a', offset: 32 }, { name: 'b', offset: 0 }]));
+
+  const refused = regenerateManifest(file, swapped, SHARED);
+  t.deepEqual([refused.written, refused.refused], [false, ['m_pinned']]);
+  t.is(readFileSync(file, 'utf8'), before, 'the manifest is left as it was');
+
+  const accepted = regenerateManifest(file, swapped, SHARED, new Set(['m_pinned']));
+  t.true(accepted.written);
+  t.deepEqual(compareLayouts(JSON.parse(readFileSync(file, 'utf8')) as LayoutManifest, swapped, SHARED), []);
+
+  const grown = mapLayoutsOf(btf([...AB, { name: 'c', offset: 64 }], 12));
+  t.true(regenerateManifest(file, grown, SHARED).written, 'a size change needs no acceptance');
 });
