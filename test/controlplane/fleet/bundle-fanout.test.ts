@@ -4,11 +4,11 @@ import { BindingsMemo } from '../../../controlplane/fleet/bindings-memo.js';
 import { BundleSigningKey } from '../../../controlplane/fleet/bundle-signing-key.js';
 import { computeBindingsFor, type AgentInfo } from '../../../controlplane/bindings/compute.js';
 import { parseResources } from '../../../controlplane/resources/parse.js';
-import type { AgentBundle } from '../../../protocol/bindings.js';
+import { BUNDLE_FORMAT, type AgentBundle } from '../../../protocol/bundle.js';
 import { credentialDoc, identityDoc, sourceDoc, yamlOf } from '../fixtures.js';
 import { tempDir } from '../support.js';
 
-const bundle: AgentBundle = { agentId: 'agent-1', revision: 7, issuedAt: '2026-12-01T00:00:00.000Z', bindings: [] };
+const bundle: AgentBundle = { format: BUNDLE_FORMAT, agentId: 'agent-1', revision: 7, issuedAt: '2026-12-01T00:00:00.000Z', bindings: [] };
 
 test('signSync makes a JWS that verifies with the public key and carries the same header as sign()', async (t) => {
   const key = await BundleSigningKey.loadOrCreate(`${await tempDir(t, 'key')}/key.jwk`);
