@@ -1,12 +1,12 @@
 /**
  * sha256 of open fds on worker threads (hash-worker.ts), off the agent's event loop: a 100 MB
  * executable takes ~60 ms of SHA-NI hashing that would otherwise stall every signed request.
- * Files up to `inlineBytes` are hashed right here instead (under a millisecond of hashing, less than
- * a worker's round trip, and no wait for a worker to start). Workers start on first use and stay;
+ * Files up to `inlineBytes` are read asynchronously and hashed right here instead (under a millisecond
+ * of hashing, less than a worker's round trip, and no wait for a worker to start). Workers start on first use and stay;
  * while none has work they do not keep the process alive.
  */
 import { createHash } from 'node:crypto';
-import { readSync } from 'node:fs';
+import { read } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -20,7 +20,7 @@ export interface FileHasherOptions {
   workers?: number;
   /** Bytes per read (default 4 MiB: few syscalls, stays in L2/L3 while hashed). */
   chunkBytes?: number;
-  /** Files up to this size are hashed on the calling thread (default 1 MiB). */
+  /** Files up to this size are hashed on the calling thread, read asynchronously (default 1 MiB). */
   inlineBytes?: number;
 }
 
@@ -43,13 +43,7 @@ export class FileHasher {
    * runs. The caller keeps fd open until this settles.
    */
   hashFd(fd: number, size: number): Promise<string> {
-    if (size <= this.inlineBytes) {
-      try {
-        return Promise.resolve(hashInline(fd, size));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }
+    if (size <= this.inlineBytes) return hashInline(fd, size);
     const slot = this.leastBusy();
     const id = this.nextId++;
     return new Promise<string>((resolve, reject) => {
@@ -98,15 +92,22 @@ export class FileHasher {
   }
 }
 
-/** Small files on this thread: one read of the whole file (more only if it grew meanwhile), one to see the end. */
-function hashInline(fd: number, size: number): string {
+/**
+ * Small files here: asynchronous reads on the libuv pool (one of the whole file, more only if it grew
+ * meanwhile, one to see the end), hashed on this thread (well under a millisecond).
+ */
+async function hashInline(fd: number, size: number): Promise<string> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(size + 1);
   for (let position = 0; ;) {
-    const n = readSync(fd, buffer, 0, buffer.length, position);
+    const n = await readAt(fd, buffer, position);
     if (n === 0) break;
     hash.update(buffer.subarray(0, n));
     position += n;
   }
   return hash.digest('hex');
+}
+
+function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
