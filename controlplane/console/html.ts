@@ -46,3 +46,9 @@ export function query(params: Record<string, string | undefined>): string {
   const text = q.toString();
   return text === '' ? '' : `?${text}`;
 }
+
+/** Long hex digests shortened for reading (`6295488653f0…6ffd`), the whole value in a tooltip. */
+export function digest(value: string): Html {
+  const shown = value.replace(/[0-9a-f]{64}/g, (hex) => `${hex.slice(0, 12)}…${hex.slice(-4)}`);
+  return shown === value ? html`${value}` : html`<span title="${value}">${shown}</span>`;
+}

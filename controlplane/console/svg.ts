@@ -5,13 +5,13 @@
 import { html, type Html } from './html.js';
 import type { IdentityView } from './inventory-view.js';
 
-const BOX_W = 260;
+const BOX_W = 300;
 const BOX_H = 24;
 const ROW = 32;
-const COLS = [10, 330, 650];
+const COLS = [10, 370, 730];
 
 function box(x: number, y: number, label: string, cls: string): Html {
-  const shown = label.length > 40 ? `${label.slice(0, 19)}…${label.slice(-20)}` : label;
+  const shown = label.length > 44 ? `${label.slice(0, 21)}…${label.slice(-22)}` : label;
   return html`<g class="node ${cls}"><rect x="${x}" y="${y}" width="${BOX_W}" height="${BOX_H}" rx="4"></rect><text x="${x + 8}" y="${y + 16}">${shown}</text><title>${label}</title></g>`;
 }
 
@@ -36,7 +36,7 @@ export function reachSvg(identity: IdentityView): Html {
     const p = c.principal ?? `${c.source}: principal not seen yet`;
     for (const d of c.destinations) edges.push(edge(COLS[1]! + BOX_W, destY.get(d)! + BOX_H / 2, COLS[2]!, prinY.get(p)! + BOX_H / 2));
   }
-  return html`<svg class="reach" role="img" aria-label="reach of ${identity.spiffeId}" viewBox="0 0 920 ${height}" width="920" height="${height}" xmlns="http://www.w3.org/2000/svg">
+  return html`<svg class="reach" role="img" aria-label="reach of ${identity.spiffeId}" viewBox="0 0 1040 ${height}" width="1040" height="${height}" xmlns="http://www.w3.org/2000/svg">
 ${edges}
 ${box(COLS[0]!, idY, identity.spiffeId, 'identity')}
 ${destinations.map((d) => box(COLS[1]!, destY.get(d)!, d, 'destination'))}

@@ -132,7 +132,7 @@ browserTest.serial('a viewer sees the fleet, the inventory and the audit trail i
   t.is((await raw(`${base}/ui/login`, 'POST', { ...formType, origin: base }, 'token=not-a-token')).status, 401);
 
   // The workloads: the bound SDK example runs a while (so the inventory sees it on its host); then the unbound copy.
-  const running = stack.runSdkWorkload({ tag: 'console', repeat: 40, pauseMs: 500 });
+  const running = stack.runSdkWorkload({ tag: 'console', repeat: 20, pauseMs: 1000 });
 
   const page = await browser.context.newPage();
   const scriptErrors: string[] = [];
@@ -147,7 +147,7 @@ browserTest.serial('a viewer sees the fleet, the inventory and the audit trail i
 
   await page.fill('#token', viewer);
   await Promise.all([page.waitForURL(`${base}/ui/fleet`), page.click('button[type=submit]')]);
-  const cookie = (await browser.context.cookies(base)).find((c) => c.name === 'sigil_console');
+  const cookie = (await browser.context.cookies(`${base}/ui/fleet`)).find((c) => c.name === 'sigil_console');
   t.truthy(cookie);
   t.true(cookie!.httpOnly);
   t.is(cookie!.sameSite, 'Strict');
@@ -192,7 +192,7 @@ browserTest.serial('a viewer sees the fleet, the inventory and the audit trail i
   t.regex(await served.textContent() ?? '', new RegExp(process.execPath.replace(/[./]/g, '\\$&')));
   await page.locator('#audit tr.unbound').first().waitFor({ timeout: 30_000 });
   t.regex(await page.locator('#audit tr.unbound').first().textContent() ?? '', /unbound processes went to OCI unsigned/);
-  await page.screenshot({ path: path.join(SHOTS, 'audit.png'), fullPage: true });
+  await page.screenshot({ path: path.join(SHOTS, 'audit.png') });
 
   // Filters and exports.
   await page.goto(`${base}/ui/audit?status=refused`);

@@ -1,9 +1,11 @@
-import { html, query, type Html } from '../html.js';
+import { digest, html, query, type Html } from '../html.js';
 import { isRefusal, reasonOf, type AuditFilter, type ShownRow } from '../audit-query.js';
 import { barsSvg, type Bucketed } from '../svg.js';
 
 const BUCKETS = 24;
 const MAX_SERIES = 8;
+/** Rows in the table (the chart and the exports take all of them). */
+const TABLE_ROWS = 200;
 
 /** Requests served and refused per identity over the span of the rows shown (unbound counts as "unbound processes"). */
 function chart(rows: ShownRow[]): Html {
@@ -29,6 +31,9 @@ function chart(rows: ShownRow[]): Html {
   return html`<div class="card">${barsSvg([...series.values()], new Date(from), new Date(to))}</div>`;
 }
 
+/** "12-01 11:59:06.333" (UTC); the full timestamp is the cell's tooltip and in the exports. */
+const shortTime = (iso: string): string => `${iso.slice(5, 10)} ${iso.slice(11, 23)}`;
+
 export interface AuditPageData {
   rows: ShownRow[];
   filter: AuditFilter;
@@ -50,13 +55,13 @@ export function auditMain(d: AuditPageData): Html {
 <button class="primary" type="submit">Filter</button>
 <span class="exports">Export: <a href="/ui/audit.csv${exportQuery}" download>CSV</a><a href="/ui/audit.json${exportQuery}" download>JSON</a></span>
 </form>
-<p class="summary">${d.rows.length} event(s) shown, ${refusals} refusal(s)${d.droppedByAgents > 0 ? html` · <span class="error">${d.droppedByAgents} event(s) dropped by agents before shipping</span>` : ''}${d.refusedBatches > 0 ? html` · <span class="error">${d.refusedBatches} malformed batch(es) ignored</span>` : ''}</p>
+<p class="summary">${d.rows.length} event(s), ${refusals} refusal(s)${d.rows.length > TABLE_ROWS ? ` · the newest ${TABLE_ROWS} below (export for all)` : ''}${d.droppedByAgents > 0 ? html` · <span class="error">${d.droppedByAgents} event(s) dropped by agents before shipping</span>` : ''}${d.refusedBatches > 0 ? html` · <span class="error">${d.refusedBatches} malformed batch(es) ignored</span>` : ''}</p>
 ${chart(d.rows)}
-<table id="audit"><thead><tr><th>Time</th><th>Host</th><th>Identity</th><th>Executable</th><th>Destination</th><th>Method</th><th>Path</th><th>Status</th><th>Latency</th><th>Reason</th></tr></thead><tbody>
-${d.rows.map((r) => r.kind === 'unbound'
-    ? html`<tr class="refusal unbound"><td class="mono">${r.at}</td><td>${r.hostname}</td><td colspan="5" class="muted">unbound processes (counted by the kernel)</td><td><span class="pill refused">unbound</span></td><td></td><td class="reasons">${reasonOf(r)}</td></tr>`
-    : html`<tr class="${isRefusal(r) ? 'refusal' : 'served'}"><td class="mono">${r.at}</td><td>${r.hostname}</td><td class="mono">${r.spiffeId}</td>
-<td><div class="mono">${r.exePath}</div><div class="mono muted" title="sha256">${r.exeSha256}</div></td><td>${r.host}</td><td>${r.method}</td><td class="mono">${r.path}</td>
+<table id="audit"><thead><tr><th>Time (UTC)</th><th>Host</th><th>Identity</th><th>Executable</th><th>Destination</th><th>Method</th><th>Path</th><th>Status</th><th>Latency</th><th>Reason</th></tr></thead><tbody>
+${d.rows.slice(0, TABLE_ROWS).map((r) => r.kind === 'unbound'
+    ? html`<tr class="refusal unbound"><td class="mono" title="${r.at}">${shortTime(r.at)}</td><td>${r.hostname}</td><td colspan="5" class="muted">unbound processes (counted by the kernel)</td><td><span class="pill refused">unbound</span></td><td></td><td class="reasons">${reasonOf(r)}</td></tr>`
+    : html`<tr class="${isRefusal(r) ? 'refusal' : 'served'}"><td class="mono" title="${r.at}">${shortTime(r.at)}</td><td>${r.hostname}</td><td class="mono">${r.spiffeId}</td>
+<td><div class="mono">${r.exePath}</div><div class="mono muted">sha256 ${digest(r.exeSha256)}</div></td><td>${r.host}</td><td>${r.method}</td><td class="mono">${r.path}</td>
 <td><span class="pill ${isRefusal(r) ? 'refused' : 'ok'}">${r.status}</span></td><td class="num">${r.latencyMs} ms</td><td class="reasons">${reasonOf(r)}</td></tr>`)}
 </tbody></table>`;
 }
