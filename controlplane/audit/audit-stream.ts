@@ -6,7 +6,7 @@
  * malformed) and flattens them into rows.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { decodeAuditBatch, type AuditEvent } from '../../protocol/audit.js';
 import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import { withRetry } from '../store/kv-errors.js';
@@ -55,7 +55,7 @@ export class AuditStream {
         await jsm.streams.info(AUDIT_STREAM);
         await jsm.streams.update(AUDIT_STREAM, config);
       } catch (err) {
-        if (!/stream not found/i.test((err as Error).message)) throw err;
+        if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
         await jsm.streams.add(config);
       }
     });

@@ -31,7 +31,7 @@ const CLIENT_JS = `'use strict';
 
 const CSS = `:root { --fg: #1d2330; --muted: #667085; --line: #d8dde6; --bg: #f6f7f9; --ok: #1a7f37; --warn: #b35900; --bad: #c0262d; --accent: #2450a6; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+body { min-width: fit-content; margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; align-items: center; gap: 24px; padding: 10px 24px; background: #14213d; color: #fff; }
 header .brand { font-weight: 700; letter-spacing: .04em; }
 header nav a { color: #cfd8ea; text-decoration: none; margin-right: 16px; }
@@ -49,7 +49,7 @@ th { background: #eef1f5; font-weight: 600; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; overflow-wrap: anywhere; }
 td:first-child { min-width: 14em; }
-.pill { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
+.pill { white-space: nowrap; display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
 .pill.healthy, .pill.ok { background: var(--ok); }
 .pill.degraded, .pill.stale { background: var(--warn); }
 .pill.silent, .pill.revoked, .pill.refused, .pill.orphaned { background: var(--bad); }

@@ -35,71 +35,76 @@ export interface ConsoleDeps {
 }
 
 const HTML = 'text/html; charset=utf-8';
+const TEXT = 'text/plain; charset=utf-8';
 const LIVE_MS = 3000;
 const AUDIT_ROWS = 1000;
 
 export function consoleRoutes(deps: ConsoleDeps) {
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
-    if (path === '/ui') return void redirect(res, '/ui/'), true;
-    if (!path.startsWith('/ui/')) return false;
-    const method = req.method ?? 'GET';
-    const asset = ASSETS.get(path);
-    if (asset) {
-      if (method !== 'GET' && method !== 'HEAD') return void send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET' }), true;
-      if (req.headers['if-none-match'] === asset.etag) return void res.writeHead(304, { ...SECURITY_HEADERS, etag: asset.etag }).end(), true;
-      send(res, 200, asset.type, asset.body, { 'cache-control': 'no-cache', etag: asset.etag });
-      return true;
-    }
-    if (path === '/ui/login') {
-      if (method === 'POST') await login(req, res, deps);
-      else if (method === 'GET') send(res, 200, HTML, renderHtml(loginPage()));
-      else send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, POST' });
-      return true;
-    }
-    if (path === '/ui/logout') {
-      if (method !== 'POST') return void send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'POST' }), true;
-      if (!sameOrigin(req)) return void send(res, 403, 'text/plain', 'cross-site request refused\n'), true;
-      deps.sessions.delete(sessionIdOf(req.headers.cookie));
-      redirect(res, '/ui/login', { 'set-cookie': clearedCookie });
-      return true;
-    }
-    const session = deps.sessions.get(sessionIdOf(req.headers.cookie));
-    const partial = req.headers['x-sigil-partial'] === '1';
-    if (!session) {
-      if (partial || path.endsWith('.csv') || path.endsWith('.json')) send(res, 401, 'text/plain', 'sign in first\n');
-      else redirect(res, '/ui/login');
-      return true;
-    }
-    if (method !== 'GET' && method !== 'HEAD') return void send(res, 405, 'text/plain', 'the console only reads\n', { allow: 'GET' }), true;
-    const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
-    switch (path) {
-      case '/ui/': return void redirect(res, '/ui/fleet'), true;
-      case '/ui/fleet': return page(res, session, 'fleet', 'Fleet', partial, fleetMain(await deps.fleet?.status()), LIVE_MS);
-      case '/ui/inventory': {
-        const items = deps.fleet ? await deps.fleet.inventory() : [];
-        const staleDays = Math.round((deps.fleet?.settings.staleAfterSeconds ?? 0) / 86_400);
-        return page(res, session, 'inventory', 'Inventory', partial, inventoryMain(inventoryView(items, await deps.store.snapshot(), deps.principals), staleDays, Date.now()), LIVE_MS * 2);
-      }
-      case '/ui/audit': case '/ui/audit.csv': case '/ui/audit.json': {
-        const filter = filterOf(params);
-        const recent = await auditRows(deps);
-        const rows = recent.rows.filter((r) => matches(r, filter));
-        if (path === '/ui/audit.csv') return void send(res, 200, 'text/csv; charset=utf-8', toCsv(rows), { 'content-disposition': 'attachment; filename="sigil-audit.csv"' }), true;
-        if (path === '/ui/audit.json') return void send(res, 200, 'application/json', `${JSON.stringify(rows, null, 2)}\n`, { 'content-disposition': 'attachment; filename="sigil-audit.json"' }), true;
-        const identities = [...new Set(recent.rows.flatMap((r) => (r.kind === 'request' ? [r.spiffeId] : [])))].sort();
-        const hosts = [...new Set(recent.rows.map((r) => r.hostname))].sort();
-        return page(res, session, 'audit', 'Audit', partial, auditMain({ rows, filter, identities, hosts, refusedBatches: recent.refusedBatches, droppedByAgents: recent.droppedByAgents }), LIVE_MS);
-      }
-      default:
-        send(res, 404, 'text/plain', 'no such console page\n');
-        return true;
-    }
+    if (path !== '/ui' && !path.startsWith('/ui/')) return false;
+    await serve(req, res, path, deps);
+    return true;
   };
 }
 
-function page(res: ServerResponse, session: Session, name: PageName, title: string, partial: boolean, main: Html, live: number): true {
+async function serve(req: IncomingMessage, res: ServerResponse, path: string, deps: ConsoleDeps): Promise<void> {
+  const method = req.method ?? 'GET';
+  const reads = method === 'GET' || method === 'HEAD';
+  if (path === '/ui') return redirect(res, '/ui/');
+  const asset = ASSETS.get(path);
+  if (asset) {
+    if (!reads) return notAllowed(res, 'GET');
+    if (req.headers['if-none-match'] === asset.etag) return void res.writeHead(304, { ...SECURITY_HEADERS, etag: asset.etag }).end();
+    return send(res, 200, asset.type, asset.body, { 'cache-control': 'no-cache', etag: asset.etag });
+  }
+  if (path === '/ui/login') {
+    if (method === 'POST') return login(req, res, deps);
+    return reads ? send(res, 200, HTML, renderHtml(loginPage())) : notAllowed(res, 'GET, POST');
+  }
+  if (path === '/ui/logout') {
+    if (method !== 'POST') return notAllowed(res, 'POST');
+    if (!sameOrigin(req)) return send(res, 403, TEXT, 'cross-site request refused\n');
+    deps.sessions.delete(sessionIdOf(req.headers.cookie));
+    return redirect(res, '/ui/login', { 'set-cookie': clearedCookie });
+  }
+  const session = deps.sessions.get(sessionIdOf(req.headers.cookie));
+  const partial = req.headers['x-sigil-partial'] === '1';
+  if (!session) {
+    // Pages send people to sign in; data and live fragments just say so.
+    return partial || path.endsWith('.csv') || path.endsWith('.json') ? send(res, 401, TEXT, 'sign in first\n') : redirect(res, '/ui/login');
+  }
+  if (!reads) return notAllowed(res, 'GET');
+  const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  switch (path) {
+    case '/ui/':
+      return redirect(res, '/ui/fleet');
+    case '/ui/fleet':
+      return page(res, session, 'fleet', 'Fleet', partial, fleetMain(await deps.fleet?.status()), LIVE_MS);
+    case '/ui/inventory': {
+      const items = deps.fleet ? await deps.fleet.inventory() : [];
+      const staleDays = Math.round((deps.fleet?.settings.staleAfterSeconds ?? 0) / 86_400);
+      const view = inventoryView(items, await deps.store.snapshot(), deps.principals);
+      return page(res, session, 'inventory', 'Inventory', partial, inventoryMain(view, staleDays, Date.now()), LIVE_MS * 2);
+    }
+    case '/ui/audit': case '/ui/audit.csv': case '/ui/audit.json': {
+      const filter = filterOf(params);
+      const recent = await auditRows(deps);
+      const rows = recent.rows.filter((r) => matches(r, filter));
+      if (path === '/ui/audit.csv') return send(res, 200, 'text/csv; charset=utf-8', toCsv(rows), { 'content-disposition': 'attachment; filename="sigil-audit.csv"' });
+      if (path === '/ui/audit.json') return send(res, 200, 'application/json', `${JSON.stringify(rows, null, 2)}\n`, { 'content-disposition': 'attachment; filename="sigil-audit.json"' });
+      const identities = [...new Set(recent.rows.flatMap((r) => (r.kind === 'request' ? [r.spiffeId] : [])))].sort();
+      const hosts = [...new Set(recent.rows.map((r) => r.hostname))].sort();
+      return page(res, session, 'audit', 'Audit', partial, auditMain({ rows, filter, identities, hosts, refusedBatches: recent.refusedBatches, droppedByAgents: recent.droppedByAgents }), LIVE_MS);
+    }
+    default:
+      return send(res, 404, TEXT, 'no such console page\n');
+  }
+}
+
+const notAllowed = (res: ServerResponse, allow: string): void => send(res, 405, TEXT, 'method not allowed (the console only reads)\n', { allow });
+
+function page(res: ServerResponse, session: Session, name: PageName, title: string, partial: boolean, main: Html, live: number): void {
   send(res, 200, HTML, renderHtml(partial ? main : layout(name, title, session.role, main, live)));
-  return true;
 }
 
 async function auditRows(deps: ConsoleDeps): Promise<{ rows: ShownRow[]; refusedBatches: number; droppedByAgents: number }> {
@@ -111,7 +116,7 @@ async function auditRows(deps: ConsoleDeps): Promise<{ rows: ShownRow[]; refused
 
 /** Token in a form → a session; the form must come from our own login page. */
 async function login(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps): Promise<void> {
-  if (!sameOrigin(req)) return send(res, 403, 'text/plain', 'cross-site sign-in refused\n');
+  if (!sameOrigin(req)) return send(res, 403, TEXT, 'cross-site sign-in refused\n');
   const form = new URLSearchParams(await readBody(req, 4096));
   const role = await deps.access.roleOfToken((form.get('token') ?? '').trim());
   if (!role) return send(res, 401, HTML, renderHtml(loginPage('That token is not valid (or has expired).')));

@@ -5,13 +5,13 @@ import { ControlPlaneError } from '../errors.js';
 import { JwtSvidIssuer } from '../issuer/issuer.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
-import { isReadMethod, type AccessControl, type Role } from './access-tokens.js';
+import { isReadMethod, type AccessControl } from './access-tokens.js';
 import { handleApi } from './api.js';
 import { ACCESS_CODES, accessError } from './errors.js';
 import { sendError, sendJson } from './respond.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string, role?: Role) => Promise<boolean>;
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 
 export interface HttpServiceOptions {
   host: string;
@@ -110,7 +110,7 @@ export class HttpService implements Service {
         throw accessError(ACCESS_CODES.FORBIDDEN, `a viewer token may only read (GET); ${req.method ?? ''} ${path} needs the admin token`, 403);
       }
       if (await handleApi(req, res, path, store, log)) return;
-      for (const route of this.routes.admin) if (await route(req, res, path, role)) return;
+      for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
     throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });
   }

@@ -103,6 +103,7 @@ async function main(): Promise<number> {
       say('     Fleet, inventory and audit trail of this demo are there now. Press Ctrl-C to stop the demo.');
       await new Promise<void>(() => undefined);
     }
+    say('     (run from a terminal, the demo stays up for the console until Ctrl-C)');
     await stop();
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     return summary.ok ? 0 : 1;
