@@ -11,20 +11,19 @@ import { JwtSvidIssuer } from './issuer/issuer.js';
 import { KeyMaintenanceService } from './issuer/service.js';
 import { ensureAdminToken } from './http/admin-token.js';
 import { HttpService } from './http/server.js';
-import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/fleet-service.js';
-import type { FleetNatsAuth } from './fleet/nats-auth.js';
-import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
-import { ExchangeResponderService } from './exchange/service.js';
-import { StoreBindingOwnership } from './exchange/store-ownership.js';
+import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/index.js';
+import type { FleetNatsAuth } from './fleet/index.js';
+import { adminFleetRoutes, publicFleetRoutes } from './fleet/index.js';
+import { ExchangeResponderService } from './exchange/index.js';
+import { StoreBindingOwnership } from './exchange/index.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
 import { ACCESS_BUCKET, AccessControl } from './http/access-tokens.js';
 import { accessRoutes } from './http/access-routes.js';
 import { openBucket } from './store/bucket.js';
-import { AuditStream } from './audit/audit-stream.js';
-import { PrincipalBook } from './exchange/principals.js';
-import { consoleRoutes } from './console/routes.js';
-import { SessionStore } from './console/sessions.js';
+import { AuditStream } from './audit/index.js';
+import { PrincipalBook } from './exchange/index.js';
+import { consoleRoutes, SessionStore } from './console/index.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export type { Service };

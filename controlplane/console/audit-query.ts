@@ -2,7 +2,7 @@
  * The audit page's rows: the stream's recent events with each agent's hostname, filtered by identity,
  * host and status, and the same rows as CSV or JSON for export.
  */
-import type { AuditRow } from '../audit/audit-stream.js';
+import type { AuditRow } from '../audit/index.js';
 
 export type ShownRow = AuditRow & { hostname: string };
 

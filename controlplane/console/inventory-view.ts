@@ -3,8 +3,8 @@
  * computation) joined with what the resources say each identity may do: selectors, each credential's
  * destinations, methods and source, and the OCI principal its tokens name (last exchange).
  */
-import type { InventoryItem } from '../fleet/views.js';
-import type { PrincipalBook } from '../exchange/principals.js';
+import type { InventoryItem } from '../fleet/index.js';
+import type { PrincipalBook } from '../exchange/index.js';
 import type { Snapshot } from '../store/resource-store.js';
 import type { CredentialSource, WorkloadCredential, WorkloadIdentity } from '../resources/types.js';
 

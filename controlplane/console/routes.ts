@@ -10,9 +10,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessControl } from '../http/access-tokens.js';
 import { readBody } from '../http/respond.js';
-import type { AuditStream } from '../audit/audit-stream.js';
-import type { PrincipalBook } from '../exchange/principals.js';
-import type { FleetService } from '../fleet/fleet-service.js';
+import type { AuditStream } from '../audit/index.js';
+import type { PrincipalBook } from '../exchange/index.js';
+import type { FleetService } from '../fleet/index.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import { ASSETS } from './assets.js';
 import { filterOf, matches, toCsv, type ShownRow } from './audit-query.js';

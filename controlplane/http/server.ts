@@ -7,8 +7,8 @@ import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
 import { isReadMethod, type AccessControl } from './access-tokens.js';
 import { handleApi } from './api.js';
-import { ACCESS_CODES, accessError } from './errors.js';
 import { sendError, sendJson } from './respond.js';
+import { HTTP_CODES, accessError } from './errors.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
@@ -105,13 +105,13 @@ export class HttpService implements Service {
     for (const route of this.routes.public) if (await route(req, res, path)) return;
     if (path.startsWith('/v1/')) {
       const role = await access.roleOfHeader(req.headers.authorization);
-      if (role === undefined) throw accessError(ACCESS_CODES.UNAUTHORIZED, 'missing or wrong bearer token (admin or viewer)', 401);
+      if (role === undefined) throw accessError(HTTP_CODES.API_UNAUTHORIZED, 'missing or wrong bearer token (admin or viewer)', 401);
       if (role === 'viewer' && !isReadMethod(req.method)) {
-        throw accessError(ACCESS_CODES.FORBIDDEN, `a viewer token may only read (GET); ${req.method ?? ''} ${path} needs the admin token`, 403);
+        throw accessError(HTTP_CODES.API_FORBIDDEN, `a viewer token may only read (GET); ${req.method ?? ''} ${path} needs the admin token`, 403);
       }
       if (await handleApi(req, res, path, store, log)) return;
       for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
-    throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });
+    throw new ControlPlaneError(HTTP_CODES.API_NOT_FOUND, `no such endpoint: ${req.method} ${path}`, { status: 404 });
   }
 }

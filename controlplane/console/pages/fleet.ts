@@ -1,5 +1,5 @@
 import { html, type Html } from '../html.js';
-import type { FleetStatus } from '../../fleet/views.js';
+import type { FleetStatus } from '../../fleet/index.js';
 import { age } from './layout.js';
 
 /** Every agent, as `sigil fleet status` computes it (controlplane/fleet/views.ts). */
