@@ -83,5 +83,14 @@ test('agents ship audit events on their own subject only; the console shows them
   for (const bad of ['forged-by-b', 'smuggler', 'secret', 'req-1']) t.false(text.includes(bad), bad);
   const page = await (await fetch(`${world.cp.url}/ui/audit`, { headers: { cookie } })).text();
   t.regex(page, /malformed batch/, 'the page says batches were ignored');
+  // Live refresh answers only the main part; the console has no write of its own (405), even same-origin.
+  const partial = await (await fetch(`${world.cp.url}/ui/audit`, { headers: { cookie, 'x-sigil-partial': '1' } })).text();
+  t.false(partial.includes('<html'));
+  t.regex(partial, /<table id="audit">/);
+  t.is((await post(`${world.cp.url}/ui/fleet`, { cookie, 'sec-fetch-site': 'same-origin' }, '')).status, 405);
+  t.is((await post(`${world.cp.url}/ui/logout`, { cookie, 'sec-fetch-site': 'cross-site' }, '')).status, 403, 'a foreign page cannot sign us out');
+  const out = await post(`${world.cp.url}/ui/logout`, { cookie, 'sec-fetch-site': 'same-origin' }, '');
+  t.is(out.status, 303);
+  t.is((await fetch(`${world.cp.url}/ui/audit.json`, { headers: { cookie } })).status, 401, 'the session ended');
   shipper.stop();
 });
