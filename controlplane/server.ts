@@ -1,7 +1,8 @@
 import type { Service } from '../common/service.js';
 import { runServices } from '../common/service.js';
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connectCluster } from './nats-connection.js';
 import type { ControlPlaneConfig } from './config/config.js';
 import { splitHostPort } from './config/config.js';
 import type { Logger } from './log.js';
@@ -18,6 +19,16 @@ import { ExchangeResponderService } from './exchange/service.js';
 import { StoreBindingOwnership } from './exchange/store-ownership.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
+import { StoreHealth } from './store/store-health.js';
+
+/** `promise`'s value, or undefined when it takes longer than `ms` (its failure too is undefined). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.catch(() => undefined),
+    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export type { Service };
@@ -44,17 +55,15 @@ export interface ControlPlaneExtras {
  * service with run(signal). The first failure aborts the others; `signal` (SIGINT/SIGTERM) stops all.
  */
 export async function startControlPlane(config: ControlPlaneConfig, log: Logger, signal: AbortSignal, extras: ControlPlaneExtras = {}): Promise<RunningControlPlane> {
-  const nc = await connect({
-    servers: config.nats.url,
-    name: 'sigil-controlplane',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
+  const nc = await connectCluster(config.nats, {
+    name: 'sigil-controlplane', log, signal,
     ...(config.nats.credsFile ? { authenticator: credsAuthenticator(await readFile(config.nats.credsFile)) } : {}),
   });
-  log.info({ nats: config.nats.url }, 'connected to NATS');
+  log.info({ servers: config.nats.servers, connectedTo: nc.getServer() }, 'connected to NATS');
   let ready = false;
   try {
-    const store = await ResourceStore.open(nc, config.nats.bucket);
+    const buckets = { replicas: config.nats.replicas, log: log.child({ part: 'store' }) };
+    const store = await ResourceStore.open(nc, config.nats.bucket, buckets);
     const keys = new KeySet(config.issuer.keyDir, {
       rotationPeriodSeconds: config.issuer.rotationPeriodSeconds,
       maxTokenTtlSeconds: config.issuer.maxTokenTtlSeconds,
@@ -63,7 +72,12 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     await keys.maintain();
     const adminToken = await ensureAdminToken(config.adminTokenFile);
     const { host, port } = splitHostPort(config.http.listen);
-    const http = new HttpService({ host, port, store, adminToken, log: log.child({ part: 'http' }), ready: () => ready });
+    const storeHealth = new StoreHealth(nc, store, log.child({ part: 'store' }));
+    await storeHealth.check();
+    const http = new HttpService({
+      host, port, store, adminToken, log: log.child({ part: 'http' }),
+      ready: () => (ready ? storeHealth.readiness() : { ready: false, reason: 'starting' }),
+    });
     const address = await http.listen();
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     // The issuer URL defaults to the listen address, known only once listening (port 0).
@@ -74,10 +88,11 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     const fleetAuth = extras.fleet?.auth ?? await loadFleetAuth(config.stateDir);
     let fleet: FleetService | undefined;
     // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
-    const metrics = new ControlPlaneMetrics({ fleet: () => fleet?.status() });
+    // Bounded: a scrape never waits on the store (the fleet view is in memory; this is the backstop).
+    const metrics = new ControlPlaneMetrics({ fleet: () => (fleet ? withTimeout(fleet.status(), 2_000) : undefined) });
     const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
     fleet = fleetAuth
-      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }), { onRefusedReply })
+      ? await FleetService.open(nc, config.nats, store, fleetSettings(config.stateDir, config.nats.servers, fleetAuth, { buckets, ...extras.fleet }), log.child({ part: 'fleet' }), { onRefusedReply })
       : undefined;
     if (fleet) {
       http.mount('public', publicFleetRoutes(fleet));
@@ -90,6 +105,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     });
 
     const services: Service[] = [
+      storeHealth,
       new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100)),
       http,
       ...(fleet ? [fleet] : []),

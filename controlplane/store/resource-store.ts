@@ -8,7 +8,7 @@ import { resourceKey, type Resource } from '../resources/types.js';
 import { checkResource } from '../resources/parse.js';
 import { duplicateIssues, referenceIssues } from '../resources/references.js';
 import { ValidationError } from '../resources/issues.js';
-import { DEFAULT_BUCKET, openBucket } from './bucket.js';
+import { DEFAULT_BUCKET, openBucket, type BucketOptions } from './bucket.js';
 import { type Change, type MetaEntry, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
 import { sleep } from '../../common/abort.js';
@@ -46,8 +46,8 @@ const MAX_ATTEMPTS = 50;
 export class ResourceStore {
   private constructor(readonly kv: KV, private readonly jsm: JetStreamManager, private readonly bucket: string) {}
 
-  static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET): Promise<ResourceStore> {
-    const kv = await openBucket(nc, bucket);
+  static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET, options: BucketOptions = {}): Promise<ResourceStore> {
+    const kv = await openBucket(nc, bucket, options);
     return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc)), bucket);
   }
 
