@@ -20,6 +20,7 @@ import { StoreBindingOwnership } from './exchange/store-ownership.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
 import { StoreHealth } from './store/store-health.js';
+import { whenStoreAvailable } from './store/kv-errors.js';
 
 /** `promise`'s value, or undefined when it takes longer than `ms` (its failure too is undefined). */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -63,7 +64,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
   let ready = false;
   try {
     const buckets = { replicas: config.nats.replicas, log: log.child({ part: 'store' }) };
-    const store = await ResourceStore.open(nc, config.nats.bucket, buckets);
+    const waiting = (err: Error): void => log.warn({ err: err.message }, 'waiting for the store (JetStream quorum) before starting');
+    const store = await whenStoreAvailable(() => ResourceStore.open(nc, config.nats.bucket, buckets), signal, waiting);
     const keys = new KeySet(config.issuer.keyDir, {
       rotationPeriodSeconds: config.issuer.rotationPeriodSeconds,
       maxTokenTtlSeconds: config.issuer.maxTokenTtlSeconds,
@@ -92,7 +94,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     const metrics = new ControlPlaneMetrics({ fleet: () => (fleet ? withTimeout(fleet.status(), 2_000) : undefined) });
     const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
     fleet = fleetAuth
-      ? await FleetService.open(nc, config.nats, store, fleetSettings(config.stateDir, config.nats.servers, fleetAuth, { buckets, ...extras.fleet }), log.child({ part: 'fleet' }), { onRefusedReply })
+      ? await whenStoreAvailable(() => FleetService.open(nc, config.nats, store, fleetSettings(config.stateDir, config.nats.servers, fleetAuth, { buckets, ...extras.fleet }), log.child({ part: 'fleet' }), { onRefusedReply }), signal, waiting)
       : undefined;
     if (fleet) {
       http.mount('public', publicFleetRoutes(fleet));

@@ -17,6 +17,7 @@
  * replicas, stateDir) so `sigil-controlplane run --config` needs no editing.
  */
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ControlPlaneError } from '../errors.js';
@@ -173,7 +174,10 @@ async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, clus
   await write(caFile, ca.certPem, 0o644);
   if (ca.keyPem) await write(path.join(tlsDir, 'ca-key.pem'), ca.keyPem, 0o600);
   for (const node of nodes) {
-    const names = [node.host, ...(node.host === '127.0.0.1' || node.host === 'localhost' ? ['localhost', '127.0.0.1'] : [])];
+    // nats.js sends no TLS server name for a server given by IP address, and Node then checks the
+    // certificate against "localhost": IP-addressed nodes also carry that name. Such a node is then
+    // verified as "a node certified by this cluster's own CA"; nodes given by DNS name, by that name.
+    const names = [node.host, ...(isIP(node.host) !== 0 || node.host === 'localhost' ? ['localhost'] : [])];
     const leaf = await ca.issue([...new Set(names)], cluster.certDays ?? 825);
     const certFile = path.join(tlsDir, `${node.name}.pem`);
     const keyFile = path.join(tlsDir, `${node.name}-key.pem`);

@@ -36,3 +36,21 @@ export async function withRetry<T>(op: () => Promise<T>, deadlineMs = 15_000): P
   }
 }
 
+
+/**
+ * For start-up: runs `op` until it succeeds while the store is unavailable (a replica started during
+ * a JetStream outage waits for quorum instead of exiting), telling `onWait` once per failure.
+ * Other errors, and `signal` firing, end it.
+ */
+export async function whenStoreAvailable<T>(op: () => Promise<T>, signal: AbortSignal, onWait: (err: Error) => void): Promise<T> {
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      const unavailable = err instanceof ControlPlaneError && err.code === 'SIGIL_ERR_STORE_UNAVAILABLE';
+      if (!unavailable || signal.aborted) throw err;
+      onWait(err);
+      await sleep(1_000, signal);
+    }
+  }
+}

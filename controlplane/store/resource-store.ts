@@ -37,6 +37,8 @@ export interface CommitResult {
 /** Keeps the intent well inside nats-server's default 1 MiB message limit. */
 const MAX_INTENT_BYTES = 900 * 1024;
 const MAX_ATTEMPTS = 50;
+/** Keys the health probe writes (not a resource kind, so never read as one). */
+const PROBE_PREFIX = 'probe.';
 
 /**
  * Resources in NATS JetStream KV (`<kind>.<name>` → JSON), the only source of truth. Every change is an
@@ -49,6 +51,16 @@ export class ResourceStore {
   static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET, options: BucketOptions = {}): Promise<ResourceStore> {
     const kv = await openBucket(nc, bucket, options);
     return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc)), bucket);
+  }
+
+  /**
+   * Writes `probe.<name>` once, no retry: succeeds only while the bucket's stream can commit (has a
+   * leader and a quorum of its replicas) — reads alone would not tell, as any replica serves a
+   * direct get, and a leader that lost its followers still answers stream info for a while.
+   * One key per replica, history 1: the bucket does not grow.
+   */
+  async probe(name: string): Promise<void> {
+    await this.kv.put(`${PROBE_PREFIX}${name}`, new Date().toISOString());
   }
 
   /** Every resource at one revision; finishes any half-written apply first. */

@@ -1,9 +1,9 @@
+import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Service } from '../../common/service.js';
 import { sleep } from '../../common/abort.js';
 import type { Logger } from '../log.js';
 import type { ResourceStore } from './resource-store.js';
-import { META_KEY } from './journal.js';
 
 export interface StoreReadiness {
   ready: boolean;
@@ -12,7 +12,7 @@ export interface StoreReadiness {
 }
 
 /**
- * Whether the store answers, for /readyz: one read of the policy record every `intervalMs`, each
+ * Whether the store can commit, for /readyz: one probe write (ResourceStore.probe) every `intervalMs`, each
  * bounded by `timeoutMs` and never retried, so a lost JetStream quorum shows as not ready within
  * about a second or two instead of after the store's own 15 s of retries. The NATS connection's
  * state is followed too: disconnected means not ready at once.
@@ -21,6 +21,8 @@ export class StoreHealth implements Service {
   readonly name = 'store-health';
   #state: StoreReadiness = { ready: false, reason: 'store not checked yet' };
   #connected = true;
+  /** The probe key's name: per host, so restarts reuse it (replicas sharing a host share it too, harmlessly). */
+  readonly #name = hostname().replace(/[^A-Za-z0-9_-]/g, '_') || 'host';
 
   constructor(
     private readonly nc: NatsConnection,
@@ -40,7 +42,7 @@ export class StoreHealth implements Service {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.store.kv.get(META_KEY),
+        this.store.probe(this.#name),
         new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
       ]);
       this.#set({ ready: true });
