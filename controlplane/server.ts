@@ -8,6 +8,8 @@ import { splitHostPort } from './config/config.js';
 import type { Logger } from './log.js';
 import { ResourceStore } from './store/resource-store.js';
 import { KeySet } from './issuer/key-set.js';
+import { CONTROL_PLANE_BUCKET, KvKeySetStore } from './issuer/kv-key-store.js';
+import { openBucket } from './store/bucket.js';
 import { JwtSvidIssuer } from './issuer/issuer.js';
 import { KeyMaintenanceService } from './issuer/service.js';
 import { ensureAdminToken } from './http/admin-token.js';
@@ -66,11 +68,14 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     const buckets = { replicas: config.nats.replicas, log: log.child({ part: 'store' }) };
     const waiting = (err: Error): void => log.warn({ err: err.message }, 'waiting for the store (JetStream quorum) before starting');
     const store = await whenStoreAvailable(() => ResourceStore.open(nc, config.nats.bucket, buckets), signal, waiting);
+    // The issuer's keys live in KV (shared by every replica, whatever their state dirs); an existing
+    // key set in keyDir is imported at the first start.
+    const shared = await whenStoreAvailable(() => openBucket(nc, CONTROL_PLANE_BUCKET, buckets), signal, waiting);
     const keys = new KeySet(config.issuer.keyDir, {
       rotationPeriodSeconds: config.issuer.rotationPeriodSeconds,
       maxTokenTtlSeconds: config.issuer.maxTokenTtlSeconds,
       skewSeconds: config.issuer.skewSeconds,
-    });
+    }, Date.now, new KvKeySetStore(shared));
     await keys.maintain();
     const adminToken = await ensureAdminToken(config.adminTokenFile);
     const { host, port } = splitHostPort(config.http.listen);

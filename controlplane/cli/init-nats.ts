@@ -14,14 +14,18 @@
  * other node, its own JetStream store and resolver dir, TLS for clients and for routes) and `tls/`
  * with the CA (made here unless --tls-ca-cert/--tls-ca-key name the operator's) and each node's
  * certificate. It also writes `<stateDir>/controlplane.yaml` (nats.servers, credsFile, caFile,
- * replicas, stateDir) so `sigil-controlplane run --config` needs no editing.
+ * replicas, stateDir, issuer.url) so `sigil-controlplane run --config` needs no editing, and the rest
+ * of a replica's state (admin token, bundle-signing key, the servers' CA): every replica gets a copy
+ * of stateDir, and they share nothing else but NATS (the issuer's keys are kept in NATS KV).
  */
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ControlPlaneError } from '../errors.js';
-import { FLEET_AUTH_FILE } from '../fleet/fleet-service.js';
+import { FLEET_AUTH_FILE, fleetSettings } from '../fleet/fleet-service.js';
+import { BundleSigningKey } from '../fleet/bundle-signing-key.js';
+import { ensureAdminToken } from '../http/admin-token.js';
 import { createNatsAuth, natsServerConfig, type NatsAuthSetup } from '../fleet/nats-auth.js';
 import { parseServerList } from '../../common/nats/servers.js';
 import { clusterCa } from './nats-pki.js';
@@ -214,13 +218,23 @@ async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, clus
     ].join('\n');
     await write(node.configFile, config, 0o644);
   }
+  // Everything a replica needs, made once here so every replica gets the same by copying stateDir:
+  // the servers' CA, the admin token, the bundle-signing key (the issuer's keys live in NATS KV).
+  const replicaCa = path.join(options.stateDir, 'nats-ca.pem');
+  await write(replicaCa, ca.certPem, 0o644);
+  const adminTokenFile = path.join(options.stateDir, 'admin.token');
+  await ensureAdminToken(adminTokenFile);
+  files.push(adminTokenFile);
+  const bundleKeyFile = fleetSettings(options.stateDir, [], setup.fleet).bundleKeyFile;
+  await BundleSigningKey.loadOrCreate(bundleKeyFile);
+  files.push(bundleKeyFile);
   const controlPlaneConfig = path.join(options.stateDir, 'controlplane.yaml');
   await write(controlPlaneConfig, stringify({
     stateDir: options.stateDir,
     nats: {
       servers: nodes.map(clientUrl),
       credsFile: path.join(options.stateDir, 'controlplane.creds'),
-      caFile,
+      caFile: replicaCa,
       replicas: Math.min(3, nodes.length),
     },
     ...(options.issuerUrl ? { issuer: { url: options.issuerUrl } } : {}),
