@@ -233,8 +233,9 @@ async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, clus
     stateDir: options.stateDir,
     nats: {
       servers: nodes.map(clientUrl),
-      credsFile: path.join(options.stateDir, 'controlplane.creds'),
-      caFile: replicaCa,
+      // Relative to stateDir: each replica's copy of the state dir is complete as it is.
+      credsFile: 'controlplane.creds',
+      caFile: path.basename(replicaCa),
       replicas: Math.min(3, nodes.length),
     },
     ...(options.issuerUrl ? { issuer: { url: options.issuerUrl } } : {}),

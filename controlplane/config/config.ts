@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { readYamlMapping } from '../../common/config-file.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
@@ -9,9 +9,9 @@ export interface ControlPlaneConfig {
   nats: {
     /** Every server of the NATS cluster (`nats.servers`, or `nats.url`); connecting needs any one. */
     servers: string[];
-    /** NATS user credentials file (JWT + seed), when the server requires it. */
+    /** NATS user credentials file (JWT + seed), when the server requires it. Relative: under stateDir. */
     credsFile?: string;
-    /** CA that signed the servers' certificates, for tls:// servers (init-nats --cluster writes one). */
+    /** CA of the servers' certificates, for tls:// servers (init-nats --cluster writes one). Relative: under stateDir. */
     caFile?: string;
     bucket: string;
     /** Replicas of the store's buckets: default 3 with 3 or more servers, else 1. */
@@ -100,8 +100,10 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   const maxTokenTtlSeconds = seconds(issuer, 'issuer.maxTokenTtlSeconds', 'maxTokenTtlSeconds', 3600);
   const defaultTtlSeconds = seconds(issuer, 'issuer.defaultTtlSeconds', 'defaultTtlSeconds', 300);
   if (defaultTtlSeconds > maxTokenTtlSeconds) fail('issuer.defaultTtlSeconds', 'must not exceed issuer.maxTokenTtlSeconds');
-  const credsFile = str(nats, 'nats.credsFile', 'credsFile');
-  const caFile = str(nats, 'nats.caFile', 'caFile');
+  // Relative to stateDir, so a copied state dir (one per replica) carries its own config unchanged.
+  const inState = (file: string | undefined): string | undefined => (file === undefined || isAbsolute(file) ? file : join(stateDir, file));
+  const credsFile = inState(str(nats, 'nats.credsFile', 'credsFile'));
+  const caFile = inState(str(nats, 'nats.caFile', 'caFile'));
   if (nats['servers'] !== undefined && nats['url'] !== undefined) fail('nats.url', 'give nats.servers or nats.url, not both');
   const serverField = nats['servers'] !== undefined ? 'nats.servers' : 'nats.url';
   const listed = overrides.natsUrl ?? nats['servers'] ?? nats['url'] ?? DEFAULT_NATS_URL;

@@ -55,7 +55,7 @@ test('three valid node configs, TLS for clients and routes, and a control-plane 
   t.deepEqual(cp.nats.servers, HOSTS.map((h, i) => `tls://${h}:${24400 + i}`));
   t.is(cp.nats.replicas, 3);
   t.is(cp.issuer.url, 'https://sigil.example');
-  t.is(await readFile(cp.nats.caFile, 'utf8'), await readFile(join(natsDir, 'tls/ca.pem'), 'utf8'));
+  t.is(await readFile(join(stateDir, cp.nats.caFile), 'utf8'), await readFile(join(natsDir, 'tls/ca.pem'), 'utf8'));
   for (const f of ['fleet/nats-auth.json', 'controlplane.creds', 'admin.creds', 'admin.token', 'fleet/bundle-signing.jwk']) {
     t.is((await stat(join(stateDir, f))).mode & 0o077, 0, `${f} is private`);
   }
