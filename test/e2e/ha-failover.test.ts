@@ -28,6 +28,18 @@ const AGENT_ADMIN = `${NET}.30:24030`;
 /** How long after an apply returns the agent must be running it. */
 const PROPAGATION_MS = 5_000;
 
+interface FleetStatusBody { agents: Array<{ id: string; lastHeartbeatAgeSeconds?: number }> }
+
+/** Polls `check` until it holds or `timeoutMs` has passed; whether it held. */
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 interface Timed<T> { value: T; ms: number }
 async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {
   const start = Date.now();
@@ -164,11 +176,32 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
     while (Date.now() < deadline && (running = await agentRevision().catch(() => undefined)) !== revision) await new Promise((r) => setTimeout(r, 50));
     t.is(running, revision, `with ${victim.name} down the agent runs revision ${revision} within ${PROPAGATION_MS} ms of the apply`);
 
-    const status = await timed(() => api<{ agents: Array<{ id: string }> }>(other, 'GET', '/v1/fleet/status', undefined, 2_000));
+    const status = await timed(() => api<FleetStatusBody>(other, 'GET', '/v1/fleet/status', undefined, 2_000));
     t.is(status.value.status, 200);
     t.is(status.value.body.agents.length, 1);
     t.true(status.ms < 2_000, `fleet status through ${other.name} answered in ${status.ms} ms`);
     t.is(await readBack(other), `${ttl}m`, `with ${victim.name} down, read through ${other.name}: nothing applied is lost`);
+    // Heartbeats keep flowing (1 s interval): the replica heard from the agent within the last 5 s.
+    const heard = await until(async () => {
+      const age = (await api<FleetStatusBody>(other, 'GET', '/v1/fleet/status', undefined, 2_000)).body.agents[0]?.lastHeartbeatAgeSeconds;
+      return age !== undefined && age < 5;
+    }, 5_000);
+    t.true(heard, `with ${victim.name} down, ${other.name} hears the agent's heartbeats`);
+
+    if (victim.name === 'nats-1') {
+      // A restarted agent finds the cluster whichever node is down (it has every server from enrolment).
+      await agent.kill('SIGTERM');
+      await agent.start(async () => (await agentRevision()) === revision, 60_000);
+      log('agent restarted with nats-1 down: runs the current revision');
+    }
+    if (victim.name === 'nats-2') {
+      // A replica (re)started while one node is down starts and serves.
+      const r = replicas[1]!;
+      await r.proc.kill('SIGTERM');
+      await r.proc.start(replicaReady(r), 60_000);
+      t.is(await readBack(r), `${ttl}m`);
+      log(`${r.name} restarted with nats-2 down: ready`);
+    }
 
     await victim.proc.start(victim.rejoined, 60_000);
     log(`${victim.name} rejoined`);
