@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { ControlPlaneError } from '../errors.js';
 import { sleep } from '../../common/abort.js';
-import type { KvKeySetStore } from './kv-key-store.js';
 
 /**
  * The issuer's signing keys, on the control plane's disk: `<dir>/signing-keys.json`, mode 0600 in a
@@ -40,6 +39,13 @@ const FILE = 'signing-keys.json';
 const LOCK = 'signing-keys.lock';
 const STALE_LOCK_MS = 30_000;
 
+/** Where replicas keep one key set between them (kv-key-store.ts: NATS KV), compare-and-set by sequence. */
+export interface SharedKeySetStore {
+  read(): Promise<{ file: KeySetFile | undefined; seq: number }>;
+  /** False when someone else wrote it since `seq`. */
+  write(file: KeySetFile, seq: number): Promise<boolean>;
+}
+
 /** How long a replica signs from its copy of a KV-held key set before reading it again. */
 const SHARED_CACHE_MS = 2_000;
 
@@ -51,7 +57,7 @@ export class KeySet {
    * `shared`: keep the set in NATS KV (replicas with separate state dirs). A set found in `dir` and
    * not yet in KV is imported at the first change (an installation that started with files).
    */
-  constructor(readonly dir: string, readonly policy: RotationPolicy, private readonly now: () => number = Date.now, private readonly shared?: KvKeySetStore) {}
+  constructor(readonly dir: string, readonly policy: RotationPolicy, private readonly now: () => number = Date.now, private readonly shared?: SharedKeySetStore) {}
 
   /** The key that signs now and the published set; reloads if another replica changed the file. */
   async current(): Promise<{ signing: SigningKey; published: SigningKey[]; sequence: number }> {
@@ -103,7 +109,7 @@ export class KeySet {
   }
 
   /** Compare-and-set loop on the KV copy; the edit runs again on a fresh read after a lost race. */
-  private async changeShared(shared: KvKeySetStore, edit: (file: KeySetFile) => boolean): Promise<boolean> {
+  private async changeShared(shared: SharedKeySetStore, edit: (file: KeySetFile) => boolean): Promise<boolean> {
     for (;;) {
       const { file: stored, seq } = await shared.read();
       const file = stored ?? await this.loadFile();
@@ -136,7 +142,7 @@ export class KeySet {
 
   private refreshing = false;
 
-  private refreshShared(shared: KvKeySetStore): void {
+  private refreshShared(shared: SharedKeySetStore): void {
     if (this.refreshing) return;
     this.refreshing = true;
     shared.read().then(({ file }) => {

@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { isCasConflict, withRetry } from '../store/kv-errors.js';
-import type { KeySetFile } from './key-set.js';
+import type { KeySetFile, SharedKeySetStore } from './key-set.js';
 
 /** The bucket holding state every replica shares (today: the issuer's key set). */
 export const CONTROL_PLANE_BUCKET = 'sigil-controlplane';
@@ -15,7 +15,7 @@ const KEY = 'issuer.signing-keys';
  * the admin user init-nats writes (admin.creds), both full-access by design. Agents cannot: their
  * NATS permissions allow only their own `sigil.cp.<id>.>` subjects, no `$JS.API` or `$KV` subject.
  */
-export class KvKeySetStore {
+export class KvKeySetStore implements SharedKeySetStore {
   constructor(private readonly kv: KV) {}
 
   async read(): Promise<{ file: KeySetFile | undefined; seq: number }> {
