@@ -7,7 +7,9 @@ export function isCasConflict(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
 }
 
-const TRANSIENT = new Set(['TimeoutError', 'NoRespondersError', 'ConnectionError', 'RequestError', 'ClosedConnectionError']);
+// JetStreamNotEnabled is how nats.js reports a publish nobody answered: in a cluster, a stream with no
+// leader for a moment (leader election, a replica count being changed).
+const TRANSIENT = new Set(['TimeoutError', 'NoRespondersError', 'ConnectionError', 'RequestError', 'ClosedConnectionError', 'JetStreamNotEnabled']);
 
 /** NATS or JetStream briefly away (restart, reconnect, leader election): worth retrying. */
 export function isTransient(err: unknown): boolean {
