@@ -15,7 +15,8 @@ import { withRetry } from './kv-errors.js';
 export class KvView<T> {
   readonly #entries = new Map<string, { value: T | undefined; seq: number }>();
   readonly #listeners = new Set<(key: string, value: T | undefined) => void>();
-  #lastSeq = 0;
+  /** The last stream sequence the watch delivered: where a re-opened watch resumes. */
+  #watchSeq = 0;
   #loaded: Promise<void> | undefined;
 
   constructor(
@@ -79,11 +80,14 @@ export class KvView<T> {
   async follow(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const watch = await this.kv.watch({ key: `${this.prefix}>`, ...(this.#lastSeq > 0 ? { resumeFromRevision: this.#lastSeq + 1 } : {}) });
+        const watch = await this.kv.watch({ key: `${this.prefix}>`, ...(this.#watchSeq > 0 ? { resumeFromRevision: this.#watchSeq + 1 } : {}) });
         const stop = (): void => watch.stop();
         signal.addEventListener('abort', stop, { once: true });
         try {
-          for await (const entry of watch) this.#apply(entry);
+          for await (const entry of watch) {
+            this.#watchSeq = Math.max(this.#watchSeq, entry.revision);
+            this.#apply(entry);
+          }
         } finally {
           signal.removeEventListener('abort', stop);
         }
@@ -112,7 +116,6 @@ export class KvView<T> {
     if (!entry.key.startsWith(this.prefix)) return;
     const id = entry.key.slice(this.prefix.length);
     const known = this.#entries.get(id);
-    this.#lastSeq = Math.max(this.#lastSeq, entry.revision);
     if (known && known.seq >= entry.revision) return;
     let value: T | undefined;
     if (entry.operation === 'PUT') {
