@@ -6,7 +6,9 @@
  *
  * Then each NATS node and each replica is killed (SIGKILL) in turn, and during each outage: apply
  * still works, the agent runs the new revision within 5 s of the apply, `fleet status` answers within
- * 2 s, every earlier apply is still there, and revisions only go up. Each victim is started again and
+ * 2 s (and /metrics too), heartbeats reach the other replica, a bound workload (uid 1001, no capabilities) gets its
+ * requests signed and accepted by the Object Storage stand-in, every earlier apply is still there, and
+ * revisions only go up. OCI IAM (stand-in) fetches the JWKS through a balancer in front of both replicas. Each victim is started again and
  * must rejoin (node healthy / replica ready) before the next one dies.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,8 +19,15 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { findCgroup2Mount } from '../../agent/steering/index.js';
 import { kernelTest } from '../helpers/kernel.js';
-import { AGENT_MAIN, OS_HOST, defaultPolicy, detachPinned, freePrivilegedPort, rmdirWhenEmpty, runNode } from './stack.js';
-import { Restartable, SERVER_MAIN, httpStatus } from './ha-cluster.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AGENT_MAIN, APP_SCRIPTS, OS_HOST, PRINCIPAL, REGION, SPIFFE_ID, defaultPolicy, detachPinned, freePrivilegedPort, rmdirWhenEmpty, runNode } from './stack.js';
+import { Restartable, SERVER_MAIN, httpStatus, startTcpBalancer } from './ha-cluster.js';
+import { createTestPki } from '../helpers/test-pki.js';
+import { WORKLOAD_UID, deployTestApp, installDir } from '../helpers/test-app.js';
+import { startIamStandIn } from '../standins/oci-iam.js';
+import { startObjectStorageStandIn } from '../standins/oci-objectstorage.js';
+import { runWorkload } from './workload-runner.js';
 
 const NET = '127.77.15';
 const NODES = [1, 2, 3].map((i) => ({ host: `${NET}.${i}`, client: 24100 + i - 1, monitor: 24300 + i - 1 }));
@@ -97,10 +106,28 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
   t.deepEqual(jwks[0], jwks[1], 'both replicas serve the same JWKS');
   t.true(((jwks[0] as { keys: unknown[] }).keys).length > 0);
 
+  // The issuer URL is a load balancer in front of both replicas; OCI IAM (the stand-in) trusts it.
+  const issuer = new URL(ISSUER_URL);
+  const balancer = await startTcpBalancer({ host: issuer.hostname, port: Number(issuer.port) },
+    REPLICAS.map((r) => ({ host: r.listen.split(':')[0] as string, port: Number(r.listen.split(':')[1]) })));
+  undo.push(() => balancer.close());
+  const pki = await createTestPki();
+  undo.push(() => pki.close());
+  const clientSecret = randomBytes(24).toString('base64url');
+  const objectStorage = await startObjectStorageStandIn({ pki, address: `${NET}.40`, port: 443, region: REGION, trustedIssuers: [] });
+  undo.push(() => objectStorage.close());
+  const iam = await startIamStandIn({
+    pki, address: `${NET}.41`, clientId: 'sigil-demo-app', clientSecret,
+    trust: { issuer: ISSUER_URL, audience: 'sigil-demo-app', jwksUrl: `${ISSUER_URL}/.well-known/jwks.json` },
+    principals: [{ equals: SPIFFE_ID, principal: PRINCIPAL }],
+  });
+  undo.push(() => iam.close());
+  objectStorage.trustIssuer(iam.publicKey);
+
   // The policy: the default one, its credential's TTL changed by every apply (so every apply changes the agent's bundle).
   const secretFile = path.join(root, 'oci-client-secret');
-  await writeFile(secretFile, randomBytes(16).toString('hex'), { mode: 0o600 });
-  const base = await defaultPolicy(`https://${NET}.41:24041`, secretFile, secretFile, 3600);
+  await writeFile(secretFile, clientSecret, { mode: 0o600 });
+  const base = await defaultPolicy(iam.url, secretFile, pki.caFile, 3600);
   const policyWithTtl = (minutes: number): string => base.map((doc) => {
     const d = doc as { kind: string; spec: Record<string, unknown> };
     return JSON.stringify(d.kind === 'WorkloadCredential' ? { ...d, spec: { ...d.spec, ttl: `${minutes}m` } } : d);
@@ -120,7 +147,11 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
   undo.push(async () => { for (const dir of [path.join(cgroup, 'workloads'), path.join(cgroup, 'agent'), cgroup]) await rmdirWhenEmpty(dir); });
   const token = await api<{ token: string }>(replicas[0]!, 'POST', '/v1/tokens', JSON.stringify({ labels: { role: 'demo' } }));
   t.is(token.status, 201, JSON.stringify(token.body));
-  const agentState = path.join(root, 'agent-state');
+  // The host's filesystem as deploy/install.sh lays it out (workloads read the signer's CA from the state dir).
+  const host = await installDir(path.join(os.tmpdir(), `sigil-ha-host-${id}`), 0o755);
+  undo.push(() => rm(host, { recursive: true, force: true }));
+  await installDir(path.join(host, 'var/lib/sigil'), 0o755);
+  const agentState = path.join(host, 'var/lib/sigil/agent');
   const enrolled = await runNode([AGENT_MAIN, 'enroll', '--token', token.body.token, '--control-plane', replicas[1]!.url, '--state-dir', agentState]);
   t.regex(enrolled, new RegExp(NODES.map((n) => `tls://${n.host.replace(/\./g, '\\.')}:${n.client}`).join(', ')), 'enrolment hands over every server');
   const signerHost = `${NET}.30`;
@@ -130,7 +161,8 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
     stateDir: agentState, log: { level: 'info' },
     steering: { cgroup, pinDir, agentCgroup: path.join(cgroup, 'agent') },
     signer: { ipv4: signerHost, port: signerPort },
-    dns: { resolve: { [OS_HOST]: [`${NET}.40`] } },
+    upstream: { caFile: pki.caFile },
+    dns: { resolve: { [OS_HOST]: [objectStorage.address] } },
     admin: { listen: AGENT_ADMIN },
   }));
   const agent = new Restartable('agent', process.execPath, [AGENT_MAIN, 'run', '--config', agentConfig, '--heartbeat-ms', '1000']);
@@ -145,6 +177,32 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
   };
   await agent.start(async () => (await agentRevision()) === revision, 60_000);
   log(`agent runs revision ${revision}`);
+
+  // A workload as its owner sets it up (stack.ts does the same): an unprivileged uid, no capabilities,
+  // trusting the signer's CA as `sigil-agent trust` says, with a placeholder OCI config.
+  const app = await deployTestApp(path.join(host, 'opt/app'), APP_SCRIPTS, ['oci-common', 'oci-objectstorage']);
+  const signerCa = /export NODE_EXTRA_CA_CERTS=(\S+)/.exec(await runNode([AGENT_MAIN, 'trust', '--state-dir', agentState]))?.[1];
+  t.truthy(signerCa);
+  const workloadHome = await installDir(path.join(host, 'home/app'), 0o700, { uid: WORKLOAD_UID, gid: WORKLOAD_UID });
+  const ociDir = path.join(workloadHome, '.oci');
+  await runNode([AGENT_MAIN, 'oci-config', '--dir', ociDir, '--region', REGION]);
+  await promisify(execFile)('chown', ['-R', `${WORKLOAD_UID}:${WORKLOAD_UID}`, ociDir]);
+  /** Runs the SDK workload; true when the Object Storage stand-in accepted every request it made, signed for our principal. */
+  const workloadSigned = async (tag: string): Promise<boolean> => {
+    const from = objectStorage.requests.length;
+    const run = await runWorkload({
+      cgroup: path.join(cgroup, 'workloads'), hosts: { [OS_HOST]: objectStorage.address }, command: process.execPath,
+      args: [app.path('test/e2e/oci-sdk-workload.js'), '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', tag, '--repeat', '1'],
+      env: { NODE_EXTRA_CA_CERTS: signerCa as string, HOME: workloadHome }, uid: WORKLOAD_UID,
+    });
+    // Judged on what the stand-in accepted during this run, not on what the workload says.
+    const seen = objectStorage.requests.slice(from);
+    const ok = run.code === 0 && run.lines.length > 0 && run.lines.every((l) => l['ok'] === true)
+      && seen.length >= run.lines.length && seen.every((r) => r.status < 400 && r.principal === PRINCIPAL);
+    if (!ok) t.log(`workload ${tag}: exit ${run.code}, lines ${JSON.stringify(run.lines)}, requests ${JSON.stringify(seen.map((r) => [r.method, r.status, r.rejection]))}\n${run.stderr.slice(-2000)}`);
+    return ok;
+  };
+  t.true(await workloadSigned('before'), 'a bound workload (uid 1001) is signed for before any failure');
 
   const readBack = async (via: (typeof replicas)[number]): Promise<string> => {
     const res = await api<{ spec: { ttl: string } }>(via, 'GET', '/v1/resources/WorkloadCredential/billing-exporter-objectstorage');
@@ -180,6 +238,8 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
     t.is(status.value.status, 200);
     t.is(status.value.body.agents.length, 1);
     t.true(status.ms < 2_000, `fleet status through ${other.name} answered in ${status.ms} ms`);
+    const metrics = await timed(() => httpStatus(`${other.url}/metrics`, 3_000));
+    t.true(metrics.value === 200 && metrics.ms < 2_000, `/metrics of ${other.name} answered ${metrics.value} in ${metrics.ms} ms`);
     t.is(await readBack(other), `${ttl}m`, `with ${victim.name} down, read through ${other.name}: nothing applied is lost`);
     // Heartbeats keep flowing (1 s interval): the replica heard from the agent within the last 5 s.
     const heard = await until(async () => {
@@ -187,12 +247,14 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
       return age !== undefined && age < 5;
     }, 5_000);
     t.true(heard, `with ${victim.name} down, ${other.name} hears the agent's heartbeats`);
-
-    if (victim.name === 'nats-1') {
-      // A restarted agent finds the cluster whichever node is down (it has every server from enrolment).
+    const exchangesBefore = iam.issued;
+    const restartAgent = victim.name === 'nats-1' || victim.name === 'replica-a';
+    if (restartAgent) {
+      // A restarted agent finds the cluster whichever node is down (it has every server from
+      // enrolment), and, holding no token, exchanges for one through whichever replica answers.
       await agent.kill('SIGTERM');
       await agent.start(async () => (await agentRevision()) === revision, 60_000);
-      log('agent restarted with nats-1 down: runs the current revision');
+      log(`agent restarted with ${victim.name} down: runs the current revision`);
     }
     if (victim.name === 'nats-2') {
       // A replica (re)started while one node is down starts and serves.
@@ -202,6 +264,9 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
       t.is(await readBack(r), `${ttl}m`);
       log(`${r.name} restarted with nats-2 down: ready`);
     }
+    t.true(await workloadSigned(`during-${victim.name}`), `with ${victim.name} down, the bound workload's requests are signed and accepted`);
+    if (restartAgent) t.true(iam.issued > exchangesBefore, `with ${victim.name} down, the restarted agent's exchange went through (UPSTs issued: ${iam.issued - exchangesBefore})`);
+    log(`workload signed with ${victim.name} down (UPSTs issued meanwhile: ${iam.issued - exchangesBefore})`);
 
     await victim.proc.start(victim.rejoined, 60_000);
     log(`${victim.name} rejoined`);
