@@ -1,6 +1,6 @@
 import { connect, type Authenticator, type NatsConnection } from '@nats-io/transport-node';
 import { sleep } from '../common/abort.js';
-import { ControlPlaneError } from './errors.js';
+import { CONTROLPLANE_CODES, ControlPlaneError } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface NatsTarget {
@@ -31,7 +31,7 @@ export async function connectCluster(target: NatsTarget, options: { name: string
         ...(options.authenticator ? { authenticator: options.authenticator } : {}),
       });
     } catch (err) {
-      if (options.signal?.aborted) throw new ControlPlaneError('SIGIL_ERR_NATS_UNAVAILABLE', 'stopped before NATS was reachable', { cause: err });
+      if (options.signal?.aborted) throw new ControlPlaneError(CONTROLPLANE_CODES.NATS_UNAVAILABLE, 'stopped before NATS was reachable', { cause: err });
       if (/authori[sz]ation|authentication|revoked|permission/i.test((err as Error).message)) throw err;
       if (attempt === 0) options.log.warn({ servers: target.servers, err: (err as Error).message }, 'no NATS server reachable yet; retrying');
       await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2), options.signal);

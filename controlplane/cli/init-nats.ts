@@ -23,10 +23,9 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ControlPlaneError } from '../errors.js';
-import { FLEET_AUTH_FILE, fleetSettings } from '../fleet/fleet-service.js';
-import { BundleSigningKey } from '../fleet/bundle-signing-key.js';
+import { BundleSigningKey, FLEET_AUTH_FILE, createNatsAuth, fleetSettings, natsServerConfig, type NatsAuthSetup } from '../fleet/index.js';
 import { ensureAdminToken } from '../http/admin-token.js';
-import { createNatsAuth, natsServerConfig, type NatsAuthSetup } from '../fleet/nats-auth.js';
+import { COMMON_CODES } from '../../common/errors.js';
 import { parseServerList } from '../../common/nats/servers.js';
 import { clusterCa } from './nats-pki.js';
 
@@ -60,7 +59,7 @@ export function clusterOptionsFromFlags(flag: (name: (typeof CLUSTER_FLAGS)[numb
   const int = (name: (typeof CLUSTER_FLAGS)[number], fallback: number): number => {
     const value = flag(name);
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value)) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `--${name} "${value}" must be a whole number`);
+    if (!/^\d+$/.test(value)) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--${name} "${value}" must be a whole number`);
     return Number(value);
   };
   const caCertFile = flag('tls-ca-cert');
@@ -104,13 +103,13 @@ export interface ClusterNode {
 export async function initNats(options: InitNatsOptions): Promise<{ files: string[]; nodes?: ClusterNode[]; controlPlaneConfig?: string }> {
   const authFile = path.join(options.stateDir, FLEET_AUTH_FILE);
   if (!options.force && (await access(authFile).then(() => true, () => false))) {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${authFile} exists: this installation already has a NATS authority (use --force to replace it and re-enrol every agent)`);
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${authFile} exists: this installation already has a NATS authority (use --force to replace it and re-enrol every agent)`);
   }
   const cluster = options.cluster ? clusterLayout(options.cluster, options.natsConfig) : undefined;
   let agentServers: string[] | undefined;
   if (options.agentNatsUrl !== undefined) {
     const parsed = parseServerList(options.agentNatsUrl);
-    if (!parsed.ok) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `--agent-nats-url: ${parsed.problem}`);
+    if (!parsed.ok) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--agent-nats-url: ${parsed.problem}`);
     agentServers = parsed.servers;
   }
   const setup = await createNatsAuth(agentServers ?? cluster?.map(clientUrl));
@@ -140,10 +139,10 @@ export async function initNats(options: InitNatsOptions): Promise<{ files: strin
 
 function clusterLayout(options: ClusterOptions, dir: string): ClusterNode[] {
   const { nodes, hosts } = options;
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new ControlPlaneError('SIGIL_ERR_CONFIG', '--cluster must be a whole number from 1 to 9 (3 or 5 for HA)');
-  if (hosts.length !== 1 && hosts.length !== nodes) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `--hosts names ${hosts.length} hosts for ${nodes} nodes (give one, or one per node)`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new ControlPlaneError(COMMON_CODES.CONFIG, '--cluster must be a whole number from 1 to 9 (3 or 5 for HA)');
+  if (hosts.length !== 1 && hosts.length !== nodes) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--hosts names ${hosts.length} hosts for ${nodes} nodes (give one, or one per node)`);
   for (const [flag, base] of [['--client-port', options.clientPort], ['--cluster-port', options.clusterPort], ['--monitor-port', options.monitorPort]] as const) {
-    if (!Number.isInteger(base) || base < 1 || base + nodes - 1 > 65_535) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${flag} ${base}: ports ${base}..${base + nodes - 1} must be valid`);
+    if (!Number.isInteger(base) || base < 1 || base + nodes - 1 > 65_535) throw new ControlPlaneError(COMMON_CODES.CONFIG, `${flag} ${base}: ports ${base}..${base + nodes - 1} must be valid`);
   }
   const all = Array.from({ length: nodes }, (_, i) => ({
     name: `sigil-nats-${i + 1}`,
@@ -154,7 +153,7 @@ function clusterLayout(options: ClusterOptions, dir: string): ClusterNode[] {
     configFile: path.join(dir, `node-${i + 1}.conf`),
   }));
   const used = all.flatMap((n) => [n.clientPort, n.clusterPort, n.monitorPort].map((p) => `${n.host}:${p}`));
-  if (new Set(used).size !== used.length) throw new ControlPlaneError('SIGIL_ERR_CONFIG', 'the client, cluster and monitor port ranges overlap; choose bases further apart');
+  if (new Set(used).size !== used.length) throw new ControlPlaneError(COMMON_CODES.CONFIG, 'the client, cluster and monitor port ranges overlap; choose bases further apart');
   return all;
 }
 
@@ -244,15 +243,15 @@ async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, clus
 }
 
 async function readCa(certFile: string | undefined, keyFile: string | undefined): Promise<{ certPem: string; keyPem: string }> {
-  if (!certFile || !keyFile) throw new ControlPlaneError('SIGIL_ERR_CONFIG', '--tls-ca-cert and --tls-ca-key go together');
+  if (!certFile || !keyFile) throw new ControlPlaneError(COMMON_CODES.CONFIG, '--tls-ca-cert and --tls-ca-key go together');
   const read = (file: string): Promise<string> => readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${file}: cannot read (${err.code ?? err.message})`, { cause: err });
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${file}: cannot read (${err.code ?? err.message})`, { cause: err });
   });
   return { certPem: await read(certFile), keyPem: await read(keyFile) };
 }
 
 function splitListen(listen: string): [string, number] {
   const m = /^(.+):(\d{1,5})$/.exec(listen);
-  if (!m) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `--listen "${listen}" must be host:port`);
+  if (!m) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--listen "${listen}" must be host:port`);
   return [m[1] as string, Number(m[2])];
 }

@@ -8,6 +8,7 @@ import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto, createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ControlPlaneError } from '../errors.js';
+import { COMMON_CODES } from '../../common/errors.js';
 
 // @peculiar/x509 is typed against the DOM's Crypto, which this Node-only tsconfig does not load.
 x509.cryptoProvider.set(webcrypto as never);
@@ -45,7 +46,7 @@ export async function clusterCa(existing?: { certPem: string; keyPem: string }, 
       const der = createPrivateKey(existing.keyPem).export({ format: 'der', type: 'pkcs8' });
       key = await webcrypto.subtle.importKey('pkcs8', der, EC_KEY, false, ['sign']);
     } catch (err) {
-      throw new ControlPlaneError('SIGIL_ERR_CONFIG', `--tls-ca-cert/--tls-ca-key: not an ECDSA P-256 CA certificate and its key: ${(err as Error).message}`, { cause: err });
+      throw new ControlPlaneError(COMMON_CODES.CONFIG, `--tls-ca-cert/--tls-ca-key: not an ECDSA P-256 CA certificate and its key: ${(err as Error).message}`, { cause: err });
     }
   } else {
     const keys = await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);

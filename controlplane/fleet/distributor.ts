@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
-import type { AgentBundle, BindingSpec } from '../../protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
+import { BUNDLE_FORMAT, type AgentBundle } from '../../protocol/bundle.js';
 import type { BundleGetReply } from '../../protocol/fleet.js';
 import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import { computeBindingsFor } from '../bindings/compute.js';
 import type { ResourceStore, Snapshot } from '../store/resource-store.js';
-import { META_KEY, readMeta, type PolicyRecord } from '../store/journal.js';
 import type { AgentRegistry, AgentRecord } from './agent-registry.js';
 import { sleep } from '../../common/abort.js';
 
@@ -104,20 +104,12 @@ export class BundleDistributor {
     await this.#refreshing;
   }
 
-  /** A committed apply (the policy record with no `pending`) triggers a refresh; the watch is re-opened if it ends. */
+  /** A committed apply triggers a refresh; the commit watch is re-opened whenever it ends (server restart, consumer lost). */
   async #followPolicy(store: ResourceStore, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const watch = await store.kv.watch({ key: META_KEY });
-        const stop = (): void => watch.stop();
-        signal.addEventListener('abort', stop, { once: true });
-        try {
-          for await (const entry of watch) {
-            if (entry.operation !== 'PUT' || entry.json<PolicyRecord>().pending !== undefined) continue; // an apply still being written out: wait for its end
-            if (entry.json<PolicyRecord>().revision > this.#revision) this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
-          }
-        } finally {
-          signal.removeEventListener('abort', stop);
+        for await (const revision of store.watchCommits(signal)) {
+          if (revision > this.#revision) this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
         }
       } catch (err) {
         if (!signal.aborted) this.parts.log.warn({ err: (err as Error).message }, 'policy watch failed; re-opening');
@@ -128,16 +120,16 @@ export class BundleDistributor {
 
   /**
    * The watch's backstop: a KV watch can stay silent for several seconds after its stream's leader
-   * died (until its consumer is recreated), so the policy record is also read every POLL_MS, one
-   * direct get, and a revision newer than the last refresh triggers one.
+   * died (until its consumer is recreated), so the committed revision is also read every POLL_MS (one
+   * get of one key), and a revision newer than the last refresh triggers one.
    */
   async #pollPolicy(store: ResourceStore, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await sleep(POLL_MS, signal);
       if (signal.aborted) return;
       try {
-        const meta = await readMeta(store.kv);
-        if (meta.record.revision > this.#revision || meta.record.pending) await this.refresh();
+        const committed = await store.committedRevision();
+        if (committed.revision > this.#revision || committed.pending) await this.refresh();
       } catch (err) {
         this.parts.log.debug({ err: (err as Error).message }, 'policy poll failed');
       }
@@ -185,7 +177,7 @@ export class BundleDistributor {
     const digest = digestOf(bindings);
     const previous = this.#issued.get(agent.id);
     if (previous && (previous.digest === digest || previous.revision >= snapshot.revision)) return false;
-    const bundle: AgentBundle = { agentId: agent.id, revision: snapshot.revision, issuedAt: new Date().toISOString(), bindings };
+    const bundle: AgentBundle = { format: BUNDLE_FORMAT, agentId: agent.id, revision: snapshot.revision, issuedAt: new Date().toISOString(), bindings };
     const issued: IssuedBundle = { revision: bundle.revision, issuedAt: bundle.issuedAt, digest, jws: await this.parts.key.sign(bundle) };
     this.#issued.set(agent.id, issued);
     this.parts.nc.publish(subjects.bundlePush(agent.id), issued.jws);
