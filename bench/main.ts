@@ -61,19 +61,22 @@ async function main(): Promise<void> {
   };
   log(`${quick ? 'quick' : 'full'} run on ${machine.cores} × ${machine.cpuModel}, Linux ${machine.kernel}, node ${machine.node}`);
 
-  if (values['only-stack']) {
-    // A development aid for profiling the signer: the stack phase alone, printed, nothing written.
-    const stackOnly = await benchThroughStack({
-      throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
-      ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
-      log,
-    });
-    process.stdout.write(`${JSON.stringify(stackOnly, null, 2)}\n`);
-    return;
-  }
-
   log('RSA-2048 sign cost');
   const { signCostUs } = benchSignCost(quick ? 1000 : 4000);
+  // The signer phase's options; the native-client figures are medians of `rounds` runs.
+  const stackOptions = {
+    throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
+    signCostUs, rounds: quick ? 3 : 5, wrkSeconds: quick ? 3 : 5, bulk: true,
+    ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
+    log,
+  };
+
+  if (values['only-stack']) {
+    // A development aid for profiling the signer: the stack phase alone, printed, nothing written.
+    const stackOnly = await benchThroughStack(stackOptions);
+    process.stdout.write(`${JSON.stringify({ signCostUs, ...stackOnly }, null, 2)}\n`);
+    return;
+  }
 
   log('connect4 hook run time');
   const bpf = await benchBpf(quick ? 2000 : 10_000);
@@ -85,15 +88,7 @@ async function main(): Promise<void> {
   const attest = await benchAttest();
 
   log('signer through the whole stack');
-  const stackBench = await benchThroughStack({
-    throughputSeconds: quick ? 6 : 20,
-    concurrency: 16,
-    latencyRequests: quick ? 300 : 2000,
-    heldConnections: 1000,
-    tokenLifetimeSeconds: 10,
-    ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
-    log,
-  });
+  const stackBench = await benchThroughStack(stackOptions);
 
   // The quick run skips the one-process fleet (about a minute of enrolment and connection set-up).
   let fleetOne: FleetBenchResult | null = null;
@@ -106,15 +101,20 @@ async function main(): Promise<void> {
   const fleetSpread = await fleetInChild(1000, 4);
   log(`  ${JSON.stringify(fleetSpread)}`);
 
-  const { signer: stackSigner, agent, credentials } = stackBench;
+  const { signer: stackSigner, agent, credentials, native } = stackBench;
   const results = {
     run: { mode: quick ? 'quick' : 'full', seconds: Math.round((Date.now() - started) / 1000) },
     machine,
     signer: {
       signCostUs,
       ...stackSigner,
-      cpuOverheadRatio: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
+      // With the SDK client (bench/load-client.ts), which saturates before the agent does.
+      cpuOverheadRatioSdk: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
+      // With wrk (bench/native-clients.ts): medians of the rounds; min–max in `spread`.
+      ...medians(native.signer),
+      native: native.signer,
     },
+    bulk: native.bulk === null ? null : { ...medians(native.bulk), native: native.bulk },
     bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connect4ByProgram: bpf.connect4ByProgram, connects: bpf.connects },
     attest,
     identityCost,
@@ -127,11 +127,29 @@ async function main(): Promise<void> {
     },
     agent,
     credentials,
+    spread: spreadsOf({ signer: native.signer, bulk: native.bulk }),
   };
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), out) || out}`);
   process.stdout.write(`${formatTable(results, GOALS)}\n`);
+}
+
+type SpreadLike = { median: number; min: number; max: number };
+const isSpread = (v: unknown): v is SpreadLike => typeof v === 'object' && v !== null && 'median' in v && 'min' in v;
+
+/** The median of every top-level Spread field, under the same name. */
+function medians(o: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => isSpread(v)).map(([k, v]) => [k, (v as SpreadLike).median]));
+}
+
+/** `dotted.path` → [min, max] of every Spread figure, for the table's min–max column. */
+function spreadsOf(groups: Record<string, object | null>): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const [group, o] of Object.entries(groups)) {
+    for (const [k, v] of Object.entries(o ?? {})) if (isSpread(v)) out[`${group}.${k}`] = [v.min, v.max];
+  }
+  return out;
 }
 
 main().then(() => process.exit(0), (err: unknown) => {
