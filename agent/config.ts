@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { parse } from 'yaml';
+import { isMapping, readYamlMapping } from '../common/config-file.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
 import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
+import { COMMON_CODES } from '../common/errors.js';
 
 /**
  * The agent's settings. Flags > file > defaults; a missing or bad file is SIGIL_ERR_CONFIG naming the
@@ -86,7 +87,6 @@ export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
 
-const isMapping = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads, validates and defaults the agent's config. `file` undefined means defaults only. */
 export async function loadAgentConfig(file: string | undefined, overrides: AgentConfigOverrides = {}): Promise<AgentConfig> {
@@ -97,7 +97,7 @@ export async function loadAgentConfig(file: string | undefined, overrides: Agent
 /** Validation and defaults on an already parsed document (exported for tests). */
 export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigOverrides = {}): AgentConfig {
   const fail = (field: string, message: string): never => {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+    throw new AgentError(COMMON_CODES.CONFIG, `${where}: ${field}: ${message}`);
   };
   const only = (obj: Raw, prefix: string, allowed: string[]): void => {
     for (const key of Object.keys(obj)) {
@@ -160,7 +160,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   try {
     fileFallback = parseFileFallbackConfigs(raw['fileFallback']);
   } catch (err) {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError(COMMON_CODES.CONFIG, `${where}: ${(err as Error).message}`, { cause: err });
   }
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_AGENT_STATE_DIR;
@@ -197,24 +197,5 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
  * Reads a YAML config file whose top level must be a mapping (the agent's and the control plane's).
  * Errors name the file and say what is wrong; `error` makes each program's own coded error.
  */
-export async function readYamlMapping(file: string, error: (message: string, cause?: unknown) => Error): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw error(`${file}: cannot read the config file (${code === 'ENOENT' ? 'it does not exist' : code ?? String(err)})`, err);
-  }
-  let value: unknown;
-  try {
-    value = parse(text);
-  } catch (err) {
-    throw error(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, err);
-  }
-  if (value === null || value === undefined) return {};
-  if (!isMapping(value)) throw error(`${file}: the top level must be a mapping`);
-  return value;
-}
-
 const readConfigFile = (file: string): Promise<Raw> =>
-  readYamlMapping(file, (message, cause) => new AgentError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
+  readYamlMapping(file, (message, cause) => new AgentError(COMMON_CODES.CONFIG, message, cause === undefined ? {} : { cause }));

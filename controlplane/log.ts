@@ -1,13 +1,10 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { pino, LoggerOptions } from 'pino';
+import { COMMON_REDACTED_PATHS, createProgramLogger, type Logger } from '../common/log.js';
 
-/**
- * Field paths that may hold a secret. pino removes them by configuration, so a careless
- * `log.info({ req })` cannot leak the admin token, a JWT-SVID, a client secret or a private key.
- */
+/** What the control plane's logs must never hold, beyond the common paths: SVIDs, client secrets, JWK `d`, the admin token. */
 export const REDACTED_PATHS = [
-  'token', '*.token', 'svid', '*.svid', 'jwt', '*.jwt', 'upst', '*.upst',
-  'secret', '*.secret', 'clientSecret', '*.clientSecret', 'privateKey', '*.privateKey', 'd', '*.d',
-  'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
+  ...COMMON_REDACTED_PATHS,
+  'svid', '*.svid', 'jwt', '*.jwt', 'clientSecret', '*.clientSecret', 'd', '*.d',
   'adminToken', '*.adminToken', 'password', '*.password',
 ];
 
@@ -15,11 +12,5 @@ export type { Logger };
 
 /** The control plane's root logger; parts take `log.child({ part: 'store' })`. */
 export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
-  const base: LoggerOptions = {
-    name: 'sigil-controlplane',
-    level: process.env['SIGIL_LOG_LEVEL'] ?? 'info',
-    redact: { paths: REDACTED_PATHS, remove: true },
-    ...options,
-  };
-  return destination ? pino(base, destination) : pino(base);
+  return createProgramLogger('sigil-controlplane', REDACTED_PATHS, options, destination);
 }

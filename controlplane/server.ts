@@ -1,3 +1,5 @@
+import type { Service } from '../common/service.js';
+import { runServices } from '../common/service.js';
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { ControlPlaneConfig } from './config/config.js';
@@ -15,12 +17,10 @@ import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
 import { ExchangeResponderService } from './exchange/service.js';
 import { StoreBindingOwnership } from './exchange/store-ownership.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
-import { EXPOSITION_CONTENT_TYPE } from '../agent/admin/exposition.js';
+import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
-export interface Service {
-  run(signal: AbortSignal): Promise<void>;
-}
+export type { Service };
 
 export interface RunningControlPlane {
   /** http://host:port the API listens on. */
@@ -89,29 +89,19 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
       return true;
     });
 
-    const services: Array<[string, Service]> = [
-      ['keys', new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100))],
-      ['http', http],
-      ...(fleet ? [['fleet', fleet] as [string, Service]] : []),
+    const services: Service[] = [
+      new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100)),
+      http,
+      ...(fleet ? [fleet] : []),
       // Exchanges need to know which agent holds which binding: only with a fleet (enrolled agents).
-      ...(fleet ? [['exchange', new ExchangeResponderService(nc, {
+      ...(fleet ? [new ExchangeResponderService(nc, {
         ownership: new StoreBindingOwnership(store, fleet),
         minter: issuer,
         log: log.child({ part: 'exchange' }),
         onRefusedReply,
-      })] as [string, Service]] : []),
+      })] : []),
     ];
-    const stop = new AbortController();
-    signal.addEventListener('abort', () => stop.abort(), { once: true });
-    const done = Promise.all(services.map(async ([name, service]) => {
-      try {
-        await service.run(stop.signal);
-      } catch (err) {
-        log.error({ err, service: name }, 'service failed; stopping');
-        stop.abort();
-        throw err;
-      }
-    })).finally(async () => {
+    const done = runServices(services, signal, log).finally(async () => {
       ready = false;
       await nc.drain().catch(() => nc.close());
       log.info('stopped');

@@ -4,7 +4,7 @@
  * Label values are bounded sets (HTTP status, error codes, counter names): no SPIFFE IDs, no paths.
  */
 import type { AuditEvent } from '../signer/audit.js';
-import { LabelledCounter, renderExposition, type MetricFamily } from './exposition.js';
+import { LabelledCounter, renderExposition, type MetricFamily } from '../../common/metrics/exposition.js';
 
 export interface AgentMetricsSources {
   /** KernelSteering.counters(): per-branch BPF counters summed over CPUs; undefined before attach. */

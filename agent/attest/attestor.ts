@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { debuggerSignals } from './debugger-signals.js';
@@ -170,7 +170,17 @@ export class Attestor {
 
   /** Replaces the policy (throws SIGIL_ERR_ATTEST_SELECTOR and keeps the old one if any selector is bad). */
   async setBindings(specs: readonly BindingSpec[]): Promise<void> {
-    this.matcher = Matcher.compile(specs);
+    await this.commitBindings(this.prepareBindings(specs));
+  }
+
+  /** Phase one of a policy change: compiles the matchers (throws on a bad selector), changes nothing. */
+  prepareBindings(specs: readonly BindingSpec[]): Matcher {
+    return Matcher.compile(specs);
+  }
+
+  /** Phase two: makes a prepared policy current and re-decides every known process under it. */
+  async commitBindings(matcher: Matcher): Promise<void> {
+    this.matcher = matcher;
     for (const entry of this.tracked.values()) {
       if (entry.facts !== undefined && entry.outcome !== undefined) this.decide(entry, entry.facts);
     }

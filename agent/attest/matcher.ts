@@ -1,4 +1,4 @@
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import { AgentError } from '../errors.js';
 import { ATTEST_ERR } from './errors.js';
 import type { ProcessFacts } from './facts.js';

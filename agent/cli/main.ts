@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `sigil-agent <command>`: each command is one module under ./commands (see ./dispatch.ts). */
-import { runCli } from './dispatch.js';
+import { runCli } from '../../common/cli/dispatch.js';
 
 runCli({
   program: 'sigil-agent',

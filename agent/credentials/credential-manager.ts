@@ -10,7 +10,7 @@
  * Listeners (the file fallback) hear of every new credential and every removed binding.
  */
 import type { Logger } from 'pino';
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import type { CredentialProvider, SessionCredential } from '../signer/ports.js';
 import type { ExchangeClient } from './exchange-client.js';
 import { BindingCredential, type BindingEvents, type BindingStatus, type IssuedCredential } from './binding-credential.js';

@@ -5,8 +5,8 @@
 import { NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { AgentError } from '../errors.js';
 import { CREDENTIAL_ERRORS } from './errors.js';
-import { subjects } from '../../controlplane/protocol/subjects.js';
-import { decodeExchangeReply, encodeExchangeMessage } from '../../controlplane/protocol/exchange.js';
+import { subjects } from '../../protocol/subjects.js';
+import { decodeExchangeReply, encodeExchangeMessage } from '../../protocol/exchange.js';
 
 export interface ExchangedToken {
   token: string;

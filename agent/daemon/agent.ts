@@ -8,7 +8,7 @@
  * Bundles come from outside (the fleet client, or a test) through `apply()`.
  */
 import type { Logger } from 'pino';
-import type { AgentBundle } from '../../controlplane/protocol/bindings.js';
+import type { AgentBundle } from '../../protocol/bundle.js';
 import { Attestor } from '../attest/index.js';
 import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
@@ -121,8 +121,16 @@ export class Agent {
       reconcile.unref();
       cleanup.push(() => clearInterval(reconcile));
 
-      const destinations = new DestinationResolver({ table: steering, resolve: config.dns.resolve, graceMs: config.dns.graceSeconds * 1000 });
-      destinations.start({ onError: (err) => log.warn({ err }, 'DNS refresh of OCI destinations failed; keeping the last addresses') });
+      const dnsLog = log.child({ part: 'dns' });
+      const destinations = new DestinationResolver({
+        table: steering, resolve: config.dns.resolve, graceMs: config.dns.graceSeconds * 1000,
+        // Once per change, not per refresh: a destination that does not resolve degrades itself only.
+        onUnresolved: (unresolved) => {
+          if (unresolved.length > 0) dnsLog.warn({ unresolved }, 'OCI destinations without an address are not steered until they resolve; the others work');
+          else dnsLog.info('every OCI destination resolves again');
+        },
+      });
+      destinations.start({ onError: (err) => dnsLog.warn({ err }, 'DNS refresh of OCI destinations failed; keeping the last addresses') });
       cleanup.push(() => destinations.stop());
 
       const fallback = config.fileFallback;

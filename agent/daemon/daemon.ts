@@ -12,8 +12,9 @@ import type { Logger } from 'pino';
 import { AgentMetrics, startAdminServer, type AdminServer } from '../admin/index.js';
 import type { AgentConfig } from '../config.js';
 import { FleetClient, loadEnrollment, savedBindings } from '../fleet/index.js';
-import { createSystemdNotifier } from '../systemd/index.js';
+import { createSystemdNotifier } from '../../common/systemd/index.js';
 import { Agent } from './agent.js';
+import { untilAborted } from '../../common/abort.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -83,16 +84,13 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         log: log.child({ part: 'admin' }),
         metrics: () => metrics?.render() ?? '',
         health: () => {
-          const degraded = [...agent.attachments.problems];
+          const degraded = [...agent.attachments.problems, ...agent.destinations.unresolved().map((h) => `destination ${h} does not resolve`)];
           return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
         },
       });
     }
     const watchdog = systemd.startWatchdog();
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
     watchdog?.stop();
     systemd.stopping();
   } finally {

@@ -1,4 +1,4 @@
-import type { WorkloadUsage } from '../../controlplane/protocol/fleet.js';
+import type { WorkloadUsage } from '../../protocol/fleet.js';
 import type { AuditEvent } from '../signer/index.js';
 
 /**

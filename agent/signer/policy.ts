@@ -2,7 +2,7 @@
  * What a workload's bindings allow: which destination hostnames (checked at the TLS handshake)
  * and which method on which host (checked per request).
  */
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 
 /** True when any binding lists `hostname` (compared lower-case) as a destination. */
 export function destinationAllowed(bindings: readonly BindingSpec[], hostname: string): boolean {

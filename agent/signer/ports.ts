@@ -4,7 +4,7 @@
  */
 import type net from 'node:net';
 import type crypto from 'node:crypto';
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 
 /** What the kernel recorded when it steered a connection to the signer (never what the client says). */
 export interface ConnectionRecord {

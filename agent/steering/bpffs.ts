@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { findBpffsMounts } from './mounts.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../../native/index.js';
 import { SteeringError, SteeringErrorCode } from './errors.js';
 
 export const DEFAULT_BPFFS = '/sys/fs/bpf';

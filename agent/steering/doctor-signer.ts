@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describeSquatter, squattersOn, unprivilegedPortProblem, unprivilegedPortStart } from './signer-address.js';
 import { destroySocket, TCP_STATE } from './sockets.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../../native/index.js';
 
 export interface SignerAddress { ipv4: string; ipv6: string; port: number }
 type Check = (name: string, ok: boolean, detail: string) => boolean;

@@ -7,11 +7,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs'
 import path from 'node:path';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../../native/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from './probe.js';
 import { KernelSteering, type ProcessImage } from './steering.js';
 import { taintReasons } from './protection.js';
 import { signerChecks, type SignerAddress } from './doctor-signer.js';
+import { sleep } from '../../common/abort.js';
 
 export interface DoctorCheck { name: string; ok: boolean; detail: string }
 export interface DoctorReport { ok: boolean; checks: DoctorCheck[] }
@@ -136,7 +137,7 @@ async function pollImage(steering: KernelSteering, pid: number, timeoutMs: numbe
       if (image !== null) return image;
       throw new Error(`no kernel image record for process ${pid}`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
@@ -147,7 +148,7 @@ async function cleanup(cgroupPath: string, pinDir: string, peers: PeerProcess[],
   steering?.close();
   rmSync(pinDir, { recursive: true, force: true });
   for (let i = 0; i < 50 && existsSync(cgroupPath); i++) {
-    try { rmdirSync(cgroupPath); } catch { await new Promise((r) => setTimeout(r, 20)); }
+    try { rmdirSync(cgroupPath); } catch { await sleep(20); }
   }
   const leftovers = [pinDir, cgroupPath].filter((p) => existsSync(p));
   check('cleanup', leftovers.length === 0, leftovers.length === 0 ? 'temporary cgroup, pins and processes removed' : `left behind: ${leftovers.join(', ')} (${existsSync(cgroupPath) ? readFileSync(path.join(cgroupPath, 'cgroup.procs'), 'utf8').trim() : ''})`);

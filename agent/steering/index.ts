@@ -13,7 +13,7 @@ export {
 } from './resolver.js';
 export { findCgroup2Mount, findBpffsMounts } from './mounts.js';
 export { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
-export { loadNative, nativeCandidates } from './native.js';
+export { loadNative, nativeCandidates } from '../../native/index.js';
 export { SteeringError, SteeringErrorCode } from './errors.js';
 export { bpfLsmStatus, chooseProtection, taintReasons, PROTECTION_SETTINGS, DEFAULT_PROTECTION, type ProtectionChoice, type ProtectionSetting } from './protection.js';
 export { runDoctor, type DoctorReport, type DoctorCheck } from './doctor.js';

@@ -6,7 +6,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { NativeTcpSocket } from '../../native/binding.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../../native/index.js';
 
 export type TcpSocket = NativeTcpSocket;
 

@@ -5,7 +5,7 @@ import type {
 } from '../../native/binding.js';
 import { ensureBpffs, DEFAULT_BPFFS } from './bpffs.js';
 import { findCgroup2Mount } from './mounts.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../../native/index.js';
 import { chooseProtection, lsmRefused, type ProtectionChoice, type ProtectionSetting } from './protection.js';
 import { SteeringError, SteeringErrorCode } from './errors.js';
 

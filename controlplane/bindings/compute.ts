@@ -1,4 +1,4 @@
-import type { BindingSpec } from '../protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import type { AgentSelector, Resource, WorkloadCredential, WorkloadIdentity } from '../resources/types.js';
 import { resourceKey } from '../resources/types.js';
 import { durationSeconds } from '../resources/duration.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-/** `sigil <command>`: each command is one module under ./commands (see agent/cli/dispatch.ts). */
-import { runCli } from '../../agent/cli/dispatch.js';
+/** `sigil <command>`: each command is one module under ./commands (see common/cli/dispatch.ts). */
+import { runCli } from '../../common/cli/dispatch.js';
 
 runCli({
   program: 'sigil',

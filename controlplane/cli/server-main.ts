@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { startControlPlane } from '../server.js';
 import { parseArgs, stringFlag, UsageError } from './args.js';
 import { initNats } from './init-nats.js';
-import { createSystemdNotifier } from '../../agent/systemd/index.js';
+import { createSystemdNotifier } from '../../common/systemd/index.js';
 
 const USAGE = `usage: sigil-controlplane run [--config <file>] [--nats-url <url>] [--listen <host:port>]
                               [--state-dir <dir>] [--issuer-url <url>] [--log-level <level>]

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { readYamlMapping } from '../../agent/config.js';
+import { readYamlMapping } from '../../common/config-file.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
+import { COMMON_CODES } from '../../common/errors.js';
 
 /** The control plane's settings; every field has a default except where noted. */
 export interface ControlPlaneConfig {
@@ -48,7 +49,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   const raw = file === undefined ? {} : await readConfigFile(file);
   const where = file ?? '(defaults)';
   const fail = (field: string, message: string): never => {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${where}: ${field}: ${message}`);
   };
   const section = (name: string, allowed: string[]): Record<string, unknown> => {
     const value = raw[name];
@@ -106,7 +107,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
 }
 
 const readConfigFile = (file: string): Promise<Record<string, unknown>> =>
-  readYamlMapping(file, (message, cause) => new ControlPlaneError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
+  readYamlMapping(file, (message, cause) => new ControlPlaneError(COMMON_CODES.CONFIG, message, cause === undefined ? {} : { cause }));
 
 /** "127.0.0.1:8787" → { host, port }; brackets stripped from IPv6. */
 export function splitHostPort(listen: string): { host: string; port: number } {

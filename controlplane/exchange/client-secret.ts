@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { ExchangeError } from './errors.js';
-import { EXCHANGE_CODES } from '../protocol/exchange.js';
+import { EXCHANGE_CODES } from '../../protocol/exchange.js';
 
 const MAX_SECRET_BYTES = 4096;
 

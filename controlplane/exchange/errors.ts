@@ -4,7 +4,7 @@
  * Messages never hold the client secret, the JWT-SVID or a session token.
  */
 import { ControlPlaneError } from '../errors.js';
-import { EXCHANGE_CODES } from '../protocol/exchange.js';
+import { EXCHANGE_CODES } from '../../protocol/exchange.js';
 
 export type ExchangeErrorCode = (typeof EXCHANGE_CODES)[keyof typeof EXCHANGE_CODES];
 

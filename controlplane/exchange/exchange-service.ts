@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { BindingOwnership, CredentialDriver, SvidMinter } from './ports.js';
 import type { CredentialSourceSpec } from '../resources/types.js';
 import { ExchangeError } from './errors.js';
-import { EXCHANGE_CODES, decodeExchangeRequest, type ExchangeFailure, type ExchangeReply } from '../protocol/exchange.js';
+import { EXCHANGE_CODES, decodeExchangeRequest, type ExchangeFailure, type ExchangeReply } from '../../protocol/exchange.js';
 
 export interface ExchangeServiceOptions {
   ownership: BindingOwnership;

@@ -17,9 +17,10 @@ import type { CredentialDriver, DriverRequest, DriverResult } from './ports.js';
 import { ClientSecretFiles } from './client-secret.js';
 import { ExchangeError, scrub } from './errors.js';
 import { postForm, type FormResponse } from './https-form-post.js';
-import { DEFAULT_RETRY, backoffDelay, sleep, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, backoffDelay, type RetryPolicy } from './retry.js';
+import { abortableDelay } from '../../common/abort.js';
 import { readTokenExpiry } from './token-expiry.js';
-import { EXCHANGE_CODES } from '../protocol/exchange.js';
+import { EXCHANGE_CODES } from '../../protocol/exchange.js';
 
 export const OCI_TOKEN_PATH = '/oauth2/v1/token';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -106,7 +107,7 @@ export class OciTokenExchangeDriver implements CredentialDriver {
 
     let lastProblem = '';
     for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
-      if (attempt > 1) await sleep(backoffDelay(this.#retry, attempt), request.signal);
+      if (attempt > 1) await abortableDelay(backoffDelay(this.#retry, attempt), request.signal);
       let response: FormResponse;
       try {
         response = await postForm({

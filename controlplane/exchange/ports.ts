@@ -2,7 +2,7 @@
  * What the credential exchange needs from the rest of the control plane. The composition root wires
  * these to the real store and JWT-SVID issuer; tests plug small fakes or the real parts.
  */
-import type { BindingSpec } from '../protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import type { CredentialSourceSpec } from '../resources/types.js';
 
 /**

@@ -9,8 +9,8 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { ExchangeService } from './exchange-service.js';
-import { agentIdOfSubject, subjects } from '../protocol/subjects.js';
-import { EXCHANGE_CODES, encodeExchangeMessage, type ExchangeReply } from '../protocol/exchange.js';
+import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
+import { EXCHANGE_CODES, encodeExchangeMessage, type ExchangeReply } from '../../protocol/exchange.js';
 import { answersOwnInbox, type RefusedReplyListener } from '../fleet/reply-guard.js';
 
 export interface ExchangeResponder {

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
-import type { Service } from '../server.js';
+import type { Service } from '../../common/service.js';
+import { untilAborted } from '../../common/abort.js';
 import { ExchangeService } from './exchange-service.js';
 import { OciTokenExchangeDriver } from './oci-driver.js';
 import type { BindingOwnership, SvidMinter } from './ports.js';
@@ -9,6 +10,7 @@ import type { RefusedReplyListener } from '../fleet/reply-guard.js';
 
 /** The exchange responder as one of the control plane's services: answers until the signal fires. */
 export class ExchangeResponderService implements Service {
+  readonly name = 'exchange';
   constructor(
     private readonly nc: NatsConnection,
     private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger; onRefusedReply?: RefusedReplyListener },
@@ -18,10 +20,7 @@ export class ExchangeResponderService implements Service {
     const service = new ExchangeService({ ...this.deps, drivers: { oci: new OciTokenExchangeDriver() } });
     const responder = startExchangeResponder(this.nc, service, { log: this.deps.log, ...(this.deps.onRefusedReply ? { onRefusedReply: this.deps.onRefusedReply } : {}) });
     this.deps.log.info('answering credential exchange requests');
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
     await responder.stop();
   }
 }

@@ -1,4 +1,4 @@
-import type { AttachRepairReport, BundleAck, Heartbeat, ProgramInfo, RefusedBundle } from '../protocol/fleet.js';
+import type { AttachRepairReport, BundleAck, Heartbeat, ProgramInfo, RefusedBundle } from '../../protocol/fleet.js';
 import type { AgentRecord } from './agent-registry.js';
 import type { IssuedBundle } from './distributor.js';
 

@@ -1,11 +1,12 @@
+import type { Service } from '../../common/service.js';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
 import type { AgentInfo } from '../bindings/compute.js';
-import { decodeBundleAck, decodeHeartbeat, type EnrollRequest, type EnrollResponse } from '../protocol/fleet.js';
-import { agentIdOfSubject, subjects } from '../protocol/subjects.js';
+import { decodeBundleAck, decodeHeartbeat, type EnrollRequest, type EnrollResponse } from '../../protocol/fleet.js';
+import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import { openBucket } from '../store/bucket.js';
 import { AccountUpdater } from './account-updates.js';
@@ -59,7 +60,8 @@ export function fleetSettings(stateDir: string, natsUrl: string, auth: FleetNats
  * The fleet: enrolment with one-time join tokens, per-agent NATS users, signed bundle distribution,
  * heartbeats and drift, revocation. A Service (run(signal)); the HTTP routes call its methods.
  */
-export class FleetService {
+export class FleetService implements Service {
+  readonly name = 'fleet';
   private constructor(
     readonly settings: FleetSettings,
     readonly registry: AgentRegistry,

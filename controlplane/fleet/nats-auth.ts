@@ -14,7 +14,7 @@
  */
 import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds, type Account, type User } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from '@nats-io/nkeys';
-import { subjects } from '../protocol/subjects.js';
+import { subjects } from '../../protocol/subjects.js';
 
 export const SIGIL_ACCOUNT_NAME = 'SIGIL';
 const OPTS = { algorithm: Algorithms.v2 } as const;

@@ -5,7 +5,7 @@
  * publish there for the asker, so it is dropped, logged and counted, never answered.
  */
 import type { Logger } from '../log.js';
-import { agentIdOfSubject, isOwnInbox } from '../protocol/subjects.js';
+import { agentIdOfSubject, isOwnInbox } from '../../protocol/subjects.js';
 
 /** Which handler dropped a request, and for which (claimed) agent. */
 export type RefusedReplyListener = (handler: string, agentId: string | undefined) => void;

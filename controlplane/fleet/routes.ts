@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../http/respond.js';
 import { durationSeconds } from '../resources/duration.js';
-import { decodeEnrollRequest } from '../protocol/fleet.js';
-import { isAgentId } from '../protocol/subjects.js';
+import { decodeEnrollRequest } from '../../protocol/fleet.js';
+import { isAgentId } from '../../protocol/subjects.js';
 import { FLEET_CODES, fleetError } from './errors.js';
 import type { FleetService } from './fleet-service.js';
 import { checkLabels } from './labels.js';
@@ -22,7 +22,7 @@ const MAX_BODY = 16 * 1024;
 export function publicFleetRoutes(fleet: FleetService) {
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
     if (path !== '/v1/enroll') return false;
-    if (req.method !== 'POST') throw fleetError('SIGIL_ERR_API_METHOD', 'method not allowed (use POST)', 405);
+    if (req.method !== 'POST') throw fleetError(FLEET_CODES.API_METHOD, 'method not allowed (use POST)', 405);
     const decoded = decodeEnrollRequest(await readJson(req));
     if (!decoded.ok) throw fleetError(FLEET_CODES.BAD_REQUEST, decoded.reason, 400);
     sendJson(res, 200, await fleet.enroll(decoded.value));

@@ -1,4 +1,4 @@
-import type { IdentityProtection, ProgramInfo } from '../protocol/fleet.js';
+import type { IdentityProtection, ProgramInfo } from '../../protocol/fleet.js';
 import type { Snapshot } from '../store/resource-store.js';
 import type { WorkloadCredential, WorkloadIdentity } from '../resources/types.js';
 import type { AgentRecord } from './agent-registry.js';

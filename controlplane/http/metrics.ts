@@ -3,7 +3,7 @@
  * startAdminServer, with the same hand-written Prometheus text writer). Fleet numbers are read at
  * scrape time from the fleet view; applies and exchanges are counted as they happen.
  */
-import { LabelledCounter, renderExposition, type MetricFamily } from '../../agent/admin/exposition.js';
+import { LabelledCounter, renderExposition, type MetricFamily } from '../../common/metrics/exposition.js';
 
 /** The part of `sigil fleet status` (controlplane/fleet/views.ts FleetStatus) the metrics need. */
 export interface FleetSnapshot {

@@ -1,3 +1,4 @@
+import type { Service } from '../../common/service.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ControlPlaneError } from '../errors.js';
@@ -7,6 +8,7 @@ import type { Logger } from '../log.js';
 import { bearerMatches } from './admin-token.js';
 import { handleApi } from './api.js';
 import { sendError, sendJson } from './respond.js';
+import { HTTP_CODES } from './errors.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
@@ -25,7 +27,8 @@ export interface HttpServiceOptions {
  * The control plane's HTTP endpoint. Public: /healthz, /readyz and the issuer's discovery, JWKS and
  * SPIFFE bundle (under the issuer URL's path). Everything under /v1/ needs the admin bearer token.
  */
-export class HttpService {
+export class HttpService implements Service {
+  readonly name = 'http';
   private server: Server | undefined;
   private issuer: JwtSvidIssuer | undefined;
   private issuerPrefix = '';
@@ -100,11 +103,11 @@ export class HttpService {
     for (const route of this.routes.public) if (await route(req, res, path)) return;
     if (path.startsWith('/v1/')) {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
-        throw new ControlPlaneError('SIGIL_ERR_API_UNAUTHORIZED', 'missing or wrong admin bearer token', { status: 401 });
+        throw new ControlPlaneError(HTTP_CODES.API_UNAUTHORIZED, 'missing or wrong admin bearer token', { status: 401 });
       }
       if (await handleApi(req, res, path, store, log)) return;
       for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
-    throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });
+    throw new ControlPlaneError(HTTP_CODES.API_NOT_FOUND, `no such endpoint: ${req.method} ${path}`, { status: 404 });
   }
 }

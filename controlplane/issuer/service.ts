@@ -1,11 +1,14 @@
 import type { Logger } from '../log.js';
+import { sleep } from '../../common/abort.js';
+import type { Service } from '../../common/service.js';
 import type { KeySet } from './key-set.js';
 
 /**
  * Keeps the key set fresh: creates the first key, rotates when due, retires old keys. Runs until the
  * signal fires. Check often enough that a retirement is never late by much.
  */
-export class KeyMaintenanceService {
+export class KeyMaintenanceService implements Service {
+  readonly name = 'keys';
   constructor(private readonly keys: KeySet, private readonly log: Logger, private readonly intervalMs: number) {}
 
   async run(signal: AbortSignal): Promise<void> {
@@ -18,10 +21,7 @@ export class KeyMaintenanceService {
       } catch (err) {
         this.log.error({ err }, 'key maintenance failed');
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.intervalMs);
-        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-      });
+      await sleep(this.intervalMs, signal);
     }
   }
 }

@@ -19,6 +19,4 @@ export function isKind(value: unknown): value is Kind {
   return typeof value === 'string' && (KINDS as readonly string[]).includes(value);
 }
 
-/** Resource names are also KV key tokens, so they keep to lower-case DNS-subdomain characters. */
-export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-export const NAME_MAX_LENGTH = 253;
+export { NAME_PATTERN, NAME_MAX_LENGTH } from '../../protocol/names.js';

@@ -69,7 +69,7 @@ installTest('the installed tree runs: its CLI answers and the addon loads from /
   const env = { ...process.env };
   delete env['SIGIL_NATIVE_PATH'];
   delete env['NOTIFY_SOCKET'];
-  const nativeJs = path.join(root, 'opt/sigil/dist/agent/steering/native.js');
+  const nativeJs = path.join(root, 'opt/sigil/dist/native/index.js');
   const probe = spawnSync(process.execPath, ['--input-type=module', '-e',
     `const m = await import(${JSON.stringify(nativeJs)}); console.log(m.nativeCandidates()[0]); console.log(m.loadNative().sdNotify('READY=1'));`], { encoding: 'utf8', env });
   t.is(probe.status, 0, probe.stderr);

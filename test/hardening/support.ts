@@ -17,7 +17,7 @@ import { signerSettings, type SignerLimits } from '../../agent/signer/config.js'
 import { LocalCa } from '../../agent/signer/local-ca.js';
 import type { SessionCredential } from '../../agent/signer/ports.js';
 import { SignerServer } from '../../agent/signer/server.js';
-import type { BindingSpec } from '../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
 import {
   FakeAttributor, FakeCredentials, FakeDestinations, FakeResolver, OS_HOST, SteeredAgent, request, startUpstream, tempDir, type Upstream,
 } from '../agent/signer/fixtures.js';

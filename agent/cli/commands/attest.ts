@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../../protocol/bindings.js';
 import { AgentError } from '../../errors.js';
 import { readProcessFacts, type ProcessFacts } from '../../attest/facts.js';
 import { HashCache } from '../../attest/hash-cache.js';

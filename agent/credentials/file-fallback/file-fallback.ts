@@ -14,13 +14,14 @@ import { readFileSync } from 'node:fs';
 import { rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../../protocol/bindings.js';
 import type { IssuedCredential } from '../binding-credential.js';
 import type { CredentialListener } from '../credential-manager.js';
 import type { FileFallbackConfig } from './config.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { keyFingerprint, renderProfile } from './oci-profile.js';
 import { checkAncestors, prepareDir } from './safe-dir.js';
+import { CREDENTIAL_ERRORS } from '../errors.js';
 
 export const FALLBACK_FILES = { config: 'config', key: 'key.pem', token: 'token' } as const;
 
@@ -96,7 +97,7 @@ export class FileFallback implements CredentialListener {
   }
 
   #failed(bindingId: string, err: unknown): void {
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'SIGIL_ERR_CREDENTIALS_FALLBACK_WRITE';
+    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : CREDENTIAL_ERRORS.CREDENTIALS_FALLBACK_WRITE;
     const message = err instanceof Error ? err.message : String(err);
     const status = this.#status.get(bindingId) ?? { bindingId, dir: this.#configs.get(bindingId)?.dir ?? '' };
     status.lastError = { code, message, at: new Date() };

@@ -3,6 +3,7 @@ import { durationSeconds } from '../../resources/duration.js';
 import { parseArgs, stringFlag, UsageError } from '../args.js';
 import { ApiClient, CONNECTION_FLAGS } from '../client.js';
 import { runCommand } from '../run-command.js';
+import { sleep } from '../../../common/abort.js';
 
 export const summary = 'fleet health: fleet status [-o json] | fleet wait --revision N [--timeout 30s]';
 const USAGE = 'usage: sigil fleet status [-o table|json]\n       sigil fleet wait --revision <N> [--timeout <duration>]';
@@ -34,7 +35,7 @@ export function run(argv: string[]): Promise<number> {
         const pending = status.pending ?? [];
         if (pending.length === 0) return void process.stdout.write(`every agent runs revision ${revisionText} or later (${status.agents.filter((a) => a.state !== 'revoked').length} agents)\n`);
         if (Date.now() >= deadline) throw new Error(`timed out; ${pending.length} agent(s) have not acked revision ${revisionText}: ${pending.join(', ')}`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await sleep(250);
       }
     }
     throw new UsageError(sub === undefined ? 'a subcommand is required' : `unknown subcommand "${sub}"`);

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../../protocol/bindings.js';
 import type { ProcessStateEntry, ProcessStateSink, ProcessEvent } from '../../../agent/attest/types.js';
 import { nsFromTicks, readProcStat } from '../../../agent/attest/proc-stat.js';
 

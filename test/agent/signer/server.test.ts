@@ -8,7 +8,7 @@ import { createLogger } from '../../../agent/log.js';
 import { signerSettings } from '../../../agent/signer/config.js';
 import { LocalCa } from '../../../agent/signer/local-ca.js';
 import { writePlaceholderConfig } from '../../../agent/signer/placeholder-config.js';
-import type { BindingSpec } from '../../../controlplane/protocol/bindings.js';
+import type { BindingSpec } from '../../../protocol/bindings.js';
 import { SignerServer } from '../../../agent/signer/server.js';
 import {
   FakeAttributor, FakeCredentials, FakeDestinations, FakeResolver, OS_HOST, SteeredAgent, request, startUpstream, tempDir, type Upstream,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { SignJWT } from 'jose';
 import { ExchangeError, OciTokenExchangeDriver } from '../../../controlplane/exchange/index.js';
-import { EXCHANGE_CODES } from '../../../controlplane/protocol/exchange.js';
+import { EXCHANGE_CODES } from '../../../protocol/exchange.js';
 import type { CredentialSourceSpec } from '../../../controlplane/resources/types.js';
 import { createTestPki, type TestPki } from '../../helpers/test-pki.js';
 import { listenHttps, readBody } from '../../standins/https-listener.js';

@@ -6,8 +6,8 @@ import test from 'ava';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjects } from '../../../controlplane/protocol/subjects.js';
-import { EXCHANGE_CODES, decodeExchangeReply, encodeExchangeMessage, type ExchangeReply } from '../../../controlplane/protocol/exchange.js';
+import { subjects } from '../../../protocol/subjects.js';
+import { EXCHANGE_CODES, decodeExchangeReply, encodeExchangeMessage, type ExchangeReply } from '../../../protocol/exchange.js';
 import { verifyUpst } from '../../standins/upst.js';
 import { SOURCE_NAME, WORKLOAD_PRINCIPAL, assertNoSecrets, binding, startExchangeWorld } from './exchange-world.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { BundleSigningKey } from '../../../controlplane/fleet/bundle-signing-key.js';
 import type { FleetStatus } from '../../../controlplane/fleet/views.js';
-import { subjects } from '../../../controlplane/protocol/subjects.js';
+import { subjects } from '../../../protocol/subjects.js';
 import { credentialDoc, identityDoc, sourceDoc } from '../fixtures.js';
 import { tempDir } from '../support.js';
 import { eventually, startFleetWorld, HEARTBEAT_MS } from './fleet-world.js';

@@ -5,7 +5,7 @@ import { createUser } from '@nats-io/nkeys';
 import { enroll } from '../../../agent/fleet/index.js';
 import { BundleSigningKey } from '../../../controlplane/fleet/bundle-signing-key.js';
 import type { FleetStatus } from '../../../controlplane/fleet/views.js';
-import { subjects } from '../../../controlplane/protocol/subjects.js';
+import { subjects } from '../../../protocol/subjects.js';
 import { tempDir } from '../support.js';
 import { eventually, startFleetWorld } from './fleet-world.js';
 

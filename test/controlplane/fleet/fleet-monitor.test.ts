@@ -7,7 +7,7 @@
 import test from 'ava';
 import { FleetMonitor } from '../../../controlplane/fleet/fleet-monitor.js';
 import type { AgentRecord } from '../../../controlplane/fleet/agent-registry.js';
-import type { Heartbeat, ProgramInfo, ShippedProgram } from '../../../controlplane/protocol/fleet.js';
+import type { Heartbeat, ProgramInfo, ShippedProgram } from '../../../protocol/fleet.js';
 
 const AGENT_ID = 'agt_0123456789abcdef';
 const agent: AgentRecord = { id: AGENT_ID, hostname: 'h', labels: {}, publicNkey: 'U', enrolledAt: new Date(0).toISOString() };

@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import { connect, credsAuthenticator, type Msg } from '@nats-io/transport-node';
-import { isOwnInbox, subjects } from '../../../controlplane/protocol/subjects.js';
-import { encodeExchangeMessage } from '../../../controlplane/protocol/exchange.js';
+import { isOwnInbox, subjects } from '../../../protocol/subjects.js';
+import { encodeExchangeMessage } from '../../../protocol/exchange.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.js';
 import { eventually, startFleetWorld } from './fleet-world.js';
 

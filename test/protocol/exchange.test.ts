@@ -5,7 +5,7 @@ import {
   decodeExchangeReply,
   decodeExchangeRequest,
   encodeExchangeMessage,
-} from '../../../controlplane/protocol/exchange.js';
+} from '../../protocol/exchange.js';
 
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 const publicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { gatedTest } from '../../helpers/ci.js';
-import { createSystemdNotifier, watchdogIntervalMs } from '../../../agent/systemd/notify.js';
-import { loadNative } from '../../../agent/steering/native.js';
+import { createSystemdNotifier, watchdogIntervalMs } from '../../../common/systemd/notify.js';
+import { loadNative } from '../../../native/index.js';
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 // python3 stands in for systemd's socket: skipped without it locally, failing in CI (Makefile installs it).

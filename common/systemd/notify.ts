@@ -10,7 +10,7 @@
  * install does: deploy/install.sh copies it), instead of shelling out to `systemd-notify`, whose
  * message systemd 252 may fail to attribute to the unit once that short-lived process has exited.
  */
-import { loadNative } from '../steering/native.js';
+import { loadNative } from '../../native/index.js';
 
 /** Sends one notify datagram; true when sent, false when there is no $NOTIFY_SOCKET. */
 export type NotifySend = (state: string) => boolean;

@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { NativeBinding } from '../../native/binding.js';
-import { SteeringError, SteeringErrorCode } from './errors.js';
+import type { NativeBinding } from './binding.js';
+import { NativeMissingError } from './errors.js';
 
-/** Repository root: this file runs as dist/agent/steering/native.js. */
+/** Repository (or install) root: this file runs as dist/native/index.js. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.basename(path.resolve(HERE, '..', '..')) === 'dist' ? path.resolve(HERE, '..', '..', '..') : path.resolve(HERE, '..', '..');
+const ROOT = path.basename(path.resolve(HERE, '..')) === 'dist' ? path.resolve(HERE, '..', '..') : path.resolve(HERE, '..');
 
 /** Where `npm run build:native` (cmake-js) may leave the addon, most likely first. */
 export function nativeCandidates(): string[] {
@@ -36,8 +36,7 @@ export function loadNative(): NativeBinding {
       tried.push(`  ${candidate}: ${code === 'MODULE_NOT_FOUND' ? 'not found' : (err as Error).message}`);
     }
   }
-  throw new SteeringError(
-    SteeringErrorCode.NativeMissing,
+  throw new NativeMissingError(
     `sigil native addon not found; run \`npm run build:native\`. Tried:\n${tried.join('\n')}`,
   );
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { renderExposition } from '../../../agent/admin/exposition.js';
+import { renderExposition } from '../../../common/metrics/exposition.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.js';
 
 test('label values and help text with quotes, backslashes and newlines survive a strict parse', (t) => {

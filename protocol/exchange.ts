@@ -6,7 +6,7 @@
  * Both ends decode what they receive with the functions below: a forged or malformed message becomes
  * an `ExchangeFailure` with a stable code, never an exception that escapes the handler.
  */
-import { NAME_MAX_LENGTH, NAME_PATTERN } from '../resources/kinds.js';
+import { NAME_MAX_LENGTH, NAME_PATTERN } from './names.js';
 
 /** Agent → control plane. */
 export interface ExchangeRequest {
