@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   // The signer phase's options; the native-client figures are medians of `rounds` runs.
   const stackOptions = {
     throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
-    signCostUs, rounds: quick ? 3 : 5, wrkSeconds: quick ? 3 : 5, bulk: true,
+    signCostUs, rounds: quick ? 3 : 5, wrkSeconds: quick ? 3 : 5, bulkRounds: quick ? 1 : 3,
     ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
     log,
   };

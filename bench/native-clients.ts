@@ -32,7 +32,7 @@ export interface NativeContext {
   latencySeconds: number;
   saturationSeconds: number;
   saturationConnections: number;
-  bulk: boolean;
+  bulkRounds: number;
   cpuUs(pid: number): Promise<number>;
   signedRequests(): Promise<number>;
   log(line: string): void;
@@ -176,7 +176,7 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
       rps: { sigil: col('rpsSigil'), nginx: col('rpsNginx'), direct: col('rpsDirect') },
       wrkRuns,
     };
-    if (!ctx.bulk) return { signer, bulk: null };
+    if (ctx.bulkRounds === 0) return { signer, bulk: null };
 
     ctx.log('bulk: 1 GiB PutObject and 1 GiB of GetObject, direct / nginx / sigil');
     const bigFile = path.join(ctx.dir, 'bulk-1g');
@@ -190,7 +190,7 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
     const sampler = setInterval(() => { void rssMB(agentPid).then((mb) => { rssPeak = Math.max(rssPeak, mb); }, () => undefined); }, 100);
     const bulkRounds: Array<Record<string, number>> = [];
     try {
-      for (let round = 0; round < ctx.rounds; round++) {
+      for (let round = 0; round < ctx.bulkRounds; round++) {
         const put: Partial<Record<Path, CurlTransfer>> = {};
         const get: Partial<Record<Path, CurlTransfer>> = {};
         const cpu: Partial<Record<Path, number>> = {};

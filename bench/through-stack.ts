@@ -47,8 +47,8 @@ export interface StackBenchOptions {
   rounds: number;
   /** Seconds of each wrk run (latency at concurrency 1, and at saturation). */
   wrkSeconds: number;
-  /** Runs the 1 GiB transfers too. */
-  bulk: boolean;
+  /** Rounds of the 1 GiB transfers (0: none). */
+  bulkRounds: number;
   /** Writes a V8 CPU profile of the agent (node --cpu-prof) into this directory when it stops. */
   profileAgentDir?: string;
   log?: (line: string) => void;
@@ -159,6 +159,14 @@ async function agentMetric(stack: Stack, name: string): Promise<number> {
   return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+const AGENT_UNIT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/systemd/sigil-agent.service');
+
+/** The NODE_OPTIONS the agent's systemd unit sets (`Environment=NODE_OPTIONS=…`), if any. */
+async function unitNodeFlags(): Promise<string[]> {
+  const value = /^Environment=NODE_OPTIONS=(.*)$/m.exec(await readFile(AGENT_UNIT, 'utf8'))?.[1];
+  return value === undefined ? [] : value.replace(/^"|"$/g, '').split(/\s+/).filter((w) => w !== '');
+}
+
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
@@ -173,9 +181,11 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     log('starting the stack');
     // The stack spawns the agent with this process's environment; nothing else started here inherits it.
     const nodeOptions = process.env['NODE_OPTIONS'];
+    // The agent runs with the V8 flags of the shipped systemd unit, so its memory is the deployed one's.
+    process.env['NODE_OPTIONS'] = `${nodeOptions ?? ''} ${(await unitNodeFlags()).join(' ')}`.trim();
     if (options.profileAgentDir) {
       process.env['SIGIL_BENCH_PROFILE_DIR'] = options.profileAgentDir;
-      process.env['NODE_OPTIONS'] = `${nodeOptions ?? ''} --import ${new URL('./cpu-profile-hook.js', import.meta.url).href}`.trim();
+      process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS']} --import ${new URL('./cpu-profile-hook.js', import.meta.url).href}`.trim();
     }
     stack = await startStack({ tokenLifetimeSeconds: options.tokenLifetimeSeconds, extraPolicy: await loadClientPolicy() });
     if (nodeOptions === undefined) delete process.env['NODE_OPTIONS'];
@@ -240,7 +250,7 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     const native = await benchNativeClients({
       stack: s, dir, inAppCgroup, session, signCostUs: options.signCostUs, rounds: options.rounds,
       latencySeconds: options.wrkSeconds, saturationSeconds: options.wrkSeconds, saturationConnections: options.concurrency,
-      bulk: options.bulk, cpuUs: (pid) => processCpuUs(pid, ticks), signedRequests: () => agentMetric(s, 'sigil_agent_signed_requests_total'), log,
+      bulkRounds: options.bulkRounds, cpuUs: (pid) => processCpuUs(pid, ticks), signedRequests: () => agentMetric(s, 'sigil_agent_signed_requests_total'), log,
     });
 
     log(`${options.heldConnections} held connections`);
