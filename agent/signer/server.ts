@@ -128,6 +128,7 @@ export class SignerServer {
   static async listen(deps: SignerDeps): Promise<SignerServer> {
     const server = new SignerServer(deps, await Forwarder.create(deps.settings.upstream));
     try {
+      await server.#signing.start();
       await server.#listenAll();
     } catch (err) {
       await server.close();

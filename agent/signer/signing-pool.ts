@@ -1,9 +1,11 @@
 /**
  * RSA-SHA256 signatures on a pool of the agent's own threads, so a signature never holds the event
- * loop and a loaded signer uses every core. The pool starts threads only when every running one is
- * busy (up to `size`, by default os.availableParallelism()) and ends a thread idle for `idleMs`, so an
- * idle agent carries no extra V8 isolates. Keys stay in the process: each is cloned once into a thread
- * that needs it and dropped there when the pool forgets it (at most KEYS_PER_THREAD per thread).
+ * loop and a loaded signer uses every core. One thread is always there (started by start(), about
+ * 10 MB of RSS); more start in the background when every ready thread is busy (up to `size`, by
+ * default os.availableParallelism()) and end after `idleMs` idle. A request never waits for a thread
+ * to boot (under load that took seconds): it goes to a ready thread meanwhile. Keys stay in the
+ * process: each is cloned once into a thread that needs it and dropped there when the pool forgets it
+ * (at most KEYS_PER_THREAD per thread).
  */
 import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
@@ -37,10 +39,22 @@ class SigningThread {
   readonly known = new Set<number>();
   readonly pending = new Map<number, Pending>();
   idleTimer: NodeJS.Timeout | undefined;
+  ready = false;
+  /** The thread that never ends for idleness. */
+  permanent = false;
+  readonly online: Promise<void>;
 
   constructor(onReply: (thread: SigningThread, reply: SignReply) => void, onGone: (thread: SigningThread, err: Error) => void) {
     // A thread needs little heap: a key, a string, a signature.
     this.worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    this.online = new Promise<void>((resolve, reject) => {
+      this.worker.once('online', () => {
+        this.ready = true;
+        resolve();
+      });
+      this.worker.once('exit', () => reject(new Error('signing thread ended before it was ready')));
+    });
+    this.online.catch(() => undefined);
     this.worker.on('message', (reply: SignReply) => onReply(this, reply));
     this.worker.once('error', (err) => onGone(this, err));
     this.worker.once('exit', (code) => onGone(this, new Error(`signing thread exited with code ${code}`)));
@@ -73,6 +87,12 @@ export class SigningPool {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Starts the thread that is always there and waits until it is ready. */
+  async start(): Promise<void> {
+    const first = this.#threads.values().next().value ?? this.#spawn();
+    await first.online;
   }
 
   /** Threads running now. */
@@ -110,20 +130,46 @@ export class SigningPool {
     });
   }
 
-  /** An idle thread, else a new one while below size, else the least loaded. */
+  /**
+   * An idle ready thread; else the least loaded ready one, starting another in the background while
+   * below size; a starting thread only when none is ready (its job waits in its port until it is).
+   */
   #pick(): SigningThread {
     let best: SigningThread | undefined;
+    let starting: SigningThread | undefined;
     for (const t of this.#threads) {
+      if (!t.ready) {
+        starting ??= t;
+        continue;
+      }
       if (t.pending.size === 0) return t;
       if (!best || t.pending.size < best.pending.size) best = t;
     }
-    if (!best || this.#threads.size < this.#size) {
-      const t = new SigningThread((thread, reply) => this.#onReply(thread, reply), (thread, err) => this.#onGone(thread, err));
-      this.#threads.add(t);
-      this.threadsStarted++;
-      return t;
-    }
-    return best;
+    if (!starting && this.#threads.size < this.#size) starting = this.#spawn();
+    return best ?? starting ?? this.#spawn();
+  }
+
+  #spawn(): SigningThread {
+    const t = new SigningThread((thread, reply) => this.#onReply(thread, reply), (thread, err) => this.#onGone(thread, err));
+    t.permanent = ![...this.#threads].some((other) => other.permanent);
+    this.#threads.add(t);
+    this.threadsStarted++;
+    // A thread started for a burst that ended before it was ready idles from the start.
+    void t.online.then(() => {
+      if (t.pending.size === 0) this.#idle(t);
+    }, () => undefined);
+    return t;
+  }
+
+  /** Nothing owed: the thread must not keep the agent alive, and ends if it stays idle (but the permanent one). */
+  #idle(thread: SigningThread): void {
+    thread.worker.unref();
+    if (thread.permanent || thread.idleTimer) return;
+    thread.idleTimer = setTimeout(() => {
+      thread.idleTimer = undefined;
+      if (thread.pending.size === 0) void thread.worker.terminate();
+    }, this.#idleMs);
+    thread.idleTimer.unref();
   }
 
   #onReply(thread: SigningThread, reply: SignReply): void {
@@ -132,14 +178,7 @@ export class SigningPool {
     thread.pending.delete(reply.id);
     if (reply.error !== undefined) p.reject(new Error(reply.error));
     else p.resolve(reply.signature);
-    if (thread.pending.size === 0) {
-      // Nothing owed: the thread must not keep the agent alive, and ends if it stays idle.
-      thread.worker.unref();
-      thread.idleTimer = setTimeout(() => {
-        if (thread.pending.size === 0) void thread.worker.terminate();
-      }, this.#idleMs);
-      thread.idleTimer.unref();
-    }
+    if (thread.pending.size === 0) this.#idle(thread);
   }
 
   #onGone(thread: SigningThread, err: Error): void {
