@@ -58,7 +58,8 @@ class SigningThread {
     this.worker.on('message', (reply: SignReply) => onReply(this, reply));
     this.worker.once('error', (err) => onGone(this, err));
     this.worker.once('exit', (code) => onGone(this, new Error(`signing thread exited with code ${code}`)));
-    this.worker.unref();
+    // Referenced until it is ready (the agent's start waits for it; an unreferenced boot let the
+    // process end with nothing else on the loop), then only while a signature is owed.
   }
 }
 
