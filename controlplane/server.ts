@@ -11,11 +11,11 @@ import { JwtSvidIssuer } from './issuer/issuer.js';
 import { KeyMaintenanceService } from './issuer/service.js';
 import { ensureAdminToken } from './http/admin-token.js';
 import { HttpService } from './http/server.js';
-import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/fleet-service.js';
-import type { FleetNatsAuth } from './fleet/nats-auth.js';
-import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
-import { ExchangeResponderService } from './exchange/service.js';
-import { StoreBindingOwnership } from './exchange/store-ownership.js';
+import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/index.js';
+import type { FleetNatsAuth } from './fleet/index.js';
+import { adminFleetRoutes, publicFleetRoutes } from './fleet/index.js';
+import { ExchangeResponderService } from './exchange/index.js';
+import { StoreBindingOwnership } from './exchange/index.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
 

@@ -29,3 +29,5 @@ export interface BindingSpec {
 /** Session-token lifetimes a binding may ask for (OCI's UPST lifetime bounds, OCI-FACTS.md). */
 export const SESSION_TTL_MIN_SECONDS = 300;
 export const SESSION_TTL_MAX_SECONDS = 3600;
+/** What a WorkloadCredential without `ttl` gets. */
+export const DEFAULT_SESSION_TTL_SECONDS = 900;

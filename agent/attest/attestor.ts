@@ -86,7 +86,7 @@ interface Tracked {
 }
 
 /**
- * Attestation of every process on the host (DESIGN.md "The path of one request", steps 1 and 4).
+ * Attestation of every process on the host (docs/architecture.md "The path of one request", steps 1 and 4).
  *
  * - Exec events start a fresh attestation (the kernel already marked the process pending); exit
  *   events forget the process and delete it from the sink. Jobs whose process exited or exec'd again

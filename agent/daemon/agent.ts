@@ -13,7 +13,7 @@ import { Attestor } from '../attest/index.js';
 import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
-import type { ConnectionRecord } from '../signer/ports.js';
+import type { ConnectionRecord } from '../signer/index.js';
 import { AttachWatcher, DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
 import { ConnectionReset } from './connection-reset.js';
@@ -22,6 +22,7 @@ import { PolicyApplier } from './policy-applier.js';
 import { checkSignerAddress, signerReclaimer } from './signer-guard.js';
 import { UsageTracker } from './usage.js';
 import { AttestingWorkloadResolver } from './workload-resolver.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 const RECONCILE_INTERVAL_MS = 30_000;
 
@@ -211,9 +212,8 @@ export class Agent {
 /** The kernel's record in the signer's shape (v4-mapped addresses unwrapped). */
 function toRecord(conn: ReturnType<KernelSteering['connectionFor']>): ConnectionRecord | null {
   if (conn === null) return null;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(conn.origAddr);
-  const origAddr = mapped ? (mapped[1] as string) : conn.origAddr;
-  return { ...conn, origAddr, family: mapped || conn.family === 'ipv4' ? 4 : 6 };
+  const v4 = unmapV4(conn.origAddr);
+  return { ...conn, origAddr: v4 ?? conn.origAddr, family: v4 !== undefined || conn.family === 'ipv4' ? 4 : 6 };
 }
 
 async function safely(fn: () => unknown): Promise<void> {

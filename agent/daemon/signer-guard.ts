@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AddressReclaimer } from '../signer/ports.js';
+import type { AddressReclaimer } from '../signer/index.js';
 import { describeSquatter, reclaimSignerAddress, squattersOn, unprivilegedPortProblem } from '../steering/index.js';
 import { DAEMON_CODES } from './errors.js';
 

@@ -1,8 +1,8 @@
 import type { Attestor } from '../attest/index.js';
-import { taintReasons } from '../steering/protection.js';
+import { taintReasons } from '../steering/index.js';
 import { AgentError } from '../errors.js';
-import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../signer/ports.js';
-import { CONNECTION_ERRORS } from '../signer/errors.js';
+import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../signer/index.js';
+import { CONNECTION_ERRORS } from '../signer/index.js';
 
 /**
  * The signer's view of attestation: the kernel's record of a steered connection in, the workload

@@ -1,6 +1,8 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { SteeringError, SteeringErrorCode } from './errors.js';
+import { AGENT_SETTINGS } from '../settings.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 /** One policy destination: a hostname and port, optionally refused to unbound processes. */
 export interface DestinationSpec {
@@ -111,7 +113,7 @@ export class DestinationResolver {
     this.options = {
       table: options.table,
       resolve: options.resolve,
-      graceMs: options.graceMs ?? 5 * 60_000,
+      graceMs: options.graceMs ?? AGENT_SETTINGS.dnsGraceSeconds.default * 1000,
       minTtlMs: options.minTtlMs ?? 5_000,
       maxTtlMs: options.maxTtlMs ?? 3_600_000,
       now: options.now ?? Date.now,
@@ -293,8 +295,8 @@ export class DestinationResolver {
 
 /** v4-mapped text becomes plain IPv4, so one IP has one key. */
 function normalise(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
+  const v4 = unmapV4(address);
+  if (v4 !== undefined) return v4;
   if (!net.isIP(address)) throw new Error(`not an IP address: ${address}`);
   return address;
 }

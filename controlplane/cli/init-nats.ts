@@ -11,8 +11,8 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlPlaneError } from '../errors.js';
-import { FLEET_AUTH_FILE } from '../fleet/fleet-service.js';
-import { createNatsAuth, natsServerConfig } from '../fleet/nats-auth.js';
+import { FLEET_AUTH_FILE } from '../fleet/index.js';
+import { createNatsAuth, natsServerConfig } from '../fleet/index.js';
 import { COMMON_CODES } from '../../common/errors.js';
 
 export interface InitNatsOptions {

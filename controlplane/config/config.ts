@@ -3,6 +3,7 @@ import { readYamlMapping } from '../../common/config-file.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
 import { COMMON_CODES } from '../../common/errors.js';
+import { DEFAULT_TOKEN_LIFETIME, tokenLifetimeProblem, type TokenLifetime } from '../issuer/token-lifetime.js';
 
 /** The control plane's settings; every field has a default except where noted. */
 export interface ControlPlaneConfig {
@@ -84,9 +85,13 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(listen)) fail('http.listen', `"${listen}" must be host:port`);
   const issuerUrl = overrides.issuerUrl ?? str(issuer, 'issuer.url', 'url');
   if (issuerUrl !== undefined && !/^https?:\/\/[^?#]+$/.test(issuerUrl)) fail('issuer.url', `"${issuerUrl}" must be an http(s) URL without query or fragment`);
-  const maxTokenTtlSeconds = seconds(issuer, 'issuer.maxTokenTtlSeconds', 'maxTokenTtlSeconds', 3600);
-  const defaultTtlSeconds = seconds(issuer, 'issuer.defaultTtlSeconds', 'defaultTtlSeconds', 300);
-  if (defaultTtlSeconds > maxTokenTtlSeconds) fail('issuer.defaultTtlSeconds', 'must not exceed issuer.maxTokenTtlSeconds');
+  const lifetime: TokenLifetime = {
+    defaultTtlSeconds: issuer['defaultTtlSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.defaultTtlSeconds,
+    maxTokenTtlSeconds: issuer['maxTokenTtlSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.maxTokenTtlSeconds,
+    skewSeconds: issuer['skewSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.skewSeconds,
+  };
+  const lifetimeProblem = tokenLifetimeProblem(lifetime);
+  if (lifetimeProblem) fail(`issuer.${lifetimeProblem[0]}`, lifetimeProblem[1].replace('maxTokenTtlSeconds', 'issuer.maxTokenTtlSeconds'));
   const credsFile = str(nats, 'nats.credsFile', 'credsFile');
 
   return {
@@ -98,9 +103,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       ...(issuerUrl ? { url: issuerUrl } : {}),
       keyDir: str(issuer, 'issuer.keyDir', 'keyDir') ?? join(stateDir, 'issuer'),
       rotationPeriodSeconds: seconds(issuer, 'issuer.rotationPeriodSeconds', 'rotationPeriodSeconds', 86_400),
-      maxTokenTtlSeconds,
-      defaultTtlSeconds,
-      skewSeconds: seconds(issuer, 'issuer.skewSeconds', 'skewSeconds', 60),
+      ...lifetime,
     },
     log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
   };

@@ -6,7 +6,7 @@ import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
 import { readBody, sendJson } from './respond.js';
 import { HTTP_CODES } from './errors.js';
-import { FLEET_CODES } from '../fleet/errors.js';
+import { FLEET_CODES } from '../fleet/index.js';
 
 const MAX_APPLY_BYTES = 1024 * 1024;
 
