@@ -153,9 +153,19 @@ async function hold(n: number, pid: number): Promise<Record<string, unknown>> {
     const results = await Promise.allSettled(round.map((a) => send(a, 'GET', objectPath(0))));
     failed += results.filter((r) => r.status === 'rejected' || r.value.status !== 200).length;
   }
+  // On a slow machine the first connections reach the signer's keep-alive timeout (15 s) before the
+  // last ones are open: open those again (one request each) until all are held at once.
+  const openOn = (a: https.Agent): number => Object.values(a.freeSockets).reduce((s, list) => s + (list?.length ?? 0), 0);
+  const refreshUntil = Date.now() + 60_000;
+  for (let closed = agents.filter((a) => openOn(a) === 0); closed.length > 0 && Date.now() < refreshUntil; closed = agents.filter((a) => openOn(a) === 0)) {
+    for (let i = 0; i < closed.length; i += batch) {
+      const results = await Promise.allSettled(closed.slice(i, i + batch).map((a) => send(a, 'GET', objectPath(0))));
+      failed += results.filter((r) => r.status === 'rejected' || r.value.status !== 200).length;
+    }
+  }
   // Held a while, so the benchmark (root) can count the agent's fds meanwhile.
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const open = agents.reduce((sum, a) => sum + Object.values(a.freeSockets).reduce((s, list) => s + (list?.length ?? 0), 0), 0);
+  const open = agents.reduce((sum, a) => sum + openOn(a), 0);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
   // Another user's fd table is not readable to this unprivileged client; the benchmark counts it.
