@@ -72,9 +72,12 @@ async function main(): Promise<void> {
   };
 
   if (values['only-stack']) {
-    // A development aid for profiling the signer: the stack phase alone, printed, nothing written.
-    const stackOnly = await benchThroughStack(stackOptions);
-    process.stdout.write(`${JSON.stringify({ signCostUs, ...stackOnly }, null, 2)}\n`);
+    // The signer phase alone (profiling, the signer's figures): printed with its goals; written only
+    // to an explicit --out, so a partial run never replaces latest.json.
+    const partial = { run: { mode: `${quick ? 'quick' : 'full'}, only-stack`, seconds: 0 }, machine, ...signerFigures(signCostUs, await benchThroughStack(stackOptions)) };
+    partial.run.seconds = Math.round((Date.now() - started) / 1000);
+    if (values.out) await writeFile(values.out, `${JSON.stringify(partial, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(partial, null, 2)}\n${formatTable(partial, GOALS)}\n`);
     return;
   }
 
@@ -101,20 +104,12 @@ async function main(): Promise<void> {
   const fleetSpread = await fleetInChild(1000, 4);
   log(`  ${JSON.stringify(fleetSpread)}`);
 
-  const { signer: stackSigner, agent, credentials, native } = stackBench;
+  const { signer, bulk, agent, credentials, spread } = signerFigures(signCostUs, stackBench);
   const results = {
     run: { mode: quick ? 'quick' : 'full', seconds: Math.round((Date.now() - started) / 1000) },
     machine,
-    signer: {
-      signCostUs,
-      ...stackSigner,
-      // With the SDK client (bench/load-client.ts), which saturates before the agent does.
-      cpuOverheadRatioSdk: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
-      // With wrk (bench/native-clients.ts): medians of the rounds; min–max in `spread`.
-      ...medians(native.signer),
-      native: native.signer,
-    },
-    bulk: native.bulk === null ? null : { ...medians(native.bulk), native: native.bulk },
+    signer,
+    bulk,
     bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connect4ByProgram: bpf.connect4ByProgram, connects: bpf.connects },
     attest,
     identityCost,
@@ -127,12 +122,32 @@ async function main(): Promise<void> {
     },
     agent,
     credentials,
-    spread: spreadsOf({ signer: native.signer, bulk: native.bulk }),
+    spread,
   };
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), out) || out}`);
   process.stdout.write(`${formatTable(results, GOALS)}\n`);
+}
+
+/** The signer phase's part of the results: SDK figures, wrk/nginx medians, bulk, memory, refresh. */
+function signerFigures(signCostUs: number, stackBench: Awaited<ReturnType<typeof benchThroughStack>>) {
+  const { signer: stackSigner, agent, credentials, native } = stackBench;
+  return {
+    signer: {
+      signCostUs,
+      ...stackSigner,
+      // With the SDK client (bench/load-client.ts), which saturates before the agent does.
+      cpuOverheadRatioSdk: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
+      // With wrk (bench/native-clients.ts): medians of the rounds; min–max in `spread`.
+      ...medians(native.signer),
+      native: native.signer,
+    },
+    bulk: native.bulk === null ? null : { ...medians(native.bulk), native: native.bulk },
+    agent,
+    credentials,
+    spread: spreadsOf({ signer: native.signer, bulk: native.bulk }),
+  };
 }
 
 type SpreadLike = { median: number; min: number; max: number };

