@@ -111,6 +111,8 @@ export interface Heartbeat {
   repairs?: AttachRepairReport[];
   /** Identity protection in force on the host: 'enforce' (BPF LSM refuses) or 'taint-only', and why. */
   protection?: IdentityProtection;
+  /** The host's kernel release (uname -r); absent from agents that predate it. */
+  kernel?: string;
   /** e.g. steeredConnections, signedRequests, denials. */
   counters: Record<string, number>;
   workloads: WorkloadUsage[];
@@ -186,6 +188,7 @@ export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
       }
     }
   }
+  if (v['kernel'] !== undefined && !isString(v['kernel'], 256)) return { ok: false, reason: 'kernel: must be a string' };
   const counters = v['counters'];
   if (!isObject(counters) || !Object.values(counters).every(isCount)) return { ok: false, reason: 'counters: must map names to whole numbers' };
   const workloads = v['workloads'];

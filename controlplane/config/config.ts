@@ -32,6 +32,16 @@ export interface ControlPlaneConfig {
     skewSeconds: number;
   };
   log: { level: string };
+  /** The audit trail agents ship (a JetStream stream); the oldest events go first past either limit. */
+  audit: {
+    maxBytes: number;
+    maxAgeSeconds: number;
+    replicas: number;
+  };
+  console: {
+    /** How long a console login lasts. */
+    sessionTtlSeconds: number;
+  };
 }
 
 export interface ConfigOverrides {
@@ -44,6 +54,8 @@ export interface ConfigOverrides {
 
 export const DEFAULT_STATE_DIR = '/var/lib/sigil/controlplane';
 export const DEFAULT_LISTEN = '127.0.0.1:8787';
+/** The audit stream's default size bound: 256 MiB. */
+export const DEFAULT_AUDIT_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Flags > file > defaults. A missing or bad file is a SIGIL_ERR_CONFIG naming the file and field. */
 export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<ControlPlaneConfig> {
@@ -71,14 +83,22 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
     if (!Number.isInteger(value) || (value as number) <= 0) return fail(field, 'must be a positive whole number of seconds');
     return value as number;
   };
+  const whole = (obj: Record<string, unknown>, field: string, key: string, fallback: number): number => {
+    const value = obj[key];
+    if (value === undefined || value === null) return fallback;
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) return fail(field, 'must be a positive whole number');
+    return value as number;
+  };
 
   for (const key of Object.keys(raw)) {
-    if (!['nats', 'http', 'stateDir', 'adminTokenFile', 'issuer', 'log'].includes(key)) fail(key, 'unknown field (allowed: nats, http, stateDir, adminTokenFile, issuer, log)');
+    if (!['nats', 'http', 'stateDir', 'adminTokenFile', 'issuer', 'log', 'audit', 'console'].includes(key)) fail(key, 'unknown field (allowed: nats, http, stateDir, adminTokenFile, issuer, log, audit, console)');
   }
   const nats = section('nats', ['url', 'credsFile', 'bucket']);
   const http = section('http', ['listen']);
   const issuer = section('issuer', ['url', 'keyDir', 'rotationPeriodSeconds', 'maxTokenTtlSeconds', 'defaultTtlSeconds', 'skewSeconds']);
   const log = section('log', ['level']);
+  const audit = section('audit', ['maxBytes', 'maxAgeSeconds', 'replicas']);
+  const consoleSection = section('console', ['sessionTtlSeconds']);
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_STATE_DIR;
   const listen = overrides.listen ?? str(http, 'http.listen', 'listen') ?? DEFAULT_LISTEN;
@@ -106,6 +126,12 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       ...lifetime,
     },
     log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    audit: {
+      maxBytes: whole(audit, 'audit.maxBytes', 'maxBytes', DEFAULT_AUDIT_MAX_BYTES),
+      maxAgeSeconds: seconds(audit, 'audit.maxAgeSeconds', 'maxAgeSeconds', 7 * 86_400),
+      replicas: whole(audit, 'audit.replicas', 'replicas', 1),
+    },
+    console: { sessionTtlSeconds: seconds(consoleSection, 'console.sessionTtlSeconds', 'sessionTtlSeconds', 8 * 3600) },
   };
 }
 

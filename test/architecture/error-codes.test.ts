@@ -1,7 +1,8 @@
 import test from 'ava';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsFiles } from './import-graph.js';
 
 /**
  * Error codes (SIGIL_ERR_…) are written once, in a catalogue: a folder's `errors.ts`, or protocol/ for
@@ -11,22 +12,13 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const LITERAL = /['"`](SIGIL_ERR_[A-Z0-9_]+)['"`]/g;
 
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) sources(full, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(full);
-  }
-  return out;
-}
-
 export function strayCodes(files: Array<{ file: string; text: string }>): string[] {
   const isCatalogue = (file: string): boolean => path.basename(file) === 'errors.ts' || file.split(path.sep)[0] === 'protocol';
   return files.filter((f) => !isCatalogue(f.file)).flatMap((f) => [...f.text.matchAll(LITERAL)].map((m) => `${f.file}: ${m[1]}`));
 }
 
 test('every SIGIL_ERR_ code in production code is written in a catalogue only', (t) => {
-  const files = ['agent', 'controlplane', 'common', 'native', 'protocol'].flatMap((d) => sources(path.join(ROOT, d)))
+  const files = ['agent', 'controlplane', 'common', 'native', 'protocol'].flatMap((d) => tsFiles(path.join(ROOT, d)))
     .map((full) => ({ file: path.relative(ROOT, full), text: readFileSync(full, 'utf8') }));
   t.true(files.length > 100);
   t.deepEqual(strayCodes(files), []);

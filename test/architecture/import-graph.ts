@@ -6,7 +6,8 @@ export type ImportGraph = Map<string, string[]>;
 
 const SPECIFIER = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
-function tsFiles(dir: string, out: string[] = []): string[] {
+/** Every TypeScript source (not a declaration file) below `dir`. */
+export function tsFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
     if (statSync(full).isDirectory()) tsFiles(full, out);
