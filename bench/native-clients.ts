@@ -35,7 +35,7 @@ export interface NativeContext {
   bulkRounds: number;
   cpuUs(pid: number): Promise<number>;
   signedRequests(): Promise<number>;
-  /** Session tokens the IAM stand-in has issued: each refresh costs the agent an RSA key generation. */
+  /** Session tokens the IAM stand-in has issued (each refresh costs the agent an RSA key generation). */
   refreshes(): number;
   log(line: string): void;
 }
@@ -125,6 +125,14 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
     // Warm-up: pools, JIT, the signer's leaf and threads.
     for (const p of ['direct', 'nginx', 'sigil'] as const) await wrkOnce(p, 4, 1);
 
+    // The agent's CPU with no request: token refreshes (an RSA-2048 key generation each), heartbeats.
+    const idleSeconds = 6;
+    const i0 = await ctx.cpuUs(agentPid);
+    const r0 = ctx.refreshes();
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const idleUsPerSecond = ((await ctx.cpuUs(agentPid)) - i0) / idleSeconds;
+    ctx.log(`  agent idle CPU: ${Math.round(idleUsPerSecond)} µs/s (${ctx.refreshes() - r0} token refreshes in ${idleSeconds} s)`);
+
     const rounds: Array<Record<string, number>> = [];
     const wrkRuns: Array<Record<string, WrkResult>> = [];
     for (let round = 0; round < ctx.rounds; round++) {
@@ -134,29 +142,16 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
       const n0 = await ctx.cpuUs(nginx.workerPid);
       const nginxSat = await wrkOnce('nginx', ctx.saturationConnections, ctx.saturationSeconds);
       const n1 = await ctx.cpuUs(nginx.workerPid);
-      // A window with a token refresh in it also holds that refresh's RSA-2048 key generation (tens
-      // to hundreds of ms of CPU, more than the requests of a short run): measure again, up to 4 times.
-      let sigilSat: WrkResult;
-      let a0: number;
-      let a1: number;
-      let wallUs: number;
-      let signed: number;
-      let attempts = 0;
-      let clean = false;
-      for (;;) {
-        attempts++;
-        const refreshes0 = ctx.refreshes();
-        const signed0 = await ctx.signedRequests();
-        a0 = await ctx.cpuUs(agentPid);
-        const t0 = performance.now();
-        sigilSat = await wrkOnce('sigil', ctx.saturationConnections, ctx.saturationSeconds);
-        a1 = await ctx.cpuUs(agentPid);
-        wallUs = (performance.now() - t0) * 1000;
-        signed = (await ctx.signedRequests()) - signed0;
-        clean = ctx.refreshes() === refreshes0;
-        if (clean || attempts >= 4) break;
-      }
-      const agentPerReq = (a1 - a0) / signed;
+      const signed0 = await ctx.signedRequests();
+      const a0 = await ctx.cpuUs(agentPid);
+      const t0 = performance.now();
+      const sigilSat = await wrkOnce('sigil', ctx.saturationConnections, ctx.saturationSeconds);
+      const a1 = await ctx.cpuUs(agentPid);
+      const wallUs = (performance.now() - t0) * 1000;
+      const signed = (await ctx.signedRequests()) - signed0;
+      // Less what the agent spends with no request at all (above all the RSA key generation of every
+      // 10-second token's refresh, a few per second with several bindings): the requests' own CPU.
+      const agentPerReq = (a1 - a0 - idleUsPerSecond * (wallUs / 1e6)) / signed;
       const nginxPerReq = (n1 - n0) / nginxSat.requests;
       const sigilAdded50 = lat.sigil!.latencyUs.p50 - lat.direct!.latencyUs.p50;
       const nginxAdded50 = lat.nginx!.latencyUs.p50 - lat.direct!.latencyUs.p50;
@@ -174,9 +169,8 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
         rpsSigil: sigilSat.rps,
         rpsNginx: nginxSat.rps,
         rpsDirect: direct.rps,
-        sigilAttempts: attempts,
+        agentIdleCpuUsPerSecond: idleUsPerSecond,
       };
-      if (!clean) ctx.log('  (every attempt at this saturation run held a token refresh)');
       ctx.log(`  wrk round ${round + 1}: ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 100) / 100])))}`);
       rounds.push(r);
       wrkRuns.push({ latencyDirect: lat.direct!, latencyNginx: lat.nginx!, latencySigil: lat.sigil!, saturationDirect: direct, saturationNginx: nginxSat, saturationSigil: sigilSat });
@@ -216,12 +210,15 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
         for (const p of ['direct', 'nginx', 'sigil'] as const) {
           const pid = p === 'sigil' ? agentPid : p === 'nginx' ? nginx.workerPid : 0;
           const c0 = pid ? await ctx.cpuUs(pid) : 0;
+          const w0 = performance.now();
           const target = `/n/${ns}/b/bench/o/bulk-1g-${p}`;
           const putRun = await run(p, curl, curlPutArgs(`${base(p)}${target}`, bigFile, headersFor(p, 'PUT', target), caOf(p)));
           put[p] = parseCurl(putRun.lines, 'up', putRun.stdout + putRun.stderr);
           const getRun = await run(p, curl, curlGetArgs(`${base(p)}${get16}`, BULK_GET_COUNT, headersFor(p, 'GET', get16), caOf(p)));
           get[p] = parseCurl(getRun.lines, 'down', getRun.stdout + getRun.stderr);
-          cpu[p] = pid ? (await ctx.cpuUs(pid)) - c0 : 0;
+          // The agent's idle CPU (refreshes) over the transfer is not the transfer's.
+          const background = p === 'sigil' ? idleUsPerSecond * ((performance.now() - w0) / 1000) : 0;
+          cpu[p] = pid ? (await ctx.cpuUs(pid)) - c0 - background : 0;
         }
         const mib = (t: CurlTransfer): number => t.bytes / 1048576;
         const perMiB = (p: Path): number => cpu[p]! / (mib(put[p]!) + mib(get[p]!));
