@@ -1,4 +1,4 @@
-/** The goals of issue 9 and the table main.ts prints: each figure, its goal, met or not. */
+/** The goals of issues 9 and 19 and the table main.ts prints: each figure, its goal, met or not (min–max where measured in rounds). */
 
 export interface Goal {
   /** Dotted path into the results JSON. */
