@@ -6,9 +6,11 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 
 const dir = process.env['SIGIL_BENCH_PROFILE_DIR'];
-if (dir && process.argv[2] === 'run') {
+// Signing threads see the same argv and preloads; only the main thread is profiled.
+if (dir && process.argv[2] === 'run' && isMainThread) {
   const session = new Session();
   session.connect();
   // Started on SIGUSR2, once the agent is up: the profiler's SIGPROF ticks would interrupt the BPF

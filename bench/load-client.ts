@@ -153,11 +153,28 @@ async function hold(n: number, pid: number): Promise<Record<string, unknown>> {
     const results = await Promise.allSettled(round.map((a) => send(a, 'GET', objectPath(0))));
     failed += results.filter((r) => r.status === 'rejected' || r.value.status !== 200).length;
   }
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const open = agents.reduce((sum, a) => sum + Object.values(a.freeSockets).reduce((s, list) => s + (list?.length ?? 0), 0), 0);
+  // On a slow machine the first connections reach the signer's keep-alive timeout (15 s) before the
+  // last ones are open: open those again (one request each) until all are held at once.
+  const openOn = (a: https.Agent): number => Object.values(a.freeSockets).reduce((s, list) => s + (list?.length ?? 0), 0);
+  const refreshUntil = Date.now() + 60_000;
+  for (let closed = agents.filter((a) => openOn(a) === 0); closed.length > 0 && Date.now() < refreshUntil; closed = agents.filter((a) => openOn(a) === 0)) {
+    for (let i = 0; i < closed.length; i += batch) {
+      const results = await Promise.allSettled(closed.slice(i, i + batch).map((a) => send(a, 'GET', objectPath(0))));
+      failed += results.filter((r) => r.status === 'rejected' || r.value.status !== 200).length;
+    }
+  }
+  // Held a while, so the benchmark (root) can count the agent's fds meanwhile.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const open = agents.reduce((sum, a) => sum + openOn(a), 0);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-  const fds = readdirSync(`/proc/${pid}/fd`).length;
+  // Another user's fd table is not readable to this unprivileged client; the benchmark counts it.
+  let fds: number | null = null;
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    fds = null;
+  }
   for (const a of agents) a.destroy();
   return { held: open, failed, agentRssMB: Math.round((rssKb / 1024) * 10) / 10, agentFds: fds };
 }

@@ -62,19 +62,25 @@ async function main(): Promise<void> {
   };
   log(`${quick ? 'quick' : 'full'} run on ${machine.cores} × ${machine.cpuModel}, Linux ${machine.kernel}, node ${machine.node}`);
 
-  if (values['only-stack']) {
-    // A development aid for profiling the signer: the stack phase alone, printed, nothing written.
-    const stackOnly = await benchThroughStack({
-      throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
-      ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
-      log,
-    });
-    process.stdout.write(`${JSON.stringify(stackOnly, null, 2)}\n`);
-    return;
-  }
-
   log('RSA-2048 sign cost');
   const { signCostUs } = benchSignCost(quick ? 1000 : 4000);
+  // The signer phase's options; the native-client figures are medians of `rounds` runs.
+  const stackOptions = {
+    throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
+    signCostUs, rounds: quick ? 3 : 5, wrkSeconds: quick ? 3 : 5, bulkRounds: quick ? 1 : 3,
+    ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
+    log,
+  };
+
+  if (values['only-stack']) {
+    // The signer phase alone (profiling, the signer's figures): printed with its goals; written only
+    // to an explicit --out, so a partial run never replaces latest.json.
+    const partial = { run: { mode: `${quick ? 'quick' : 'full'}, only-stack`, seconds: 0 }, machine, ...signerFigures(signCostUs, await benchThroughStack(stackOptions)) };
+    partial.run.seconds = Math.round((Date.now() - started) / 1000);
+    if (values.out) await writeFile(values.out, `${JSON.stringify(partial, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(partial, null, 2)}\n${formatTable(partial, GOALS)}\n`);
+    return;
+  }
 
   log('connect4 hook run time against no-op programs on the same hook');
   const bpf = await benchBpf(quick ? 1000 : 2000, quick ? 3 : 5);
@@ -86,15 +92,7 @@ async function main(): Promise<void> {
   const attest = await benchAttest(quick ? 3 : 5);
 
   log('signer through the whole stack');
-  const stackBench = await benchThroughStack({
-    throughputSeconds: quick ? 6 : 20,
-    concurrency: 16,
-    latencyRequests: quick ? 300 : 2000,
-    heldConnections: 1000,
-    tokenLifetimeSeconds: 10,
-    ...(values['profile-agent'] ? { profileAgentDir: path.resolve(values['profile-agent']) } : {}),
-    log,
-  });
+  const stackBench = await benchThroughStack(stackOptions);
 
   log('fleet: 1,000 agents (980 lite in 2 processes, 20 real FleetClients in another)');
   const fleetLite = await fleetInChild<FleetBenchResult>('fleet', ['1000', '2', '--lite']);
@@ -110,15 +108,12 @@ async function main(): Promise<void> {
   const fleetPush = await fleetInChild<FleetPushResult>('fleetPush', [quick ? '2000' : '10000', '--push']);
   log(`  ${JSON.stringify(fleetPush)}`);
 
-  const { signer: stackSigner, agent, credentials } = stackBench;
+  const { signer, bulk, agent, credentials, spread } = signerFigures(signCostUs, stackBench);
   const results = {
     run: { mode: quick ? 'quick' : 'full', seconds: Math.round((Date.now() - started) / 1000) },
     machine,
-    signer: {
-      signCostUs,
-      ...stackSigner,
-      cpuOverheadRatio: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
-    },
+    signer,
+    bulk,
     bpf,
     attest,
     identityCost,
@@ -134,11 +129,49 @@ async function main(): Promise<void> {
     },
     agent,
     credentials,
+    spread,
   };
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), out) || out}`);
   process.stdout.write(`${formatTable(results, GOALS)}\n`);
+}
+
+/** The signer phase's part of the results: SDK figures, wrk/nginx medians, bulk, memory, refresh. */
+function signerFigures(signCostUs: number, stackBench: Awaited<ReturnType<typeof benchThroughStack>>) {
+  const { signer: stackSigner, agent, credentials, native } = stackBench;
+  return {
+    signer: {
+      signCostUs,
+      ...stackSigner,
+      // With the SDK client (bench/load-client.ts), which saturates before the agent does.
+      cpuOverheadRatioSdk: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
+      // With wrk (bench/native-clients.ts): medians of the rounds; min–max in `spread`.
+      ...medians(native.signer),
+      native: native.signer,
+    },
+    bulk: native.bulk === null ? null : { ...medians(native.bulk), native: native.bulk },
+    agent,
+    credentials,
+    spread: spreadsOf({ signer: native.signer, bulk: native.bulk }),
+  };
+}
+
+type SpreadLike = { median: number; min: number; max: number };
+const isSpread = (v: unknown): v is SpreadLike => typeof v === 'object' && v !== null && 'median' in v && 'min' in v;
+
+/** The median of every top-level Spread field, under the same name. */
+function medians(o: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => isSpread(v)).map(([k, v]) => [k, (v as SpreadLike).median]));
+}
+
+/** `dotted.path` → [min, max] of every Spread figure, for the table's min–max column. */
+function spreadsOf(groups: Record<string, object | null>): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const [group, o] of Object.entries(groups)) {
+    for (const [k, v] of Object.entries(o ?? {})) if (isSpread(v)) out[`${group}.${k}`] = [v.min, v.max];
+  }
+  return out;
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

@@ -8,11 +8,13 @@
  * the token's own `exp`), so the whole run is also the short-lived-token run for blockedOnRefresh.
  *
  * Phases: warm-up → latency at concurrency 1 (in-app, then Sigil) → throughput at concurrency C
- * (in-app, then Sigil, the agent's /proc CPU sampled around it) → 1,000 held connections (agent RSS).
+ * (in-app, then Sigil, the agent's /proc CPU sampled around it) → native clients: wrk and curl, direct /
+ * through the nginx anchor / through Sigil, in rounds (bench/native-clients.ts) → 1,000 held
+ * connections (agent RSS).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,8 @@ import { OS_HOST, REGION, startStack, type Stack } from '../test/e2e/stack.js';
 import { runWorkload } from '../test/e2e/workload-runner.js';
 import { deployTestApp } from '../test/helpers/test-app.js';
 import { mintUpst } from '../test/standins/upst.js';
+import { benchNativeClients, type NativeResult } from './native-clients.js';
+import { requireTool } from './native-tools.js';
 
 const LOAD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.js');
 const LOAD_SPIFFE_ID = 'spiffe://demo.sigil.dev/bench/load';
@@ -37,6 +41,14 @@ export interface StackBenchOptions {
   /** Connections held open for the RSS figure. */
   heldConnections: number;
   tokenLifetimeSeconds: number;
+  /** CPU of one RSA-2048 signature (bench/sign.ts), the unit of the native figures. */
+  signCostUs: number;
+  /** Rounds of the native-client measurements (each figure is their median). */
+  rounds: number;
+  /** Seconds of each wrk run (latency at concurrency 1, and at saturation). */
+  wrkSeconds: number;
+  /** Rounds of the 1 GiB transfers (0: none). */
+  bulkRounds: number;
   /** Writes a V8 CPU profile of the agent (node --cpu-prof) into this directory when it stops. */
   profileAgentDir?: string;
   log?: (line: string) => void;
@@ -66,7 +78,8 @@ export interface StackBenchResult {
     latency: { viaSigil: LoadResult['latencyUs']; inApp: LoadResult['latencyUs'] };
     signedRequestsMeasured: number;
   };
-  agent: { rssMB1000Conns: number; rssMBIdle: number; heldConnections: number; agentFdsWhileHeld: number };
+  agent: { rssMB1000Conns: number; rssIdleMB: number; rssMBAfterLoad: number; heldConnections: number; agentFdsWhileHeld: number; perConnectionKB: number };
+  native: NativeResult;
   credentials: { blockedOnRefresh: number; tokenLifetimeSeconds: number; refreshesDuringRun: number; requestsDuringRun: number; runSeconds: number };
 }
 
@@ -76,7 +89,19 @@ async function sha256File(file: string): Promise<string> {
 
 /** The load client's identity: the real node running bench/load-client.js. */
 async function loadClientPolicy(): Promise<object[]> {
+  // wrk and curl bound by the sha256 of their binaries: the signer signs their plain requests.
+  const native = await Promise.all((['wrk', 'curl'] as const).map(async (tool) => [
+    {
+      apiVersion: 'sigil.dev/v1', kind: 'WorkloadIdentity', metadata: { name: `bench-${tool}` },
+      spec: { spiffeId: `spiffe://demo.sigil.dev/bench/${tool}`, owner: 'bench', agents: { labels: { role: 'demo' } }, selectors: [`unix:sha256:${await sha256File(requireTool(tool))}`] },
+    },
+    {
+      apiVersion: 'sigil.dev/v1', kind: 'WorkloadCredential', metadata: { name: `bench-${tool}-objectstorage` },
+      spec: { workload: `bench-${tool}`, source: 'oci-demo', destinations: [OS_HOST], ttl: '15m' },
+    },
+  ]));
   return [
+    ...native.flat(),
     {
       apiVersion: 'sigil.dev/v1', kind: 'WorkloadIdentity', metadata: { name: 'bench-load' },
       spec: {
@@ -96,7 +121,7 @@ async function loadClientPolicy(): Promise<object[]> {
  * UPST for it, minted by an issuer key the Object Storage stand-in is told to trust. It lives an hour,
  * so the in-app side never refreshes during the run.
  */
-async function inAppProfile(stack: Stack, dir: string): Promise<string> {
+async function inAppProfile(stack: Stack, dir: string): Promise<{ config: string; session: { keyId: string; privateKey: KeyObject } }> {
   const issuer = generateKeyPairSync('rsa', { modulusLength: 2048 });
   stack.objectStorage.trustIssuer(issuer.publicKey);
   const session = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -111,7 +136,7 @@ async function inAppProfile(stack: Stack, dir: string): Promise<string> {
   const fingerprint = createHash('md5').update(session.publicKey.export({ format: 'der', type: 'spki' })).digest('hex').match(/../g)!.join(':');
   const config = path.join(dir, 'config');
   await writeFile(config, ['[DEFAULT]', 'tenancy=ocid1.tenancy.oc1..sigilbench', `region=${REGION}`, `fingerprint=${fingerprint}`, `key_file=${keyFile}`, `security_token_file=${tokenFile}`, ''].join('\n'), { mode: 0o644 });
-  return config;
+  return { config, session: { keyId: `ST$${token}`, privateKey: session.privateKey } };
 }
 
 /** user+sys CPU of a process in µs, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
@@ -134,6 +159,14 @@ async function agentMetric(stack: Stack, name: string): Promise<number> {
   return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+const AGENT_UNIT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/systemd/sigil-agent.service');
+
+/** The NODE_OPTIONS the agent's systemd unit sets (`Environment=NODE_OPTIONS=…`), if any. */
+async function unitNodeFlags(): Promise<string[]> {
+  const value = /^Environment=NODE_OPTIONS=(.*)$/m.exec(await readFile(AGENT_UNIT, 'utf8'))?.[1];
+  return value === undefined ? [] : value.replace(/^"|"$/g, '').split(/\s+/).filter((w) => w !== '');
+}
+
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
@@ -148,9 +181,11 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     log('starting the stack');
     // The stack spawns the agent with this process's environment; nothing else started here inherits it.
     const nodeOptions = process.env['NODE_OPTIONS'];
+    // The agent runs with the V8 flags of the shipped systemd unit, so its memory is the deployed one's.
+    process.env['NODE_OPTIONS'] = `${nodeOptions ?? ''} ${(await unitNodeFlags()).join(' ')}`.trim();
     if (options.profileAgentDir) {
       process.env['SIGIL_BENCH_PROFILE_DIR'] = options.profileAgentDir;
-      process.env['NODE_OPTIONS'] = `${nodeOptions ?? ''} --import ${new URL('./cpu-profile-hook.js', import.meta.url).href}`.trim();
+      process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS']} --import ${new URL('./cpu-profile-hook.js', import.meta.url).href}`.trim();
     }
     stack = await startStack({ tokenLifetimeSeconds: options.tokenLifetimeSeconds, extraPolicy: await loadClientPolicy() });
     if (nodeOptions === undefined) delete process.env['NODE_OPTIONS'];
@@ -160,7 +195,7 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     const runStart = performance.now();
     const issuedAtStart = s.iam.issued;
     const osRequestsAtStart = s.objectStorage.requests.length;
-    const inAppConfig = await inAppProfile(s, dir);
+    const { config: inAppConfig, session } = await inAppProfile(s, dir);
     // The clients run as the stack's unprivileged workload user: the in-app profile is that user's own,
     // and the client program is deployed where that user can read it (same bytes, same sha256).
     await promisify(execFile)('chown', ['-R', `${s.workloadUid}:${s.workloadUid}`, dir]);
@@ -194,6 +229,9 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     await load('sigil', ['--concurrency', '4', '--duration-ms', '1500']);
     await load('inapp', ['--concurrency', '4', '--duration-ms', '1500']);
 
+    // Idle: up, attested, a leaf minted and a few requests served; no load since.
+    const rssIdle = await rssMB(s.agent.pid);
+
     log('latency at concurrency 1');
     const latency = ['--concurrency', '1', '--requests', String(options.latencyRequests), '--op', 'get'];
     const inAppLatency = await load('inapp', latency);
@@ -208,11 +246,27 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     const cpuAfter = await processCpuUs(s.agent.pid, ticks);
     const signed = (await agentMetric(s, 'sigil_agent_signed_requests_total')) - signedBefore;
 
+    log('native clients (wrk, curl) direct / through nginx / through Sigil');
+    const native = await benchNativeClients({
+      stack: s, dir, inAppCgroup, session, signCostUs: options.signCostUs, rounds: options.rounds,
+      latencySeconds: options.wrkSeconds, saturationSeconds: options.wrkSeconds, saturationConnections: options.concurrency,
+      bulkRounds: options.bulkRounds, cpuUs: (pid) => processCpuUs(pid, ticks), signedRequests: () => agentMetric(s, 'sigil_agent_signed_requests_total'), refreshes: () => s.iam.issued, log,
+    });
+
     log(`${options.heldConnections} held connections`);
-    const rssIdle = await rssMB(s.agent.pid);
-    const held = await client('sigil', ['--hold', String(options.heldConnections), '--rss-of', String(s.agent.pid)]);
-    log(`  hold: ${JSON.stringify(held)}`);
-    if (held['held'] !== options.heldConnections || held['failed'] !== 0) throw new Error(`held only ${String(held['held'])} of ${options.heldConnections} connections (${String(held['failed'])} failed)`);
+    const rssAfterLoad = await rssMB(s.agent.pid);
+    // The client (an unprivileged workload) may read the agent's VmRSS but not its fd table: count
+    // those here, as root, while the client holds its connections.
+    let fdsPeak = 0;
+    const fdSampler = setInterval(() => {
+      void readdir(`/proc/${s.agent.pid}/fd`).then((fds) => { fdsPeak = Math.max(fdsPeak, fds.length); }, () => undefined);
+    }, 100);
+    const fdsBefore = (await readdir(`/proc/${s.agent.pid}/fd`)).length;
+    const held = await client('sigil', ['--hold', String(options.heldConnections), '--rss-of', String(s.agent.pid)]).finally(() => clearInterval(fdSampler));
+    log(`  hold: ${JSON.stringify(held)} (agent fds: ${fdsBefore} before, ${fdsPeak} at most while held)`);
+    // Fewer held than asked (a machine too slow to open them all within the keep-alive timeout) is
+    // recorded, not fatal: heldConnections says what the RSS figure was measured with.
+    if (held['held'] !== options.heldConnections) log(`  WARNING: held only ${String(held['held'])} of ${options.heldConnections} connections (${String(held['failed'])} failed)`);
 
     const blockedOnRefresh = await agentMetric(s, 'sigil_agent_credential_blocked_on_refresh_total');
     const runSeconds = (performance.now() - runStart) / 1000;
@@ -231,7 +285,15 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
         latency: { viaSigil: sigilLatency.latencyUs, inApp: inAppLatency.latencyUs },
         signedRequestsMeasured: signed,
       },
-      agent: { rssMB1000Conns: held['agentRssMB'] as number, rssMBIdle: rssIdle, heldConnections: options.heldConnections, agentFdsWhileHeld: held['agentFds'] as number },
+      agent: {
+        rssMB1000Conns: held['agentRssMB'] as number,
+        rssIdleMB: rssIdle,
+        rssMBAfterLoad: rssAfterLoad,
+        heldConnections: held['held'] as number,
+        agentFdsWhileHeld: fdsPeak,
+        perConnectionKB: Math.round((((held['agentRssMB'] as number) - rssAfterLoad) * 1024) / Math.max(1, held['held'] as number)),
+      },
+      native,
       credentials: {
         blockedOnRefresh,
         tokenLifetimeSeconds: options.tokenLifetimeSeconds,

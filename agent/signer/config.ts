@@ -38,6 +38,8 @@ export interface SignerSettings {
   port: number;
   limits: SignerLimits;
   upstream: UpstreamSettings;
+  /** Most signing threads; absent: one per core the process may use (os.availableParallelism()). */
+  signingThreads?: number;
 }
 
 export const DEFAULT_LIMITS: SignerLimits = {
@@ -68,11 +70,13 @@ export function signerSettings(partial: {
   port?: number;
   limits?: Partial<SignerLimits>;
   upstream?: Partial<UpstreamSettings>;
+  signingThreads?: number;
 } = {}): SignerSettings {
   return {
     listenHosts: partial.listenHosts ?? DEFAULT_SETTINGS.listenHosts,
     port: partial.port ?? DEFAULT_SETTINGS.port,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     upstream: { ...DEFAULT_UPSTREAM, ...partial.upstream },
+    ...(partial.signingThreads === undefined ? {} : { signingThreads: partial.signingThreads }),
   };
 }

@@ -4,8 +4,6 @@
  * sent anywhere. Its certificate is exported as `<stateDir>/ca.pem`, mode 0644 in the 0755 state dir,
  * so every workload's uid can read it (`sigil-agent trust` tells clients how to use it).
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -14,9 +12,19 @@ import { AgentError } from '../errors.js';
 import { AGENT_STATE_DIR_MODE } from '../state-dir.js';
 import { ensureDir, writeFileAtomic } from '../../common/files.js';
 import { CONNECTION_ERRORS } from './errors.js';
+import { issuerInfo, mintLeaf, type IssuerInfo } from './leaf-cert.js';
 import { unreadableByOthers } from './readable-by-all.js';
 
-x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+/**
+ * The general X.509 library, loaded only to make a new CA (once per host): it and its reflection
+ * runtime cost about 20 MB of RSS that an agent loading its existing CA never needs.
+ */
+async function x509Library(): Promise<typeof import('@peculiar/x509')> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  return x509;
+}
 
 type CryptoKey = crypto.webcrypto.CryptoKey;
 type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
@@ -90,22 +98,22 @@ export class LocalCa {
   readonly exportPath: string;
   /** Why other uids cannot read exportPath (a directory on its path, the file's mode), if they cannot. */
   readonly exportUnreadable: string | undefined;
-  readonly #cert: x509.X509Certificate;
-  readonly #caKey: CryptoKey;
-  readonly #leafKeys: CryptoKeyPair;
+  readonly #issuer: IssuerInfo;
+  readonly #caKey: crypto.KeyObject;
+  readonly #leafSpki: Buffer;
   readonly #leafKeyPem: string;
   readonly #leafTtlMs: number;
   readonly #leaves = new Map<string, CachedLeaf>();
 
-  private constructor(cert: x509.X509Certificate, caKey: CryptoKey, leafKeys: CryptoKeyPair, leafKeyPem: string, exportPath: string, exportUnreadable: string | undefined, leafTtlMs: number) {
-    this.#cert = cert;
-    this.#caKey = caKey;
-    this.#leafKeys = leafKeys;
+  private constructor(cert: crypto.X509Certificate, certPem: string, caKey: CryptoKey, leafSpki: Buffer, leafKeyPem: string, exportPath: string, exportUnreadable: string | undefined, leafTtlMs: number) {
+    this.#issuer = issuerInfo(cert);
+    this.#caKey = crypto.KeyObject.from(caKey);
+    this.#leafSpki = leafSpki;
     this.#leafKeyPem = leafKeyPem;
     this.exportPath = exportPath;
     this.exportUnreadable = exportUnreadable;
     this.#leafTtlMs = leafTtlMs;
-    this.certPem = cert.toString('pem') + '\n';
+    this.certPem = certPem;
   }
 
   /** Loads the CA from the state dir, or makes one on first start; exports its certificate. */
@@ -120,10 +128,11 @@ export class LocalCa {
     let keyPem = await readIfExists(paths.key);
     let certPem = await readIfExists(paths.cert);
     let caKey: CryptoKey;
-    let cert: x509.X509Certificate;
+    let cert: crypto.X509Certificate;
     if (keyPem === undefined) {
+      const x509 = await x509Library();
       const keys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-      cert = await x509.X509CertificateGenerator.createSelfSigned({
+      const made = await x509.X509CertificateGenerator.createSelfSigned({
         serialNumber: randomSerial(),
         name: `CN=Sigil agent local CA (${(await import('node:os')).hostname()})`,
         notBefore: new Date(Date.now() - CLOCK_SLACK_MS),
@@ -137,7 +146,8 @@ export class LocalCa {
         ],
       });
       keyPem = pemOf(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-      certPem = cert.toString('pem') + '\n';
+      certPem = made.toString('pem') + '\n';
+      cert = new crypto.X509Certificate(certPem);
       await writeFileAtomic(paths.key, keyPem, { mode: 0o600 });
       await writeFileAtomic(paths.cert, certPem, { mode: 0o644 });
       caKey = keys.privateKey;
@@ -148,30 +158,40 @@ export class LocalCa {
       }
       const der = crypto.createPrivateKey(keyPem).export({ format: 'der', type: 'pkcs8' });
       caKey = await subtle.importKey('pkcs8', der, EC_ALG, false, ['sign']);
-      cert = new x509.X509Certificate(certPem);
+      try {
+        cert = new crypto.X509Certificate(certPem);
+      } catch (err) {
+        throw new AgentError(CONNECTION_ERRORS.CA_INVALID, `CA certificate ${paths.cert} cannot be read (${(err as Error).message}); delete ${paths.dir} to make a new CA`, { cause: err });
+      }
       await LocalCa.#checkPair(cert, caKey, paths.cert);
     }
 
     await fs.mkdir(path.dirname(exportPath), { recursive: true, mode: 0o755 });
     // Rewritten only when it differs: an agent restarting on a full disk must not fail over an identical copy.
-    const exported = certPem ?? cert.toString('pem');
+    const exported = certPem;
     if ((await readIfExists(exportPath)) !== exported) await writeFileAtomic(exportPath, exported, { mode: 0o644 });
 
     const leafKeys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemOf(await subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
+    const leafSpki = Buffer.from(await subtle.exportKey('spki', leafKeys.publicKey));
     const unreadable = await unreadableByOthers(exportPath);
-    return new LocalCa(cert, caKey, leafKeys, leafKeyPem, exportPath, unreadable, options.leafTtlMs ?? 24 * 3600_000);
+    return new LocalCa(cert, certPem, caKey, leafSpki, leafKeyPem, exportPath, unreadable, options.leafTtlMs ?? 24 * 3600_000);
   }
 
   /** A certificate whose key is not the stored key is unusable: say so rather than fail every handshake. */
-  static async #checkPair(cert: x509.X509Certificate, caKey: CryptoKey, certPath: string): Promise<void> {
+  static async #checkPair(cert: crypto.X509Certificate, caKey: CryptoKey, certPath: string): Promise<void> {
     const probe = crypto.randomBytes(32);
-    const subtle = crypto.webcrypto.subtle;
-    const sig = await subtle.sign(SIGN_ALG, caKey, probe);
-    const ok = await subtle.verify(SIGN_ALG, await cert.publicKey.export(EC_ALG, ['verify']), sig, probe);
+    const sig = crypto.sign('sha256', probe, { key: crypto.KeyObject.from(caKey), dsaEncoding: 'der' });
+    let ok = false;
+    try {
+      ok = crypto.verify('sha256', probe, { key: cert.publicKey, dsaEncoding: 'der' }, sig);
+    } catch {
+      ok = false; // a certificate for another key type
+    }
     if (!ok) throw new AgentError(CONNECTION_ERRORS.CA_INVALID, `CA certificate ${certPath} does not match the CA key`);
-    if (cert.notAfter.getTime() < Date.now()) {
-      throw new AgentError(CONNECTION_ERRORS.CA_INVALID, `CA certificate ${certPath} expired on ${cert.notAfter.toISOString()}`);
+    const notAfter = new Date(cert.validTo);
+    if (notAfter.getTime() < Date.now()) {
+      throw new AgentError(CONNECTION_ERRORS.CA_INVALID, `CA certificate ${certPath} expired on ${notAfter.toISOString()}`);
     }
   }
 
@@ -189,23 +209,14 @@ export class LocalCa {
   }
 
   async #mint(hostname: string, now: number): Promise<tls.SecureContext> {
-    const leaf = await x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: `CN=${hostname}`,
-      issuer: this.#cert.subject,
+    const cert = mintLeaf({
+      hostname,
       notBefore: new Date(now - CLOCK_SLACK_MS),
       notAfter: new Date(now + this.#leafTtlMs),
-      signingAlgorithm: SIGN_ALG,
-      publicKey: this.#leafKeys.publicKey,
-      signingKey: this.#caKey,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: hostname }]),
-        await x509.AuthorityKeyIdentifierExtension.create(this.#cert.publicKey),
-      ],
+      spki: this.#leafSpki,
+      issuer: this.#issuer,
+      caKey: this.#caKey,
     });
-    return tls.createSecureContext({ key: this.#leafKeyPem, cert: leaf.toString('pem'), minVersion: 'TLSv1.2' });
+    return tls.createSecureContext({ key: this.#leafKeyPem, cert, minVersion: 'TLSv1.2' });
   }
 }

@@ -5,7 +5,6 @@
  */
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Auditor, auditPath } from './audit.js';
@@ -13,9 +12,11 @@ import type { SignerLimits } from './config.js';
 import { SignerError } from './errors.js';
 import type { Forwarder } from './forward.js';
 import { forwardableRequestHeaders, forwardableResponseHeaders, occurrences } from './headers.js';
-import { EMPTY_BODY_SHA256, bodySha256, requiredSignedHeaders, signRequest, signsBody } from './oci-signature.js';
+import { EMPTY_BODY_SHA256, authorizationHeader, bodySha256, requiredSignedHeaders, signingString, signsBody } from './oci-signature.js';
 import { bindingFor } from './policy.js';
 import type { ConnectionRecord, CredentialProvider, ResolvedWorkload } from './ports.js';
+import { relay } from './relay.js';
+import type { SigningPool } from './signing-pool.js';
 
 /** OCI answers 411 to these without a Content-Length, also where the body is not signed (PutObject). */
 const LENGTH_REQUIRED_METHODS = new Set(['POST', 'PUT']);
@@ -31,6 +32,8 @@ export interface ConnectionContext {
 export interface RequestHandlerDeps {
   credentials: CredentialProvider;
   forwarder: Forwarder;
+  /** Signs off the event loop. */
+  signer: SigningPool;
   auditor: Auditor;
   limits: SignerLimits;
   log: Logger;
@@ -198,8 +201,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         throw new SignerError('LENGTH_REQUIRED', `${method} without Content-Length: OCI does not accept chunked uploads; send the body's length (the SDKs do when the body's size is known)`);
       }
       const signedHeaders = requiredSignedHeaders(method, target, 'x-date');
-      const { authorization } = signRequest({ method, requestTarget: target, headers: values, signedHeaders }, credential.keyId, credential.privateKey);
-      headers.push('x-date', values['x-date'] as string, 'authorization', authorization);
+      const text = signingString({ method, requestTarget: target, headers: values, signedHeaders });
+      const signature = await deps.signer.sign(text, credential.privateKey);
+      // The client may have gone while its signature was being made: send nothing for it then.
+      if (done) return;
+      headers.push('x-date', values['x-date'] as string, 'authorization', authorizationHeader(credential.keyId, signedHeaders, signature));
 
       const upstream = deps.forwarder.request(
         { address: record.origAddr, port: record.origPort, servername: sni },
@@ -213,7 +219,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         upstream.once('response', resolve);
         upstream.once('error', reject);
       });
-      const sent = body !== undefined ? (upstream.end(body), Promise.resolve()) : pipeline(req, upstream);
+      const sent = body !== undefined ? (upstream.end(body), Promise.resolve()) : relay(req, upstream);
       // Handled at once: a client that aborts its upload (or sends a bad chunk) before the upstream
       // answers must not become an unhandled rejection, which would end the agent. An early answer
       // (e.g. 401) may also end the upload; either way the response (or its failure) tells the client.
@@ -227,7 +233,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       const requestIdHeader = upRes.headers['opc-request-id'];
       upstreamRequestId = Array.isArray(requestIdHeader) ? requestIdHeader[0] : requestIdHeader;
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableResponseHeaders(upRes.rawHeaders));
-      await pipeline(upRes, res);
+      await relay(upRes, res);
     };
 
     work().catch((err: unknown) => {

@@ -16,6 +16,7 @@ import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
 import type { AddressReclaimer, ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
 import { createRequestHandler, type ConnectionContext } from './request-handler.js';
+import { SigningPool } from './signing-pool.js';
 import { unmapV4 } from '../../common/addresses.js';
 
 export interface SignerDeps {
@@ -74,6 +75,7 @@ export class SignerServer {
   readonly #listeners: net.Server[] = [];
   readonly #http: http.Server;
   readonly #forwarder: Forwarder;
+  readonly #signing: SigningPool;
   readonly #contexts = new WeakMap<object, ConnectionContext>();
   readonly #sockets = new Set<net.Socket>();
   /** A context with no certificate: a client that sends no SNI gets no handshake. */
@@ -84,6 +86,7 @@ export class SignerServer {
     this.#deps = deps;
     this.#log = deps.log.child({ part: 'signer' });
     this.#forwarder = forwarder;
+    this.#signing = new SigningPool(deps.settings.signingThreads === undefined ? {} : { size: deps.settings.signingThreads });
     const limits = deps.settings.limits;
     this.#http = http.createServer({
       maxHeaderSize: limits.maxHeaderSize,
@@ -101,6 +104,7 @@ export class SignerServer {
     this.#http.on('request', createRequestHandler({
       credentials: deps.credentials,
       forwarder,
+      signer: this.#signing,
       auditor: new Auditor(deps.auditLog ?? deps.log, deps.agentId, deps.onAudit),
       limits,
       log: this.#log,
@@ -125,6 +129,7 @@ export class SignerServer {
   static async listen(deps: SignerDeps): Promise<SignerServer> {
     const server = new SignerServer(deps, await Forwarder.create(deps.settings.upstream));
     try {
+      await server.#signing.start();
       await server.#listenAll();
     } catch (err) {
       await server.close();
@@ -342,5 +347,6 @@ export class SignerServer {
     this.#http.close(() => undefined);
     for (const s of this.#sockets) s.destroy();
     this.#forwarder.close();
+    await this.#signing.close();
   }
 }
