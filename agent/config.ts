@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { isMapping, readYamlMapping } from '../common/config-file.js';
+import { resolveLogLevel } from '../common/log.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
 import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
@@ -14,7 +15,10 @@ export interface AgentConfig {
   stateDir: string;
   log: { level: string };
   steering: {
-    /** cgroup v2 directory whose sockets are steered; empty = the cgroup2 root (every process). */
+    /**
+     * cgroup v2 directory whose sockets are steered; '/' = the cgroup2 root (every process). Empty (unset):
+     * `sigil-agent run` refuses unless --all-host says the root is meant.
+     */
     cgroup: string;
     /** bpffs directory for pinned links and maps, so a restarted agent adopts them. */
     pinDir: string;
@@ -170,7 +174,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   }
   return {
     stateDir,
-    log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    log: { level: resolveLogLevel(overrides.logLevel, str(log, 'log.level', 'level'), where) },
     steering: {
       cgroup: overrides.cgroup ?? str(steering, 'steering.cgroup', 'cgroup') ?? '',
       pinDir: overrides.pinDir ?? str(steering, 'steering.pinDir', 'pinDir') ?? '/sys/fs/bpf/sigil',

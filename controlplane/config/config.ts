@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readYamlMapping } from '../../common/config-file.js';
+import { resolveLogLevel } from '../../common/log.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
 
@@ -101,7 +102,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       defaultTtlSeconds,
       skewSeconds: seconds(issuer, 'issuer.skewSeconds', 'skewSeconds', 60),
     },
-    log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    log: { level: resolveLogLevel(overrides.logLevel, str(log, 'log.level', 'level'), where) },
   };
 }
 
