@@ -30,7 +30,10 @@ function bashScript(root: Command): string {
   const values: string[] = [];
   for (const { path, command } of walkCommands(prepare(root))) {
     const key = path.slice(1).join('/');
-    const subs = [...command.commands.filter(isListed).map((c) => c.name()), ...(command.commands.length > 0 ? ['help'] : [])];
+    // Words that may come next: subcommands, or the choices of a first argument (`completion bash`).
+    const subs = command.commands.length > 0
+      ? [...command.commands.filter(isListed).map((c) => c.name()), 'help']
+      : [...(command.registeredArguments[0]?.argChoices ?? [])];
     const opts = optionsOf(command).flatMap(flagsOf);
     nodes.push(`    ${quote(key)}) subs=${quote(subs.join(' '))}; opts=${quote(opts.join(' '))} ;;`);
     for (const option of optionsOf(command)) {

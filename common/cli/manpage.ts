@@ -1,65 +1,73 @@
 /**
  * man(7) pages generated from a program's commander tree, with commander's own Help for every term
- * and description, so a page says what `--help` says: one page for the program (`sigil.1`) and one per
- * command (`sigil-get.1`, `sigil-fleet-status.1`, as git does).
+ * and description, so a page says what `--help` says. One page per program (`sigil.1`, `sigil-agent.1`,
+ * `sigil-controlplane.1`; per-command pages would collide: `sigil agent` vs `sigil-agent`), each
+ * command a subsection with its usage, arguments and options, like systemctl(1).
  */
-import { Command, type Help } from 'commander';
+import type { Command, Help } from 'commander';
 import { isListed, prepare, walkCommands } from './program.js';
 
 export interface ManPage {
-  /** e.g. `sigil-fleet-status.1` */
+  /** e.g. `sigil.1` */
   file: string;
   text: string;
 }
 
-export function manPages(root: Command, options: { version: string; date?: string } = { version: '' }): ManPage[] {
-  const date = options.date ?? new Date().toISOString().slice(0, 10);
-  return walkCommands(prepare(root))
-    .filter(({ command }) => isListed(command) && command.name() !== 'help')
-    .map(({ path, command }) => ({ file: `${path.join('-')}.1`, text: page(path, command, root, options.version, date) }));
+export function manPage(root: Command, options: { version: string; date: string }): ManPage {
+  prepare(root);
+  const name = root.name();
+  const help: Help = root.createHelp();
+  const out: string[] = [
+    `.TH ${esc(name.toUpperCase())} 1 "${options.date}" "${esc(`${name} ${options.version}`.trim())}" "Sigil Manual"`,
+    '.SH NAME',
+    `${esc(name)} \\- ${esc(firstSentence(root.description()))}`,
+    '.SH SYNOPSIS',
+    `.B ${esc(name)}`,
+    '.I command',
+    '[options] [arguments]',
+    '.br',
+    `.B ${esc(name)}`,
+    '\\-\\-help | \\-\\-version',
+    '.SH DESCRIPTION',
+    esc(help.commandDescription(root)),
+    '.PP',
+    `Every command and subcommand takes \\fB\\-h\\fR, \\fB\\-\\-help\\fR: \\fB${esc(name)} \\fIcommand\\fB \\-\\-help\\fR prints what its section below says.`,
+    '.SH OPTIONS',
+    ...options_(help, root, true),
+    '.SH COMMANDS',
+  ];
+  for (const { path, command } of walkCommands(root).slice(1)) {
+    if (!isListed(command)) continue;
+    const h = command.createHelp();
+    out.push(`.SS ${esc([...path.slice(1), command.usage()].join(' '))}`, esc(h.commandDescription(command) || command.summary()));
+    const args = h.visibleArguments(command);
+    if (args.length > 0) {
+      out.push('.PP', 'Arguments:');
+      for (const arg of args) out.push('.TP', `.B ${esc(h.argumentTerm(arg))}`, esc(h.argumentDescription(arg)));
+    }
+    const subs = command.commands.filter(isListed);
+    if (subs.length > 0) out.push('.PP', `Subcommands: ${subs.map((s) => `\\fB${esc(s.name())}\\fR`).join(', ')}.`);
+    const opts = options_(h, command, false);
+    if (opts.length > 0) out.push('.PP', 'Options:', ...opts);
+  }
+  out.push('.SH EXIT STATUS', '.TP', '.B 0', 'success, and \\-\\-help and \\-\\-version',
+    '.TP', '.B 1', 'the command failed (a refused apply, an unreachable server; for \\fBdiff\\fR: differences found)',
+    '.TP', '.B 2', 'usage error: unknown command or option, a bad or missing value (for \\fBdiff\\fR: it failed)');
+  const others = ['sigil', 'sigil-agent', 'sigil-controlplane'].filter((n) => n !== name);
+  out.push('.SH SEE ALSO', others.map((n) => `\\fB${n}\\fR(1)`).join(', '));
+  return { file: `${name}.1`, text: `${out.join('\n')}\n` };
 }
 
-function page(path: string[], command: Command, root: Command, version: string, date: string): string {
-  const help: Help = command.createHelp();
-  const title = path.join('-');
-  const out: string[] = [
-    `.TH ${esc(title.toUpperCase())} 1 "${date}" "${esc(`${root.name()} ${version}`.trim())}" "Sigil Manual"`,
-    '.SH NAME',
-    `${esc(title)} \\- ${esc(command.summary() || firstSentence(command.description()))}`,
-    '.SH SYNOPSIS',
-    `.B ${esc(path.join(' '))}`,
-    esc(command.usage()),
-  ];
-  const description = help.commandDescription(command);
-  if (description) out.push('.SH DESCRIPTION', esc(description));
-  const args = help.visibleArguments(command);
-  if (args.length > 0) {
-    out.push('.SH ARGUMENTS');
-    for (const arg of args) out.push('.TP', `.B ${esc(help.argumentTerm(arg))}`, esc(help.argumentDescription(arg)));
-  }
-  const subs = help.visibleCommands(command).filter((c) => c.name() !== 'help');
-  if (subs.length > 0) {
-    out.push('.SH COMMANDS');
-    for (const sub of subs) {
-      out.push('.TP', `.B ${esc(help.subcommandTerm(sub))}`, `${esc(help.subcommandDescription(sub))} See \\fB${esc([...path, sub.name()].join('-'))}\\fR(1).`);
-    }
-  }
-  const options = help.visibleOptions(command);
-  if (options.length > 0) {
-    out.push('.SH OPTIONS');
-    for (const option of options) out.push('.TP', `.B ${esc(help.optionTerm(option))}`, esc(help.optionDescription(option)));
-  }
-  out.push('.SH EXIT STATUS', '0 success (and \\-\\-help), 1 failure, 2 usage error (unknown option or command, bad value).');
-  const related = [root.name(), ...(path.length > 1 ? [] : subs.map((s) => `${title}-${s.name()}`))].filter((n) => n !== title);
-  if (related.length > 0) out.push('.SH SEE ALSO', related.map((n) => `\\fB${esc(n)}\\fR(1)`).join(', '));
-  return `${out.join('\n')}\n`;
+/** The option list; a command's own -h/--help is said once, in DESCRIPTION, not in every section. */
+function options_(help: Help, command: Command, withHelp = true): string[] {
+  return help.visibleOptions(command).filter((o) => withHelp || o.long !== '--help').flatMap((o) => ['.TP', `.B ${esc(help.optionTerm(o))}`, esc(help.optionDescription(o))]);
 }
 
 function firstSentence(text: string): string {
-  return text.split(/(?<=\.)\s/)[0] ?? text;
+  return (text.split(/(?<=[.:])\s/)[0] ?? text).replace(/[.:]$/, '');
 }
 
-/** roff-safe text: backslashes, leading dots/quotes, and hyphens as \- (so man shows and searches them). */
+/** roff-safe text: backslashes, hyphens as \- (so man shows and searches them), no line starting with a control character. */
 function esc(text: string): string {
   return text
     .replace(/\\/g, '\\e')
