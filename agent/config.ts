@@ -5,6 +5,7 @@ import { resolveLogLevel } from '../common/log.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
 import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
 import { AgentError } from './errors.js';
+import { DEFAULT_AGENT_STATE_DIR } from './defaults.js';
 
 /**
  * The agent's settings. Flags > file > defaults; a missing or bad file is SIGIL_ERR_CONFIG naming the
@@ -73,7 +74,7 @@ export interface AgentConfigOverrides {
   adminListen?: string;
 }
 
-export const DEFAULT_AGENT_STATE_DIR = '/var/lib/sigil/agent';
+export { DEFAULT_AGENT_CONFIG_FILE, DEFAULT_AGENT_STATE_DIR } from './defaults.js';
 /**
  * Mode of the state dir (and of the unit's StateDirectoryMode=): others may enter and read, because
  * every workload's uid must read the CA certificate `<stateDir>/ca.pem`. Everything secret in it is
@@ -86,7 +87,6 @@ export const DEFAULT_SIGNER_IPV4 = '127.83.73.71';
 export const DEFAULT_SIGNER_IPV6 = '::1';
 /** Privileged (< 1024): only root can bind it. Rarely used, so no wildcard service sits on it. */
 export const DEFAULT_SIGNER_PORT = 944;
-export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
 

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { CliExit } from '../../../common/cli/program.js';
-import { DEFAULT_AGENT_CONFIG_FILE, loadAgentConfig } from '../../config.js';
-import { runDoctor } from '../../steering/doctor.js';
+import { DEFAULT_AGENT_CONFIG_FILE } from '../../defaults.js';
 
 export function command(): Command {
   return new Command('doctor')
@@ -14,7 +13,9 @@ export function command(): Command {
     .action(async (options: { json?: boolean; config?: string }) => {
       // The signer address checks use the agent's config (its defaults when there is no file).
       const file = options.config ?? (existsSync(DEFAULT_AGENT_CONFIG_FILE) ? DEFAULT_AGENT_CONFIG_FILE : undefined);
+      const { loadAgentConfig } = await import('../../config.js');
       const config = await loadAgentConfig(file);
+      const { runDoctor } = await import('../../steering/doctor.js'); // the addon: only when it runs
       const report = await runDoctor({ signer: config.signer });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);

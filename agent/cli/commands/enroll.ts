@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_AGENT_STATE_DIR } from '../../config.js';
-import { enroll } from '../../fleet/enrollment.js';
+import { DEFAULT_AGENT_STATE_DIR } from '../../defaults.js';
 
 export function command(): Command {
   return new Command('enroll')
@@ -13,6 +12,7 @@ export function command(): Command {
     .option('--hostname <name>', 'the name the fleet shows (default: this host\'s)')
     .action(async (options: { token: string; controlPlane: string; stateDir: string; hostname?: string }) => {
       const { token, controlPlane: controlPlaneUrl, stateDir, hostname } = options;
+      const { enroll } = await import('../../fleet/enrollment.js'); // NATS and JOSE: only when it runs
       const enrollment = await enroll({ token, controlPlaneUrl, stateDir, ...(hostname ? { hostname } : {}) });
       process.stdout.write(`enrolled as ${enrollment.agentId}; NATS ${enrollment.natsUrl}; bundle key ${enrollment.bundleSigningJwk.kid} pinned in ${stateDir}\n`);
     });

@@ -2,9 +2,7 @@
 import { access } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../../../common/cli/program.js';
-import { DEFAULT_AGENT_CONFIG_FILE, loadAgentConfig } from '../../config.js';
-import { runDaemon } from '../../daemon/daemon.js';
-import { createLogger } from '../../log.js';
+import { DEFAULT_AGENT_CONFIG_FILE } from '../../defaults.js';
 
 /**
  * Steering the cgroup2 root catches every process on the host: never by default. The config says
@@ -51,6 +49,7 @@ export function command(): Command {
     .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval (tests)').argParser(positiveInt).hideHelp())
     .action(async (options: RunOptions) => {
       const file = options.config ?? (await exists(DEFAULT_AGENT_CONFIG_FILE) ? DEFAULT_AGENT_CONFIG_FILE : undefined);
+      const { loadAgentConfig } = await import('../../config.js');
       const config = await loadAgentConfig(file, {
         ...(options.stateDir ? { stateDir: options.stateDir } : {}),
         ...(options.cgroup ? { cgroup: options.cgroup } : {}),
@@ -62,6 +61,8 @@ export function command(): Command {
       });
       const problem = allHostProblem(config.steering.cgroup, options.allHost === true);
       if (problem) throw new UsageError(problem);
+      // Loaded only to run: `--help` and usage errors stay quick (the daemon pulls in the addon, NATS, ...).
+      const [{ runDaemon }, { createLogger }] = await Promise.all([import('../../daemon/daemon.js'), import('../../log.js')]);
       const log = createLogger({ level: config.log.level });
       const stop = new AbortController();
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
