@@ -54,8 +54,9 @@ function editScript(a: string[], b: string[]): Edit[] {
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) edits.push({ op: ' ', text: a[i++] as string, a: i - 1, b: j++ });
-    else if (j < b.length && (i >= a.length || (lcs[i]?.[j + 1] ?? 0) >= (lcs[i + 1]?.[j] ?? 0))) edits.push({ op: '+', text: b[j++] as string, a: i, b: j - 1 });
-    else edits.push({ op: '-', text: a[i++] as string, a: i - 1, b: j });
+    // On a tie, the removal first: diff -u shows `-old` above `+new`.
+    else if (i < a.length && (j >= b.length || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))) edits.push({ op: '-', text: a[i++] as string, a: i - 1, b: j });
+    else edits.push({ op: '+', text: b[j++] as string, a: i, b: j - 1 });
   }
   return edits;
 }

@@ -28,8 +28,8 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs `node <main> ...args`; killed (by pid) after `timeoutMs`, which then fails the caller's assertions. */
-export function runProgram(main: string, args: readonly string[], env: Record<string, string> = {}, stdin = '', timeoutMs = 20_000): Promise<Ran> {
+/** Runs `node <main> ...args`; killed (by pid) after `timeoutMs` (generous: CI machines are shared), which then fails the caller's assertions. */
+export function runProgram(main: string, args: readonly string[], env: Record<string, string> = {}, stdin = '', timeoutMs = 90_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

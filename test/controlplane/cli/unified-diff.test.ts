@@ -26,5 +26,5 @@ test('changes far apart are two hunks; close ones one', (t) => {
   const near = [...before];
   near[5] = 'X';
   near[9] = 'Y';
-  t.deepEqual(unifiedDiff('a', 'b', before.join('\n'), near.join('\n')).split('\n').filter((l) => l.startsWith('@@')), ['@@ -3,10 +3,10 @@']);
+  t.deepEqual(unifiedDiff('a', 'b', before.join('\n'), near.join('\n')).split('\n').filter((l) => l.startsWith('@@')), ['@@ -3,11 +3,11 @@']);
 });
