@@ -15,6 +15,7 @@ import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 import { ROWS, VALID, aliasBomb } from '../../hardening/bad-input-corpus.js';
 import { credentialDoc, identityDoc, sourceDoc, yamlOf } from '../fixtures.js';
 import { runCli } from '../support.js';
+import { pool } from '../../common/cli/run-program.js';
 
 let nats: NatsServer;
 let cp: RunningControlPlane;
@@ -62,10 +63,14 @@ test.serial('validate says offline, word for word, what the server answers apply
     { name: 'alias bomb', body: aliasBomb() },
     { name: 'the same resource twice', body: yamlOf(sourceDoc('twice'), sourceDoc('twice', { region: 'eu-frankfurt-1' })) },
   ];
+  t.timeout(5 * 60_000, 'two spawned CLIs per row, on a shared machine');
   const before = await storeState();
-  for (const row of rows) {
+  const results = await pool(rows.map((row) => async () => {
     const path = await file(row.body);
     const [offline, server] = await Promise.all([runCli(['validate', '-f', path], NO_SERVER), runCli(['apply', '-f', path], env)]);
+    return { row, offline, server };
+  }));
+  for (const { row, offline, server } of results) {
     t.is(server.code, 1, `${row.name}: apply refused: ${server.stderr.slice(0, 200)}`);
     t.regex(server.stderr, /^sigil apply: .* \[SIGIL_ERR_/, row.name);
     t.is(offline.code, 1, `${row.name}: validate refused: ${offline.stderr.slice(0, 200)}`);
@@ -96,6 +101,7 @@ test.serial('validate of a valid file names each resource (rc 0); references to 
 });
 
 test.serial('apply --dry-run: the server\'s checks and change report, and nothing stored', async (t) => {
+  t.timeout(3 * 60_000);
   const docs = await file(yamlOf(identityDoc('dry'), sourceDoc('dry-source')));
   const before = await storeState();
   const dry = await runCli(['apply', '--dry-run', '-f', docs], env);
@@ -114,6 +120,7 @@ test.serial('apply --dry-run: the server\'s checks and change report, and nothin
 });
 
 test.serial('diff: rc 0 and silent when the server has the file, rc 1 and a unified diff when not, rc 2 when it cannot tell', async (t) => {
+  t.timeout(3 * 60_000);
   const applied = await file(yamlOf(identityDoc('diffed'), sourceDoc('diffed-source')));
   t.is((await runCli(['apply', '-f', applied], env)).code, 0);
   const same = await runCli(['diff', '-f', applied], env);
