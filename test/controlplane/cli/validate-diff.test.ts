@@ -117,6 +117,11 @@ test.serial('apply --dry-run: the server\'s checks and change report, and nothin
   const again = await runCli(['apply', '--dry-run', '-f', docs], env);
   t.regex(again.stdout, /^workloadidentity\/dry unchanged \(dry run\)$/m);
   t.is((await runCli(['apply', '-f', docs, '-o', 'name'], env)).stdout, 'workloadidentity/dry\ncredentialsource/dry-source\n');
+  // The same -o on get: name lines, and wide's extra columns.
+  t.regex((await runCli(['get', 'wi', '-o', 'name'], env)).stdout, /^workloadidentity\/dry$/m);
+  const wide = await runCli(['get', 'cs', '-o', 'wide'], env);
+  t.regex(wide.stdout, /^NAME\s+KIND\s+REGION\s+DOMAIN\s+REVISION\s+CLIENT ID\s+SECRET FILE\s+UPDATED$/m);
+  t.regex(wide.stdout, /^dry-source\s+oci\s+us-ashburn-1\s+\S+\s+\d+\s+client-1\s+\/etc\/sigil\/secret\s+\d{4}-/m);
 });
 
 test.serial('diff: rc 0 and silent when the server has the file, rc 1 and a unified diff when not, rc 2 when it cannot tell', async (t) => {
