@@ -10,9 +10,14 @@ export const SHELLS = ['bash', 'zsh'] as const;
 export type Shell = (typeof SHELLS)[number];
 
 export function completionScript(root: Command, shell: Shell): string {
-  const bash = bashScript(root);
-  if (shell === 'bash') return bash;
-  return `#compdef ${root.name()}\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
+  const base = `_${root.name().replace(/[^A-Za-z0-9]/g, '_')}`;
+  if (shell === 'bash') return bashScript(root, base);
+  // As `_<program>` on $fpath zsh runs this file as that function on the first completion: it defines the
+  // bash function under another name, registers it, and completes at once; `source <(...)` only registers.
+  return `#compdef ${root.name()}
+autoload -U +X bashcompinit && bashcompinit
+${bashScript(root, `_${base}_bash`)}[[ \${funcstack[1]} == ${base} ]] && _bash_complete -F _${base}_bash
+`;
 }
 
 function optionsOf(command: Command): Option[] {
@@ -24,8 +29,7 @@ function flagsOf(option: Option): string[] {
   return [option.short, option.long].filter((f): f is string => f !== undefined);
 }
 
-function bashScript(root: Command): string {
-  const fn = `_${root.name().replace(/[^A-Za-z0-9]/g, '_')}`;
+function bashScript(root: Command, fn: string): string {
   const nodes: string[] = [];
   const values: string[] = [];
   for (const { path, command } of walkCommands(prepare(root))) {
@@ -51,17 +55,18 @@ ${nodes.join('\n')}
   esac
 }
 ${fn}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path='' subs opts w i
+  # Not \`path\`: zsh (bashcompinit) ties that name to PATH.
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cpath='' subs opts w i
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     [[ $w == -* ]] && continue
-    ${fn}_node "$path"
-    if [[ " $subs " == *" $w "* ]]; then path="\${path:+$path/}$w"; fi
+    ${fn}_node "$cpath"
+    if [[ " $subs " == *" $w "* ]]; then cpath="\${cpath:+$cpath/}$w"; fi
   done
-  case "$path:$prev" in
+  case "$cpath:$prev" in
 ${values.join('\n')}
   esac
-  ${fn}_node "$path"
+  ${fn}_node "$cpath"
   if [[ $cur == -* || -z $subs ]]; then COMPREPLY=($(compgen -W "$opts" -- "$cur")); else COMPREPLY=($(compgen -W "$subs" -- "$cur")); fi
 }
 complete -F ${fn} ${root.name()}

@@ -72,7 +72,7 @@ export function walkCommands(root: Command): Array<{ path: string[]; command: Co
   return out;
 }
 
-/** Whether `command` is the implicit `help` command or hidden (not listed in help, completion, man). */
+/** Whether `command` is listed (not hidden) in help, completion and man pages. */
 export function isListed(command: Command): boolean {
   return !(command as unknown as { _hidden?: boolean })._hidden;
 }

@@ -28,6 +28,9 @@ test('`completion bash|zsh` on every program: rc 0, a script bash accepts; an un
     const zsh = await runProgram(program.main, ['completion', 'zsh']);
     t.is(zsh.code, 0, zsh.stderr);
     t.true(zsh.stdout.startsWith(`#compdef ${program.name}\n`));
+    const fn = `__${program.name.replace(/-/g, '_')}_bash`;
+    t.true(zsh.stdout.includes(`complete -F ${fn} ${program.name}\n`), 'zsh registers the same function through bashcompinit');
+    t.is(spawnSync('bash', ['-n'], { input: zsh.stdout }).status, 0, `${program.name}: the zsh script's body is bash-compatible`);
     t.is((await runProgram(program.main, ['completion', 'fish'])).code, 2);
   }
 });
