@@ -1,5 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { SigilError } from './errors.js';
+import { COMMON_CODES, SigilError } from './errors.js';
 import { prettyStream } from './log-pretty.js';
 
 export type { Logger };
@@ -24,7 +24,7 @@ export class LogLevelError extends SigilError {
 /** `level`, if it is a level; otherwise a LogLevelError naming `field` (`--log-level`, `<file>: log.level`). */
 export function checkLogLevel(level: string, field: string): string {
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level;
-  throw new LogLevelError('SIGIL_ERR_CONFIG', `${field}: "${level}" is not a log level (use one of ${LOG_LEVELS.join(', ')})`);
+  throw new LogLevelError(COMMON_CODES.CONFIG, `${field}: "${level}" is not a log level (use one of ${LOG_LEVELS.join(', ')})`);
 }
 
 /** The level a program runs at: flag > SIGIL_LOG_LEVEL > config file (`where`: its name) > info; each checked. */

@@ -11,13 +11,19 @@ import { JwtSvidIssuer } from './issuer/issuer.js';
 import { KeyMaintenanceService } from './issuer/service.js';
 import { ensureAdminToken } from './http/admin-token.js';
 import { HttpService } from './http/server.js';
-import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/fleet-service.js';
-import type { FleetNatsAuth } from './fleet/nats-auth.js';
-import { adminFleetRoutes, publicFleetRoutes } from './fleet/routes.js';
-import { ExchangeResponderService } from './exchange/service.js';
-import { StoreBindingOwnership } from './exchange/store-ownership.js';
+import { FleetService, fleetSettings, loadFleetAuth, type FleetSettings } from './fleet/index.js';
+import type { FleetNatsAuth } from './fleet/index.js';
+import { adminFleetRoutes, publicFleetRoutes } from './fleet/index.js';
+import { ExchangeResponderService } from './exchange/index.js';
+import { StoreBindingOwnership } from './exchange/index.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
+import { ACCESS_BUCKET, AccessControl } from './http/access-tokens.js';
+import { accessRoutes } from './http/access-routes.js';
+import { openBucket } from './store/bucket.js';
+import { AuditStream } from './audit/index.js';
+import { PrincipalBook } from './exchange/index.js';
+import { consoleRoutes, SessionStore } from './console/index.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export type { Service };
@@ -30,6 +36,8 @@ export interface RunningControlPlane {
   nc: NatsConnection;
   /** The fleet (enrolment, bundles, health), when a fleet NATS authority is configured. */
   fleet: FleetService | undefined;
+  /** Who may call the admin API as which role (viewer tokens). */
+  access: AccessControl;
   /** Resolves when every service has stopped and NATS is closed. */
   done: Promise<void>;
 }
@@ -63,7 +71,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     await keys.maintain();
     const adminToken = await ensureAdminToken(config.adminTokenFile);
     const { host, port } = splitHostPort(config.http.listen);
-    const http = new HttpService({ host, port, store, adminToken, log: log.child({ part: 'http' }), ready: () => ready });
+    const access = new AccessControl(adminToken, await openBucket(nc, ACCESS_BUCKET));
+    const http = new HttpService({ host, port, store, access, log: log.child({ part: 'http' }), ready: () => ready });
     const address = await http.listen();
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     // The issuer URL defaults to the listen address, known only once listening (port 0).
@@ -79,6 +88,11 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     fleet = fleetAuth
       ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }), { onRefusedReply })
       : undefined;
+    // The audit trail agents ship, and the console that shows it with the fleet and the inventory.
+    const audit = await AuditStream.open(nc, config.audit);
+    const principals = new PrincipalBook();
+    http.mount('public', consoleRoutes({ access, sessions: new SessionStore(config.console.sessionTtlSeconds), store, fleet, audit, principals }));
+    http.mount('admin', accessRoutes(access));
     if (fleet) {
       http.mount('public', publicFleetRoutes(fleet));
       http.mount('admin', adminFleetRoutes(fleet));
@@ -99,6 +113,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
         minter: issuer,
         log: log.child({ part: 'exchange' }),
         onRefusedReply,
+        onExchanged: principals.record,
       })] : []),
     ];
     const done = runServices(services, signal, log).finally(async () => {
@@ -107,7 +122,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
       log.info('stopped');
     }).then(() => undefined);
     ready = true;
-    return { url, store, issuer, nc, fleet, done };
+    return { url, store, issuer, nc, fleet, access, done };
   } catch (err) {
     await nc.close();
     throw err;

@@ -33,8 +33,6 @@ export interface BundleSigningJwk {
   use: 'sig';
 }
 
-/** JWS `typ` of a signed bundle, so no other ES256 JWT of ours can pass for one. */
-export const BUNDLE_JWS_TYPE = 'sigil-bundle+jws';
 
 /** Reply to `subjects.bundleGet(id)`: the compact JWS, or why there is none. */
 export type BundleGetReply = { ok: true; jws: string } | { ok: false; code: string; message: string };
@@ -113,6 +111,8 @@ export interface Heartbeat {
   repairs?: AttachRepairReport[];
   /** Identity protection in force on the host: 'enforce' (BPF LSM refuses) or 'taint-only', and why. */
   protection?: IdentityProtection;
+  /** The host's kernel release (uname -r); absent from agents that predate it. */
+  kernel?: string;
   /** e.g. steeredConnections, signedRequests, denials. */
   counters: Record<string, number>;
   workloads: WorkloadUsage[];
@@ -188,6 +188,7 @@ export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
       }
     }
   }
+  if (v['kernel'] !== undefined && !isString(v['kernel'], 256)) return { ok: false, reason: 'kernel: must be a string' };
   const counters = v['counters'];
   if (!isObject(counters) || !Object.values(counters).every(isCount)) return { ok: false, reason: 'counters: must map names to whole numbers' };
   const workloads = v['workloads'];

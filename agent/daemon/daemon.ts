@@ -16,6 +16,7 @@ import { createSystemdNotifier } from '../../common/systemd/index.js';
 import { Agent } from './agent.js';
 import { untilAborted } from '../../common/abort.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
+import { AuditShipper } from './audit-shipper.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -33,15 +34,27 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
   const nats = new Promise<NatsConnection>((resolve) => (resolveNats = resolve));
 
   let metrics: AgentMetrics | undefined;
+  let fleet: FleetClient | undefined;
+  let started: Agent | undefined;
+  // Audit events go to the control plane in batches, off the signer's hot path.
+  const shipper = new AuditShipper({
+    agentId: enrollment.agentId,
+    connection: () => fleet?.connection,
+    counters: () => started?.steering.counters(),
+    log: log.child({ part: 'audit-shipper' }),
+  });
   const agent = await Agent.start({
     config,
     log,
     agentId: enrollment.agentId,
     exchange: new DeferredExchangeClient(nats, enrollment.agentId),
-    onAudit: (event) => metrics?.observeRequest(event),
+    onAudit: (event) => {
+      metrics?.observeRequest(event);
+      shipper.record(event);
+    },
     initialBindings: await savedBindings(config.stateDir),
   });
-  let fleet: FleetClient | undefined;
+  started = agent;
   let admin: AdminServer | undefined;
   let ready = false;
   try {
@@ -75,6 +88,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
       onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
     });
+    shipper.start();
     void fleet.connected.then(() => {
       if (fleet?.connection) resolveNats(fleet.connection);
     });
@@ -84,7 +98,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         log: log.child({ part: 'admin' }),
         metrics: () => metrics?.render() ?? '',
         health: () => {
-          const degraded = [...agent.attachments.problems];
+          const degraded = [...agent.attachments.problems, ...agent.destinations.unresolved().map((h) => `destination ${h} does not resolve`)];
           return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
         },
       });
@@ -95,6 +109,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     systemd.stopping();
   } finally {
     await admin?.close().catch(() => undefined);
+    shipper.stop();
     await fleet?.stop().catch(() => undefined);
     await agent.close();
   }

@@ -1,8 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { release } from 'node:os';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { AgentBundle } from '../../protocol/bindings.js';
+import type { AgentBundle } from '../../protocol/bundle.js';
 import type { AttachRepairReport, BundleAck, IdentityProtection, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../protocol/fleet.js';
 import { subjects } from '../../protocol/subjects.js';
 import { BundleVerifier } from './bundle-verifier.js';
@@ -228,7 +229,7 @@ export class FleetClient {
     try {
       const refused = this.#refused;
       const heartbeat: Heartbeat = {
-        agentId: this.agentId, version: this.options.version, revision: this.#revision, sentAt: new Date().toISOString(),
+        agentId: this.agentId, version: this.options.version, revision: this.#revision, sentAt: new Date().toISOString(), kernel: release(),
         programs: await this.options.programs(), counters: this.options.counters?.() ?? {}, workloads: this.options.workloads?.() ?? [], refused,
         ...(this.options.shippedPrograms ? { shippedPrograms: this.options.shippedPrograms() } : {}),
         ...(this.options.protection ? { protection: this.options.protection() } : {}),

@@ -3,6 +3,8 @@ import { readYamlMapping } from '../../common/config-file.js';
 import { resolveLogLevel } from '../../common/log.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
+import { COMMON_CODES } from '../../common/errors.js';
+import { DEFAULT_TOKEN_LIFETIME, tokenLifetimeProblem, type TokenLifetime } from '../issuer/token-lifetime.js';
 
 /** The control plane's settings; every field has a default except where noted. */
 export interface ControlPlaneConfig {
@@ -31,6 +33,16 @@ export interface ControlPlaneConfig {
     skewSeconds: number;
   };
   log: { level: string };
+  /** The audit trail agents ship (a JetStream stream); the oldest events go first past either limit. */
+  audit: {
+    maxBytes: number;
+    maxAgeSeconds: number;
+    replicas: number;
+  };
+  console: {
+    /** How long a console login lasts. */
+    sessionTtlSeconds: number;
+  };
 }
 
 export interface ConfigOverrides {
@@ -43,13 +55,15 @@ export interface ConfigOverrides {
 
 export const DEFAULT_STATE_DIR = '/var/lib/sigil/controlplane';
 export const DEFAULT_LISTEN = '127.0.0.1:8787';
+/** The audit stream's default size bound: 256 MiB. */
+export const DEFAULT_AUDIT_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Flags > file > defaults. A missing or bad file is a SIGIL_ERR_CONFIG naming the file and field. */
 export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<ControlPlaneConfig> {
   const raw = file === undefined ? {} : await readConfigFile(file);
   const where = file ?? '(defaults)';
   const fail = (field: string, message: string): never => {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${where}: ${field}: ${message}`);
   };
   const section = (name: string, allowed: string[]): Record<string, unknown> => {
     const value = raw[name];
@@ -70,23 +84,35 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
     if (!Number.isInteger(value) || (value as number) <= 0) return fail(field, 'must be a positive whole number of seconds');
     return value as number;
   };
+  const whole = (obj: Record<string, unknown>, field: string, key: string, fallback: number): number => {
+    const value = obj[key];
+    if (value === undefined || value === null) return fallback;
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) return fail(field, 'must be a positive whole number');
+    return value as number;
+  };
 
   for (const key of Object.keys(raw)) {
-    if (!['nats', 'http', 'stateDir', 'adminTokenFile', 'issuer', 'log'].includes(key)) fail(key, 'unknown field (allowed: nats, http, stateDir, adminTokenFile, issuer, log)');
+    if (!['nats', 'http', 'stateDir', 'adminTokenFile', 'issuer', 'log', 'audit', 'console'].includes(key)) fail(key, 'unknown field (allowed: nats, http, stateDir, adminTokenFile, issuer, log, audit, console)');
   }
   const nats = section('nats', ['url', 'credsFile', 'bucket']);
   const http = section('http', ['listen']);
   const issuer = section('issuer', ['url', 'keyDir', 'rotationPeriodSeconds', 'maxTokenTtlSeconds', 'defaultTtlSeconds', 'skewSeconds']);
   const log = section('log', ['level']);
+  const audit = section('audit', ['maxBytes', 'maxAgeSeconds', 'replicas']);
+  const consoleSection = section('console', ['sessionTtlSeconds']);
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_STATE_DIR;
   const listen = overrides.listen ?? str(http, 'http.listen', 'listen') ?? DEFAULT_LISTEN;
   if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(listen)) fail('http.listen', `"${listen}" must be host:port`);
   const issuerUrl = overrides.issuerUrl ?? str(issuer, 'issuer.url', 'url');
   if (issuerUrl !== undefined && !/^https?:\/\/[^?#]+$/.test(issuerUrl)) fail('issuer.url', `"${issuerUrl}" must be an http(s) URL without query or fragment`);
-  const maxTokenTtlSeconds = seconds(issuer, 'issuer.maxTokenTtlSeconds', 'maxTokenTtlSeconds', 3600);
-  const defaultTtlSeconds = seconds(issuer, 'issuer.defaultTtlSeconds', 'defaultTtlSeconds', 300);
-  if (defaultTtlSeconds > maxTokenTtlSeconds) fail('issuer.defaultTtlSeconds', 'must not exceed issuer.maxTokenTtlSeconds');
+  const lifetime: TokenLifetime = {
+    defaultTtlSeconds: issuer['defaultTtlSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.defaultTtlSeconds,
+    maxTokenTtlSeconds: issuer['maxTokenTtlSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.maxTokenTtlSeconds,
+    skewSeconds: issuer['skewSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.skewSeconds,
+  };
+  const lifetimeProblem = tokenLifetimeProblem(lifetime);
+  if (lifetimeProblem) fail(`issuer.${lifetimeProblem[0]}`, lifetimeProblem[1].replace('maxTokenTtlSeconds', 'issuer.maxTokenTtlSeconds'));
   const credsFile = str(nats, 'nats.credsFile', 'credsFile');
 
   return {
@@ -98,16 +124,20 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       ...(issuerUrl ? { url: issuerUrl } : {}),
       keyDir: str(issuer, 'issuer.keyDir', 'keyDir') ?? join(stateDir, 'issuer'),
       rotationPeriodSeconds: seconds(issuer, 'issuer.rotationPeriodSeconds', 'rotationPeriodSeconds', 86_400),
-      maxTokenTtlSeconds,
-      defaultTtlSeconds,
-      skewSeconds: seconds(issuer, 'issuer.skewSeconds', 'skewSeconds', 60),
+      ...lifetime,
     },
     log: { level: resolveLogLevel(overrides.logLevel, str(log, 'log.level', 'level'), where) },
+    audit: {
+      maxBytes: whole(audit, 'audit.maxBytes', 'maxBytes', DEFAULT_AUDIT_MAX_BYTES),
+      maxAgeSeconds: seconds(audit, 'audit.maxAgeSeconds', 'maxAgeSeconds', 7 * 86_400),
+      replicas: whole(audit, 'audit.replicas', 'replicas', 1),
+    },
+    console: { sessionTtlSeconds: seconds(consoleSection, 'console.sessionTtlSeconds', 'sessionTtlSeconds', 8 * 3600) },
   };
 }
 
 const readConfigFile = (file: string): Promise<Record<string, unknown>> =>
-  readYamlMapping(file, (message, cause) => new ControlPlaneError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
+  readYamlMapping(file, (message, cause) => new ControlPlaneError(COMMON_CODES.CONFIG, message, cause === undefined ? {} : { cause }));
 
 /** "127.0.0.1:8787" → { host, port }; brackets stripped from IPv6. */
 export function splitHostPort(listen: string): { host: string; port: number } {

@@ -2,18 +2,18 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
 import type { Service } from '../../common/service.js';
 import { untilAborted } from '../../common/abort.js';
-import { ExchangeService } from './exchange-service.js';
+import { ExchangeService, type ExchangedListener } from './exchange-service.js';
 import { OciTokenExchangeDriver } from './oci-driver.js';
 import type { BindingOwnership, SvidMinter } from './ports.js';
 import { startExchangeResponder } from './responder.js';
-import type { RefusedReplyListener } from '../fleet/reply-guard.js';
+import type { RefusedReplyListener } from '../fleet/index.js';
 
 /** The exchange responder as one of the control plane's services: answers until the signal fires. */
 export class ExchangeResponderService implements Service {
   readonly name = 'exchange';
   constructor(
     private readonly nc: NatsConnection,
-    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger; onRefusedReply?: RefusedReplyListener },
+    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger; onRefusedReply?: RefusedReplyListener; onExchanged?: ExchangedListener },
   ) {}
 
   async run(signal: AbortSignal): Promise<void> {

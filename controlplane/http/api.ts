@@ -5,6 +5,8 @@ import { checkDocuments } from '../resources/validate.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
 import { readBody, sendJson } from './respond.js';
+import { HTTP_CODES } from './errors.js';
+import { FLEET_CODES } from '../fleet/index.js';
 
 /** The largest apply body (and file `sigil validate` accepts). */
 export const MAX_APPLY_BYTES = 1024 * 1024;
@@ -45,7 +47,7 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, path:
   }
   if (req.method === 'GET' && name !== undefined) {
     const resource = await store.get(kind, name);
-    if (!resource) throw new ControlPlaneError('SIGIL_ERR_RESOURCE_NOT_FOUND', `${kind} "${name}" does not exist`, { status: 404 });
+    if (!resource) throw new ControlPlaneError(HTTP_CODES.RESOURCE_NOT_FOUND, `${kind} "${name}" does not exist`, { status: 404 });
     sendJson(res, 200, resource);
     return true;
   }
@@ -63,15 +65,15 @@ function dryRunOf(req: IncomingMessage): boolean {
   const value = new URL(req.url ?? '/', 'http://localhost').searchParams.get('dryRun');
   if (value === null || value === 'false') return false;
   if (value === 'true' || value === '1' || value === '') return true;
-  throw new ControlPlaneError('SIGIL_ERR_API_BAD_QUERY', `dryRun must be true or false, not "${value}"`, { status: 400 });
+  throw new ControlPlaneError(HTTP_CODES.API_BAD_QUERY, `dryRun must be true or false, not "${value}"`, { status: 400 });
 }
 
 function kindOf(name: string): Kind {
   const kind = resolveKind(name);
-  if (!kind) throw new ControlPlaneError('SIGIL_ERR_API_UNKNOWN_KIND', `unknown kind "${name}" (use workloadidentity/wi, credentialsource/cs, workloadcredential/wc)`, { status: 404 });
+  if (!kind) throw new ControlPlaneError(HTTP_CODES.API_UNKNOWN_KIND, `unknown kind "${name}" (use workloadidentity/wi, credentialsource/cs, workloadcredential/wc)`, { status: 404 });
   return kind;
 }
 
 function methodNotAllowed(allowed: string[]): never {
-  throw new ControlPlaneError('SIGIL_ERR_API_METHOD', `method not allowed (use ${allowed.join(', ')})`, { status: 405 });
+  throw new ControlPlaneError(FLEET_CODES.API_METHOD, `method not allowed (use ${allowed.join(', ')})`, { status: 405 });
 }

@@ -2,11 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { UsageError } from '../../../common/cli/program.js';
 import type { BindingSpec } from '../../../protocol/bindings.js';
-import { readProcessFacts, type ProcessFacts } from '../../attest/facts.js';
-import { HashCache } from '../../attest/hash-cache.js';
-import { Matcher, type MatchResult } from '../../attest/matcher.js';
-import { PasswdNames } from '../../attest/passwd.js';
-import { selectorsThatHold } from '../../attest/selectors.js';
+import { HashCache, Matcher, PasswdNames, readProcessFacts, selectorsThatHold, type MatchResult, type ProcessFacts } from '../../attest/index.js';
 
 /** `--bindings` takes a JSON array of BindingSpec, an AgentBundle ({ bindings: [...] }) or the agent's saved bundle.json. */
 function loadBindings(file: string): BindingSpec[] {

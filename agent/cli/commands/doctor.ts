@@ -15,7 +15,7 @@ export function command(): Command {
       const file = options.config ?? (existsSync(DEFAULT_AGENT_CONFIG_FILE) ? DEFAULT_AGENT_CONFIG_FILE : undefined);
       const { loadAgentConfig } = await import('../../config.js');
       const config = await loadAgentConfig(file);
-      const { runDoctor } = await import('../../steering/doctor.js'); // the addon: only when it runs
+      const { runDoctor } = await import('../../steering/index.js'); // the addon: only when it runs
       const report = await runDoctor({ signer: config.signer });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -12,7 +12,7 @@ export function command(): Command {
     .option('--hostname <name>', 'the name the fleet shows (default: this host\'s)')
     .action(async (options: { token: string; controlPlane: string; stateDir: string; hostname?: string }) => {
       const { token, controlPlane: controlPlaneUrl, stateDir, hostname } = options;
-      const { enroll } = await import('../../fleet/enrollment.js'); // NATS and JOSE: only when it runs
+      const { enroll } = await import('../../fleet/index.js'); // NATS and JOSE: only when it runs
       const enrollment = await enroll({ token, controlPlaneUrl, stateDir, ...(hostname ? { hostname } : {}) });
       process.stdout.write(`enrolled as ${enrollment.agentId}; NATS ${enrollment.natsUrl}; bundle key ${enrollment.bundleSigningJwk.kid} pinned in ${stateDir}\n`);
     });

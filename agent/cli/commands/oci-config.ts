@@ -2,7 +2,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { writePlaceholderConfig } from '../../signer/placeholder-config.js';
 
 export function command(): Command {
   return new Command('oci-config')
@@ -14,6 +13,7 @@ export function command(): Command {
     .option('--profile <name>', 'profile name (default DEFAULT)')
     .option('--force', 'replace an existing config file')
     .action(async (options: { dir?: string; region: string; profile?: string; force?: boolean }) => {
+      const { writePlaceholderConfig } = await import('../../signer/index.js'); // the signer's barrel: only when it runs
       const written = await writePlaceholderConfig({
         dir: options.dir ?? path.join(os.homedir(), '.oci'),
         region: options.region,

@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../../common/cli/program.js';
 import { DEFAULT_AGENT_STATE_DIR as DEFAULT_STATE_DIR } from '../../defaults.js';
-import { unreadableByOthers } from '../../signer/readable-by-all.js';
 
 /** Where Debian's update-ca-certificates picks up local CAs (must end in .crt), and what it builds. */
 export const DEBIAN_LOCAL_CA = '/usr/local/share/ca-certificates/sigil-agent.crt';
@@ -101,7 +100,7 @@ export function command(): Command {
       if (options.root !== undefined && !path.isAbsolute(options.root)) throw new UsageError(`--root must be absolute: ${options.root}`);
       const root = options.root ?? '/';
       if (options.uninstall) return uninstall(root);
-      const { caPaths } = await import('../../signer/local-ca.js'); // x509 libraries: only when it runs
+      const { caPaths, unreadableByOthers } = await import('../../signer/index.js'); // x509 libraries: only when it runs
       const certPath = options.caCert ?? caPaths(options.stateDir ?? DEFAULT_STATE_DIR).exported;
       let pem: string;
       try {

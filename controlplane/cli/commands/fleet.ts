@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { UsageError } from '../../../common/cli/program.js';
 import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
 import { sleep } from '../../../common/abort.js';
-import type { FleetStatus } from '../../fleet/views.js';
+import type { FleetStatus } from '../../fleet/index.js';
 import { durationSeconds } from '../../resources/duration.js';
 import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
 import { labelText } from './agent.js';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
-import type { InventoryItem } from '../../fleet/views.js';
+import type { InventoryItem } from '../../fleet/index.js';
 import { API_VERSION } from '../../resources/kinds.js';
 import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
 
