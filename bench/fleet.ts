@@ -26,31 +26,60 @@ import { decodeBundleAck } from '../protocol/fleet.js';
 import { subjects } from '../protocol/subjects.js';
 import { FleetClient } from '../agent/fleet/index.js';
 import { writeFileAtomic } from '../agent/fleet/state-files.js';
+import { BundleSigningKey } from '../controlplane/fleet/bundle-signing-key.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
+import { spread, type Spread } from './median-spread.js';
 
-export interface FleetBenchResult {
-  agents: number;
+export interface FleetRound {
   applyToAckP99Ms: number;
   applyToAckP50Ms: number;
   applyToAckMaxMs: number;
   /** Apply start → the control plane had signed and published every agent's bundle. */
   pushAllMs: number;
+  /** p99 over the real FleetClients only (lite runs; they verify, fsync and ack like a host). */
+  realApplyToAckP99Ms: number | null;
+}
+
+export interface FleetBenchResult {
+  agents: number;
+  /** Medians over `rounds` applies (each round alternates the policy, so every agent gets a new bundle). */
+  applyToAckP99Ms: number;
+  applyToAckP50Ms: number;
+  applyToAckMaxMs: number;
+  pushAllMs: number;
+  realApplyToAckP99Ms: number | null;
   /** Processes the simulated agents ran in (0: in this one). */
   agentProcesses: number;
+  /** Lite agents (bench/fleet-agents.ts --lite) beside `realAgents` real FleetClients; false: all real. */
+  lite: boolean;
+  realAgents: number;
+  rounds: number;
+  spread: { applyToAckP99Ms: Spread; pushAllMs: Spread; realApplyToAckP99Ms: Spread | null };
+}
+
+export interface FleetPushResult {
+  agents: number;
+  /** Median apply start → every agent's bundle signed and published by the control plane. */
+  pushAllMs: number;
+  /** Median apply start → an observer subscribed to every agent's push subject got all of them. */
+  deliveredAllMs: number;
+  rounds: number;
+  spread: { pushAllMs: Spread; deliveredAllMs: Spread };
 }
 
 const AGENTS_CHILD = fileURLToPath(new URL('./fleet-agents.js', import.meta.url));
 
 /** Starts the agents in `processes` children (pushed to `children` at once, for cleanup); resolves once every child says its agents run `revision`. */
-async function startAgentProcesses(children: ChildProcess[], dirs: string[], processes: number, revision: number): Promise<void> {
+async function startAgentProcesses(children: ChildProcess[], dirs: string[], processes: number, revision: number, lite = false): Promise<void> {
   const per = Math.ceil(dirs.length / processes);
+  const first = children.length;
   for (let i = 0; i < dirs.length; i += per) {
-    children.push(spawn(process.execPath, [AGENTS_CHILD, String(revision), ...dirs.slice(i, i + per)], {
+    children.push(spawn(process.execPath, [AGENTS_CHILD, String(revision), ...(lite ? ['--lite'] : []), ...dirs.slice(i, i + per)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? '64' },
     }));
   }
-  await Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
+  await Promise.all(children.slice(first).map((child) => new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
@@ -82,40 +111,98 @@ const phase = (name: string): void => {
   if (process.env['SIGIL_BENCH_DEBUG']) process.stderr.write(`${new Date().toISOString()} ${name}\n`);
 };
 
-export async function benchFleet(n = 1000, processes = 0): Promise<FleetBenchResult> {
-  const root = await mkdtemp(join(tmpdir(), 'sigil-bench-fleet-'));
+interface FleetOptions {
+  /** Agents in the child processes (0: all in this process, real only). */
+  processes?: number;
+  /** Lite stand-ins (bench/fleet-agents.ts --lite) for all but `realAgents` agents. */
+  lite?: boolean;
+  realAgents?: number;
+  rounds?: number;
+}
+
+const REGIONS = ['us-phoenix-1', 'us-ashburn-1'];
+const destination = (round: number): string => `objectstorage.${REGIONS[round % 2]}.oraclecloud.com`;
+
+/** nats-server, control plane (in this process) and `n` agents enrolled straight into its registry. */
+async function fleetWorld(root: string, n: number, stop: AbortSignal, log: ReturnType<typeof createLogger>, stateDirs = true) {
   const auth = await createNatsAuth();
   const nats = await startNatsServer({ config: `${natsServerConfig(auth, join(root, 'resolver'))}\nmax_connections: ${n + 100}\n` });
-  const stop = new AbortController();
-  const clients: FleetClient[] = [];
-  const children: ChildProcess[] = [];
-  const log = createLogger({ level: 'error' });
-  let cpDone: Promise<void> | undefined;
   try {
     await writeFile(join(root, 'cp.creds'), auth.controlPlaneCreds, { mode: 0o600 });
     const config = await loadConfig(undefined, { natsUrl: nats.url, listen: '127.0.0.1:0', stateDir: join(root, 'cp'), logLevel: 'error' });
     config.nats.credsFile = join(root, 'cp.creds');
-    const cp = await startControlPlane(config, log, stop.signal, { fleet: { auth: auth.fleet, heartbeatIntervalMs: 60_000 } });
-    cpDone = cp.done;
+    const cp = await startControlPlane(config, log, stop, { fleet: { auth: auth.fleet, heartbeatIntervalMs: 60_000 } });
     const fleet = cp.fleet!;
-    let revision = (await cp.store.apply(parseResources(policy('objectstorage.us-ashburn-1.oraclecloud.com')))).revision;
-
+    const revision = (await cp.store.apply(parseResources(policy(destination(1))))).revision;
     phase('control plane up');
     // Enrol N agents straight into the registry (the HTTP enrolment path is measured by the tests, not here).
-    const jwk = (await import('../controlplane/fleet/bundle-signing-key.js')).BundleSigningKey;
-    const publicJwk = (await jwk.loadOrCreate(fleet.settings.bundleKeyFile)).publicJwk;
-    for (let i = 0; i < n; i++) {
-      const id = `agent-bench-${String(i).padStart(5, '0')}`;
-      const user = createUser();
-      const dir = join(root, id);
-      await mkdir(dir, { mode: 0o700 });
-      await writeFileAtomic(join(dir, 'nats.creds'), new TextDecoder().decode(fmtCreds(await mintAgentUserJwt(auth.fleet, id, user.getPublicKey()), user)));
-      await writeFileAtomic(join(dir, 'enrollment.json'), JSON.stringify({ agentId: id, natsUrl: nats.url, bundleSigningJwk: publicJwk, controlPlane: cp.url, enrolledAt: new Date().toISOString() }));
-      await fleet.registry.add({ id, hostname: id, labels: { fleet: 'bench' }, publicNkey: user.getPublicKey(), enrolledAt: new Date().toISOString() });
+    const publicJwk = (await BundleSigningKey.loadOrCreate(fleet.settings.bundleKeyFile)).publicJwk;
+    const ids = Array.from({ length: n }, (_, i) => `agent-bench-${String(i).padStart(5, '0')}`);
+    const shared = createUser();
+    const sharedPublic = shared.getPublicKey();
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(ids.slice(i, i + 100).map(async (id) => {
+        // Without state dirs no agent ever connects, so one nkey stands for all (tweetnacl's key generation is ~10 ms each).
+        const user = stateDirs ? createUser() : shared;
+        const publicNkey = stateDirs ? user.getPublicKey() : sharedPublic;
+        if (stateDirs) {
+          const dir = join(root, id);
+          await mkdir(dir, { mode: 0o700 });
+          await writeFileAtomic(join(dir, 'nats.creds'), new TextDecoder().decode(fmtCreds(await mintAgentUserJwt(auth.fleet, id, publicNkey), user)));
+          await writeFileAtomic(join(dir, 'enrollment.json'), JSON.stringify({ agentId: id, natsUrl: nats.url, bundleSigningJwk: publicJwk, controlPlane: cp.url, enrolledAt: new Date().toISOString() }));
+        }
+        await fleet.registry.add({ id, hostname: id, labels: { fleet: 'bench' }, publicNkey, enrolledAt: new Date().toISOString() });
+      }));
     }
-    phase('enrolled');
-    const dirs = Array.from({ length: n }, (_, i) => join(root, `agent-bench-${String(i).padStart(5, '0')}`));
-    if (processes > 0) {
+    phase(`enrolled ${n}`);
+    const observer = await connect({ servers: nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(auth.adminCreds)) });
+    return { nats, cp, fleet, revision, ids, dirs: ids.map((id) => join(root, id)), observer };
+  } catch (err) {
+    await nats.cleanup();
+    throw err;
+  }
+}
+
+/** Waits until the distributor has issued every agent a bundle of at least `revision`. */
+async function allIssued(fleet: { distributor: { issuedTo(id: string): { revision: number } | undefined } }, ids: string[], revision: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (ids.some((id) => (fleet.distributor.issuedTo(id)?.revision ?? 0) < revision)) {
+    if (Date.now() > deadline) throw new Error('the distributor did not issue every agent its bundle');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits (with a deadline) for the distributor's end-of-refresh callback: acks can arrive before it fires. */
+async function refreshedAt(read: () => number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  while (Number.isNaN(read())) {
+    if (Date.now() > deadline) throw new Error('the distributor did not finish its refresh');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return read();
+}
+
+export async function benchFleet(n = 1000, options: FleetOptions = {}): Promise<FleetBenchResult> {
+  const processes = options.processes ?? 0;
+  const lite = options.lite ?? false;
+  const realAgents = lite ? Math.min(n, options.realAgents ?? 20) : n;
+  const rounds = options.rounds ?? 3;
+  const root = await mkdtemp(join(tmpdir(), 'sigil-bench-fleet-'));
+  const stop = new AbortController();
+  const clients: FleetClient[] = [];
+  const children: ChildProcess[] = [];
+  const log = createLogger({ level: 'error' });
+  let world: Awaited<ReturnType<typeof fleetWorld>> | undefined;
+  try {
+    world = await fleetWorld(root, n, stop.signal, log);
+    const { cp, fleet, dirs, ids, observer } = world;
+    let revision = world.revision;
+    await allIssued(fleet, ids, revision);
+    if (lite) {
+      // The real clients first, in their own process; the lite ones spread over `processes` more.
+      await startAgentProcesses(children, dirs.slice(0, realAgents), 1, revision);
+      if (n > realAgents) await startAgentProcesses(children, dirs.slice(realAgents), Math.max(1, processes), revision, true);
+    } else if (processes > 0) {
       await startAgentProcesses(children, dirs, processes, revision);
     } else {
       for (const dir of dirs) {
@@ -129,14 +216,13 @@ export async function benchFleet(n = 1000, processes = 0): Promise<FleetBenchRes
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-
     phase('first bundle everywhere');
+    const real = new Set(ids.slice(0, realAgents));
+
     // The observer: a separate connection timing acks of the new revision.
-    const observer = await connect({ servers: nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(auth.adminCreds)) });
     const ackAt = new Map<string, number>();
     let target = Number.POSITIVE_INFINITY;
-    let allAcked!: () => void;
-    const done = new Promise<void>((resolve) => (allAcked = resolve));
+    let allAcked: () => void = () => undefined;
     observer.subscribe(subjects.bundleAck('*'), { callback: (_err, msg) => {
       const ack = decodeBundleAck(msg.data);
       if (!ack.ok || ack.value.revision < target || ackAt.has(ack.value.agentId)) return;
@@ -144,38 +230,128 @@ export async function benchFleet(n = 1000, processes = 0): Promise<FleetBenchRes
       if (ackAt.size === n) allAcked();
     } });
     await observer.flush();
-
-    let pushAllMs = Number.NaN;
+    let pushedAt = Number.NaN;
     fleet.distributor.onRefreshed((r) => {
-      if (r >= target && Number.isNaN(pushAllMs)) pushAllMs = Math.round(performance.now() - t0);
+      if (r >= target && Number.isNaN(pushedAt)) pushedAt = performance.now();
     });
-    const t0 = performance.now();
-    target = revision + 1;
-    revision = (await cp.store.apply(parseResources(policy('objectstorage.us-phoenix-1.oraclecloud.com')))).revision;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`only ${ackAt.size}/${n} acks in 30 s`)), 30_000); })]);
-    clearTimeout(timer);
-    const latencies = [...ackAt.values()].map((t) => t - t0).sort((a, b) => a - b);
-    await observer.close();
-    const pick = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? 0) * 10) / 10;
-    return { agents: n, applyToAckP99Ms: pick(0.99), applyToAckP50Ms: pick(0.5), applyToAckMaxMs: pick(1), pushAllMs, agentProcesses: processes };
+
+    const results: FleetRound[] = [];
+    for (let round = 0; round < rounds; round++) {
+      ackAt.clear();
+      pushedAt = Number.NaN;
+      const done = new Promise<void>((resolve) => (allAcked = resolve));
+      const t0 = performance.now();
+      target = revision + 1;
+      revision = (await cp.store.apply(parseResources(policy(destination(round))))).revision;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`only ${ackAt.size}/${n} acks in 30 s`)), 30_000); })]);
+      clearTimeout(timer);
+      const all = [...ackAt.values()].map((t) => t - t0);
+      await refreshedAt(() => pushedAt);
+      const realOnly = lite ? [...ackAt.entries()].filter(([id]) => real.has(id)).map(([, t]) => t - t0) : null;
+      results.push({
+        applyToAckP99Ms: quantile(all, 0.99), applyToAckP50Ms: quantile(all, 0.5), applyToAckMaxMs: quantile(all, 1),
+        pushAllMs: Math.round(pushedAt - t0), realApplyToAckP99Ms: realOnly ? quantile(realOnly, 0.99) : null,
+      });
+      phase(`round ${round}: ${JSON.stringify(results.at(-1))}`);
+    }
+    const p99 = spread(results.map((r) => r.applyToAckP99Ms), 1);
+    const pushAll = spread(results.map((r) => r.pushAllMs), 0);
+    const realP99 = lite ? spread(results.map((r) => r.realApplyToAckP99Ms!), 1) : null;
+    return {
+      agents: n, applyToAckP99Ms: p99.median, applyToAckP50Ms: spread(results.map((r) => r.applyToAckP50Ms), 1).median,
+      applyToAckMaxMs: spread(results.map((r) => r.applyToAckMaxMs), 1).median, pushAllMs: pushAll.median, realApplyToAckP99Ms: realP99?.median ?? null,
+      agentProcesses: lite ? Math.max(1, processes) + 1 : processes, lite, realAgents, rounds,
+      spread: { applyToAckP99Ms: p99, pushAllMs: pushAll, realApplyToAckP99Ms: realP99 },
+    };
   } finally {
     phase('measured');
+    await world?.observer.close().catch(() => undefined);
     await Promise.all(clients.map((c) => c.stop()));
     await stopAgentProcesses(children);
     stop.abort();
-    await cpDone?.catch(() => undefined);
+    await world?.cp.done.catch(() => undefined);
     phase('stopped');
-    await nats.cleanup();
+    await world?.nats.cleanup();
     await rm(root, { recursive: true, force: true });
   }
 }
 
+/**
+ * The control plane's own fan-out at fleet scale, without agents: `n` agents enrolled (no
+ * connections: a push is a publish whoever listens), one policy change that alters every agent's
+ * bindings, timed to the distributor's end of the refresh (every bundle computed, signed, published)
+ * and to an observer subscribed to every push subject having received all `n`.
+ */
+export async function benchFleetPush(n = 10_000, rounds = 3): Promise<FleetPushResult> {
+  const root = await mkdtemp(join(tmpdir(), 'sigil-bench-fleet-push-'));
+  const stop = new AbortController();
+  const log = createLogger({ level: 'error' });
+  let world: Awaited<ReturnType<typeof fleetWorld>> | undefined;
+  try {
+    world = await fleetWorld(root, n, stop.signal, log, false);
+    const { cp, fleet, ids, observer } = world;
+    let revision = world.revision;
+    await allIssued(fleet, ids, revision);
+    phase('issued');
+    let seen = 0;
+    let allSeen: () => void = () => undefined;
+    observer.subscribe(subjects.bundlePush('*'), { callback: () => {
+      if (++seen === n) allSeen();
+    } });
+    await observer.flush();
+    let pushedAt = Number.NaN;
+    let target = Number.POSITIVE_INFINITY;
+    fleet.distributor.onRefreshed((r) => {
+      if (r >= target && Number.isNaN(pushedAt)) pushedAt = performance.now();
+    });
+    const pushed: number[] = [];
+    const delivered: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      seen = 0;
+      pushedAt = Number.NaN;
+      const done = new Promise<void>((resolve) => (allSeen = resolve));
+      const t0 = performance.now();
+      target = revision + 1;
+      revision = (await cp.store.apply(parseResources(policy(destination(round))))).revision;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`only ${seen}/${n} pushes in 60 s`)), 60_000); })]);
+      clearTimeout(timer);
+      delivered.push(performance.now() - t0);
+      pushed.push((await refreshedAt(() => pushedAt)) - t0);
+      phase(`push round ${round}: ${Math.round(pushed.at(-1)!)} / ${Math.round(delivered.at(-1)!)} ms`);
+    }
+    const s = { pushAllMs: spread(pushed, 0), deliveredAllMs: spread(delivered, 0) };
+    return { agents: n, pushAllMs: s.pushAllMs.median, deliveredAllMs: s.deliveredAllMs.median, rounds, spread: s };
+  } finally {
+    await world?.observer.close().catch(() => undefined);
+    stop.abort();
+    await world?.cp.done.catch(() => undefined);
+    await world?.nats.cleanup();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round((sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0) * 10) / 10;
+}
+
+/**
+ *   node fleet.js [n] [processes]          all agents real (FleetClient), in this process or `processes` children
+ *   node fleet.js [n] [processes] --lite   lite agents in `processes` children beside 20 real ones in another
+ *   node fleet.js [n] --push               control-plane fan-out only (no agents connected)
+ */
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  benchFleet(process.argv[2] ? Number(process.argv[2]) : undefined, Number(process.argv[3] ?? 0)).then(
-    (fleet) => process.stdout.write(`${JSON.stringify({ fleet })}\n`),
+  const args = process.argv.slice(2);
+  const numbers = args.filter((a) => !a.startsWith('--')).map(Number);
+  const run = args.includes('--push')
+    ? benchFleetPush(numbers[0] ?? 10_000).then((fleetPush) => ({ fleetPush }))
+    : benchFleet(numbers[0] ?? 1000, { processes: numbers[1] ?? 0, lite: args.includes('--lite') }).then((fleet) => ({ fleet }));
+  run.then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (err: unknown) => {
-      process.stderr.write(`bench fleet: ${String(err)}\n`);
+      process.stderr.write(`bench fleet: ${(err as Error).stack ?? String(err)}\n`);
       process.exitCode = 1;
     },
   );

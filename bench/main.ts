@@ -3,8 +3,9 @@
  * in one run, as root on the real kernel. Writes bench/results/latest.json (or --out) and prints a
  * table of the figures against the goals of issue 9. `--quick` takes 1–2 minutes; the full run ~6–8.
  *
- * The fleet runs in child processes of its own (1,000 agents in one process, then spread over several),
- * so neither the stack nor this process's event loop is in its figures.
+ * The fleet runs in child processes of its own (lite agents beside 20 real ones, then, in the full run,
+ * 1,000 real agents over 4 processes; and the control plane's push to 10,000 agents alone), so neither
+ * the stack nor this process's event loop is in its figures.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { benchAttest } from './attest.js';
 import { benchIdentityCost } from './identity-cost.js';
 import { benchBpf } from './bpf.js';
-import type { FleetBenchResult } from './fleet.js';
+import type { FleetBenchResult, FleetPushResult } from './fleet.js';
 import { benchSignCost } from './sign.js';
 import { benchThroughStack } from './through-stack.js';
 import { GOALS, formatTable } from './goals.js';
@@ -32,9 +33,9 @@ const log = (line: string): void => {
 };
 
 /** Runs bench/fleet.js in a child with the bigger thread pool it documents; returns its figures. */
-function fleetInChild(agents: number, processes: number): Promise<FleetBenchResult> {
+function fleetInChild<T>(key: 'fleet' | 'fleetPush', args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(HERE, 'fleet.js'), String(agents), String(processes)], {
+    const child = spawn(process.execPath, [path.join(HERE, 'fleet.js'), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, UV_THREADPOOL_SIZE: '64' },
     });
@@ -43,8 +44,8 @@ function fleetInChild(agents: number, processes: number): Promise<FleetBenchResu
     child.once('error', reject);
     child.once('exit', (code) => {
       const line = text.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) return reject(new Error(`bench fleet (${agents} agents, ${processes} processes) exited ${code}: ${text}`));
-      resolve((JSON.parse(line) as { fleet: FleetBenchResult }).fleet);
+      if (code !== 0 || !line) return reject(new Error(`bench fleet ${args.join(' ')} exited ${code}: ${text}`));
+      resolve((JSON.parse(line) as Record<string, T>)[key]!);
     });
   });
 }
@@ -75,14 +76,14 @@ async function main(): Promise<void> {
   log('RSA-2048 sign cost');
   const { signCostUs } = benchSignCost(quick ? 1000 : 4000);
 
-  log('connect4 hook run time');
-  const bpf = await benchBpf(quick ? 2000 : 10_000);
+  log('connect4 hook run time against no-op programs on the same hook');
+  const bpf = await benchBpf(quick ? 1000 : 2000, quick ? 3 : 5);
 
   log('identity protection: kernel programs against no-op programs of the same type');
   const identityCost = await benchIdentityCost(quick ? 1000 : 5000, quick ? 100 : 500);
 
   log('attestation');
-  const attest = await benchAttest();
+  const attest = await benchAttest(quick ? 3 : 5);
 
   log('signer through the whole stack');
   const stackBench = await benchThroughStack({
@@ -95,16 +96,19 @@ async function main(): Promise<void> {
     log,
   });
 
-  // The quick run skips the one-process fleet (about a minute of enrolment and connection set-up).
-  let fleetOne: FleetBenchResult | null = null;
+  log('fleet: 1,000 agents (980 lite in 2 processes, 20 real FleetClients in another)');
+  const fleetLite = await fleetInChild<FleetBenchResult>('fleet', ['1000', '2', '--lite']);
+  log(`  ${JSON.stringify(fleetLite)}`);
+  // Context, full run only: every agent a real FleetClient, 4 processes on this machine's cores.
+  let fleetAllReal: FleetBenchResult | null = null;
   if (!quick) {
-    log('fleet: 1,000 agents in one process');
-    fleetOne = await fleetInChild(1000, 0);
-    log(`  ${JSON.stringify(fleetOne)}`);
+    log('fleet: 1,000 real agents in 4 processes');
+    fleetAllReal = await fleetInChild<FleetBenchResult>('fleet', ['1000', '4']);
+    log(`  ${JSON.stringify(fleetAllReal)}`);
   }
-  log('fleet: 1,000 agents in 4 processes');
-  const fleetSpread = await fleetInChild(1000, 4);
-  log(`  ${JSON.stringify(fleetSpread)}`);
+  log('fleet: control-plane push to 10,000 agents');
+  const fleetPush = await fleetInChild<FleetPushResult>('fleetPush', [quick ? '2000' : '10000', '--push']);
+  log(`  ${JSON.stringify(fleetPush)}`);
 
   const { signer: stackSigner, agent, credentials } = stackBench;
   const results = {
@@ -115,15 +119,18 @@ async function main(): Promise<void> {
       ...stackSigner,
       cpuOverheadRatio: Math.round((stackSigner.agentCpuPerRequestUs / signCostUs) * 100) / 100,
     },
-    bpf: { connect4SteeredNs: bpf.connect4SteeredNs, connect4PassNs: bpf.connect4PassNs, connect4ByProgram: bpf.connect4ByProgram, connects: bpf.connects },
+    bpf,
     attest,
     identityCost,
     fleet: {
-      agents: fleetSpread.agents,
-      applyToAckP99Ms: fleetSpread.applyToAckP99Ms,
-      agentProcesses: fleetSpread.agentProcesses,
-      spread: fleetSpread,
-      oneProcess: fleetOne,
+      agents: fleetLite.agents,
+      applyToAckP99Ms: fleetLite.applyToAckP99Ms,
+      realApplyToAckP99Ms: fleetLite.realApplyToAckP99Ms,
+      pushAllMs: fleetLite.pushAllMs,
+      pushAll10kMs: fleetPush.agents === 10_000 ? fleetPush.pushAllMs : null,
+      lite: fleetLite,
+      allReal: fleetAllReal,
+      push: fleetPush,
     },
     agent,
     credentials,

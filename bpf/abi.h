@@ -105,7 +105,7 @@ enum sigil_conn_role {
 	SIGIL_ROLE_ACCEPTED = 2,  /* the signer's accepted socket: connectionFor(fd) reads it */
 };
 
-/* Record of one steered connection (sk_storage value, also the handoff map value). */
+/* Record of one steered connection (sigil_clients and sigil_handoff value, sk_storage of the accepted socket). */
 struct sigil_conn {
 	__u32 addr[4];       /* original destination, IPv4 as v4-mapped */
 	__u16 port;          /* original destination port, network order */
@@ -231,6 +231,8 @@ enum sigil_counter {
 #define SIGIL_MAX_PROCS 65536
 #define SIGIL_MAX_DESTS 4096
 #define SIGIL_MAX_HANDOFF 16384
+/* Steered client sockets between connect and close (~7 MB of preallocated kernel memory). */
+#define SIGIL_MAX_CLIENTS 65536
 /* Room for ~500 exec events (each reserves a whole struct sigil_exec_event) before the agent drains it. */
 #define SIGIL_RINGBUF_BYTES (8 * 1024 * 1024)
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
 /*
  * Sigil kernel steering. Connections from bound/pending processes to OCI endpoints are rewritten to
- * the local signer; the original destination and the caller travel with the socket (sk_storage),
- * are handed to the signer's accepted socket (sockops) and shown back to the caller (getpeername).
+ * the local signer; the original destination and the caller are recorded under the client socket's
+ * cookie (a preallocated map: connect allocates nothing), handed to the signer's accepted socket
+ * (sockops, sk_storage) and shown back to the caller (getpeername).
  * Exec/fork/exit keep the process map current. Layouts live in abi.h.
  */
 #include "vmlinux.h"
@@ -72,13 +73,27 @@ struct {
 	__type(value, struct sigil_settings);
 } sigil_settings SEC(".maps");
 
-/* Per-socket connection record. Written by connect4/6 (client) and sockops (accepted socket). */
+/* The signer's accepted socket's record (role ACCEPTED), moved there by sockops; user space reads it by fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct sigil_conn);
 } sigil_records SEC(".maps");
+
+/*
+ * Client socket cookie -> its record (role CLIENT). Written by connect4/6, deleted by sockops when the
+ * socket reaches TCP_CLOSE (state callback switched on for steered sockets at TCP_CONNECT_CB).
+ * Preallocated, so a connect never allocates; LRU, so records of connects that failed before SYN (no
+ * state callback: no source port, a later program refused) cannot fill it: the oldest go first.
+ * Cookies are never reused, so a stale record can never be read as another socket's.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SIGIL_MAX_CLIENTS);
+	__type(key, __u64);
+	__type(value, struct sigil_conn);
+} sigil_clients SEC(".maps");
 
 /* Client local endpoint -> record, between the active and passive established callbacks. */
 struct {
@@ -146,64 +161,86 @@ static __always_inline __u32 sigil_taint_of(__u32 tgid)
 	return image ? image->taint : 0;
 }
 
-/*
- * Shared part of connect4/connect6: decide, and on "steer" attach the record to the socket.
- * Returns 1 to steer, 0 to pass untouched, -EPERM to refuse.
- */
-static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key)
+/* The connect address is already the signer's: the other program on this hook steered it. */
+static __always_inline int sigil_is_signer4(const struct bpf_sock_addr *ctx)
 {
+	return ctx->user_ip4 == signer_ip4 && (__u16)ctx->user_port == signer_port;
+}
+
+/*
+ * Shared part of connect4/connect6: decide, and on "steer" record the connection under the socket's
+ * cookie. Returns 1 to steer, 0 to pass untouched, -EPERM to refuse.
+ *
+ * Guards: the guard programs (sigil_guard4/6) are a second, independent copy of this steering on
+ * the same hooks, so that one program detached from outside leaves no fail-open window
+ * (docs/threat-model.md, "Detached programs"). Both run on every connect; whichever runs first
+ * steers, which rewrites the destination to the signer address, and the signer is never a listed
+ * destination, so the other one then passes. A guard takes exactly the steering program's decision
+ * but counts only what it steers (and a failed record), so passes and refusals are not counted twice.
+ */
+static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key, int guard)
+{
+	struct sigil_conn rec = {};
+	struct sigil_image *image;
 	struct sigil_dest *dest;
-	struct sigil_conn *rec;
-	__u64 start_time = 0;
+	__u64 start_time = 0, cookie;
 	__u32 tgid;
 	__u8 state;
 
 	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP) {
-		sigil_count(SIGIL_CNT_PASSED_NOT_TCP);
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_NOT_TCP);
 		return 0;
 	}
 	dest = bpf_map_lookup_elem(&sigil_dests, key);
 	if (!dest) {
-		sigil_count(SIGIL_CNT_PASSED_NOT_LISTED);
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_NOT_LISTED);
 		return 0;
 	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	state = sigil_proc_state(tgid, &start_time);
 	if (state == SIGIL_PROC_EXEMPT) {
-		sigil_count(SIGIL_CNT_PASSED_EXEMPT);
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_EXEMPT);
 		return 0;
 	}
-	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && sigil_taint_of(tgid)) {
+	/* One lookup for both the taint and the exec sequence the record carries. */
+	image = bpf_map_lookup_elem(&sigil_images, &tgid);
+	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && image && image->taint) {
 		/* A taint outranks whatever user space wrote: the process is unbound from this connect on. */
-		sigil_count(SIGIL_CNT_PASSED_TAINTED);
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_TAINTED);
 		state = SIGIL_PROC_UNBOUND;
 	}
 	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING) {
 		if (dest->flags & SIGIL_DEST_DENY) {
-			sigil_count(SIGIL_CNT_DENIED);
+			if (!guard)
+				sigil_count(SIGIL_CNT_DENIED);
 			return -EPERM;
 		}
-		sigil_count(SIGIL_CNT_PASSED_UNBOUND);
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_UNBOUND);
 		return 0;
 	}
-	rec = bpf_sk_storage_get(&sigil_records, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!rec) {
+	cookie = bpf_get_socket_cookie(ctx);
+	rec.addr[0] = key->addr[0];
+	rec.addr[1] = key->addr[1];
+	rec.addr[2] = key->addr[2];
+	rec.addr[3] = key->addr[3];
+	rec.port = key->port;
+	rec.family = sigil_is_v4_mapped(key->addr) ? AF_INET : AF_INET6;
+	rec.role = SIGIL_ROLE_CLIENT;
+	rec.tgid = tgid;
+	rec.uid = (__u32)bpf_get_current_uid_gid();
+	rec.exec_seq = image ? image->exec_seq : 0;
+	rec.start_time = start_time;
+	rec.cookie = cookie;
+	if (bpf_map_update_elem(&sigil_clients, &cookie, &rec, BPF_ANY)) {
 		/* Fail closed: a steerable connection we cannot record must not reach the endpoint unsigned. */
 		sigil_count(SIGIL_CNT_STORAGE_FAIL);
 		return -ENOMEM;
 	}
-	rec->addr[0] = key->addr[0];
-	rec->addr[1] = key->addr[1];
-	rec->addr[2] = key->addr[2];
-	rec->addr[3] = key->addr[3];
-	rec->port = key->port;
-	rec->family = sigil_is_v4_mapped(key->addr) ? AF_INET : AF_INET6;
-	rec->role = SIGIL_ROLE_CLIENT;
-	rec->tgid = tgid;
-	rec->uid = (__u32)bpf_get_current_uid_gid();
-	rec->exec_seq = sigil_exec_seq(tgid);
-	rec->start_time = start_time;
-	rec->cookie = bpf_get_socket_cookie(ctx);
 	sigil_count(SIGIL_CNT_STEERED);
 	return 1;
 }
@@ -215,39 +252,6 @@ static __always_inline __u16 sigil_ctx_port(const struct bpf_sock_addr *ctx)
 }
 
 /*
- * Guards: a second, independent copy of the connect4/connect6 steering on the same hooks, so that
- * one program detached from outside leaves no fail-open window (docs/threat-model.md, "Detached
- * programs"). Both run on every connect; whichever runs first steers, which rewrites the destination
- * to the signer address, and the signer is never a listed destination, so the other one then passes.
- * A guard does nothing (and counts nothing) for a destination that is not listed; for a listed one
- * it takes exactly the steering program's decision. Passes and refusals are left to the steering
- * program's counters so that they are not counted twice; a connection the guard steers counts
- * as steered (the steering program, if present and after it, then sees the signer address).
- */
-static __always_inline int sigil_guard_decide(struct bpf_sock_addr *ctx, const struct sigil_dest_key *key)
-{
-	struct sigil_dest *dest;
-	__u64 start_time = 0;
-	__u32 tgid;
-	__u8 state;
-
-	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
-		return 0;
-	dest = bpf_map_lookup_elem(&sigil_dests, key);
-	if (!dest)
-		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	state = sigil_proc_state(tgid, &start_time);
-	if (state == SIGIL_PROC_EXEMPT)
-		return 0;
-	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && sigil_taint_of(tgid))
-		state = SIGIL_PROC_UNBOUND; /* as sigil_connect_decide: a taint outranks user space */
-	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING)
-		return (dest->flags & SIGIL_DEST_DENY) ? -EPERM : 0;
-	return sigil_connect_decide(ctx, key);
-}
-
-/*
  * One connect4 body for the steering program and its guard; `guard` is a constant after inlining, so
  * each program carries only its own decision.
  */
@@ -256,9 +260,11 @@ static __always_inline int sigil_steer4(struct bpf_sock_addr *ctx, int guard)
 	struct sigil_dest_key key = {};
 	int verdict;
 
+	if (guard && sigil_is_signer4(ctx))
+		return VERDICT_ALLOW; /* steered by sigil_connect4 already */
 	key.port = sigil_ctx_port(ctx);
 	sigil_set_v4_mapped(key.addr, ctx->user_ip4);
-	verdict = guard ? sigil_guard_decide(ctx, &key) : sigil_connect_decide(ctx, &key);
+	verdict = sigil_connect_decide(ctx, &key, guard);
 	if (verdict < 0)
 		return VERDICT_REFUSE;
 	if (verdict > 0) {
@@ -278,7 +284,7 @@ static __always_inline int sigil_steer6(struct bpf_sock_addr *ctx, int guard)
 	key.addr[1] = ctx->user_ip6[1];
 	key.addr[2] = ctx->user_ip6[2];
 	key.addr[3] = ctx->user_ip6[3];
-	verdict = guard ? sigil_guard_decide(ctx, &key) : sigil_connect_decide(ctx, &key);
+	verdict = sigil_connect_decide(ctx, &key, guard);
 	if (verdict < 0)
 		return VERDICT_REFUSE;
 	if (verdict > 0) {
@@ -360,9 +366,11 @@ static __always_inline int sigil_handoff_store(struct bpf_sock_ops *skops)
 	struct bpf_sock *sk = skops->sk;
 	struct sigil_conn *rec;
 
+	__u64 cookie = bpf_get_socket_cookie(skops);
+
 	if (!sk)
 		return -ENOENT;
-	rec = bpf_sk_storage_get(&sigil_records, sk, 0, 0);
+	rec = bpf_map_lookup_elem(&sigil_clients, &cookie);
 	if (!rec || rec->role != SIGIL_ROLE_CLIENT)
 		return 0;
 	if (sigil_sockops_endpoint(skops, 1, &key))
@@ -404,10 +412,43 @@ static __always_inline int sigil_handoff_claim(struct bpf_sock_ops *skops)
 	return 0;
 }
 
+/*
+ * A steered socket is about to send its SYN (still in connect, process context): ask for its state
+ * changes, so that its record goes when it reaches TCP_CLOSE, however the connection ends (RST,
+ * timeout, close before the handshake, the normal close, a failure after this point).
+ */
+static __always_inline void sigil_watch_client(struct bpf_sock_ops *skops)
+{
+	__u64 cookie;
+
+	if (sigil_sockops_remote_port(skops) != signer_port)
+		return; /* not steered: the steered dial goes to the signer port */
+	cookie = bpf_get_socket_cookie(skops);
+	if (bpf_map_lookup_elem(&sigil_clients, &cookie))
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+/* Only steered client sockets ask for state changes (sigil_watch_client): drop the record at close. */
+static __always_inline void sigil_client_closing(struct bpf_sock_ops *skops)
+{
+	__u64 cookie;
+
+	if (skops->args[1] != BPF_TCP_CLOSE)
+		return;
+	cookie = bpf_get_socket_cookie(skops);
+	bpf_map_delete_elem(&sigil_clients, &cookie);
+}
+
 SEC("sockops")
 int sigil_sockops(struct bpf_sock_ops *skops)
 {
 	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		sigil_watch_client(skops);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		sigil_client_closing(skops);
+		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		sigil_handoff_store(skops);
 		break;
@@ -423,7 +464,8 @@ int sigil_sockops(struct bpf_sock_ops *skops)
 /* The client's own view: its steered socket's peer is the address it dialled. */
 static __always_inline struct sigil_conn *sigil_client_record(struct bpf_sock_addr *ctx)
 {
-	struct sigil_conn *rec = bpf_sk_storage_get(&sigil_records, ctx->sk, 0, 0);
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct sigil_conn *rec = bpf_map_lookup_elem(&sigil_clients, &cookie);
 
 	if (!rec || rec->role != SIGIL_ROLE_CLIENT)
 		return 0;

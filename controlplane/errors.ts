@@ -7,3 +7,9 @@ import { SigilError } from '../common/errors.js';
 export class ControlPlaneError extends SigilError {
   override readonly name: string = 'ControlPlaneError';
 }
+
+/** Codes of the control plane's own top-level parts (server.ts, nats-connection.ts). */
+export const CONTROLPLANE_CODES = {
+  /** Stopped before any NATS server of the cluster answered. */
+  NATS_UNAVAILABLE: 'SIGIL_ERR_NATS_UNAVAILABLE',
+} as const;

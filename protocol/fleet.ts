@@ -20,7 +20,12 @@ export interface EnrollResponse {
   natsUserJwt: string;
   /** The control plane's bundle-signing public key (ES256 JWK with `kid`), pinned by the agent. */
   bundleSigningJwk: BundleSigningJwk;
+  /** The first of natsServers (what agents before the server list read). */
   natsUrl: string;
+  /** Every NATS server of the cluster; an agent connects to whichever answers. */
+  natsServers?: string[];
+  /** PEM of the CA of the NATS servers' TLS certificates, when they use TLS (public material). */
+  natsCaPem?: string;
 }
 
 export interface BundleSigningJwk {

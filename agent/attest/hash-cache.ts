@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fstatSync, openSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type BigIntStats } from 'node:fs';
+import { FileHasher } from './file-hasher.js';
 
 /** The sha256 of a file and the identity of the inode it was read from. */
 export interface FileDigest {
@@ -18,8 +18,8 @@ export interface FileDigest {
 export interface HashCacheOptions {
   /** Most digests kept (least recently used go first). One entry is ~200 bytes. */
   maxEntries?: number;
-  /** Read size while hashing: large reads keep 100 MB well under 150 ms; each update blocks ~0.5 ms. */
-  chunkBytes?: number;
+  /** Where the hashing runs (worker threads, off the event loop); default: one shared by every cache. */
+  hasher?: FileHasher;
 }
 
 export interface HashCacheStats {
@@ -36,14 +36,14 @@ export interface HashCacheStats {
  */
 export class HashCache {
   private readonly maxEntries: number;
-  private readonly chunkBytes: number;
+  private readonly hasher: FileHasher;
   private readonly entries = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<string>>();
   readonly stats: HashCacheStats = { hits: 0, misses: 0, joined: 0 };
 
   constructor(options: HashCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 4096;
-    this.chunkBytes = options.chunkBytes ?? 1 << 20;
+    this.hasher = options.hasher ?? sharedHasher();
   }
 
   get size(): number {
@@ -53,7 +53,7 @@ export class HashCache {
   /**
    * Opens `path` (e.g. /proc/<pid>/exe, which opens what was executed even if deleted or replaced)
    * and returns the digest of what that fd refers to. open/fstat/close are bounded syscalls and stay
-   * synchronous so a cache hit costs microseconds; the hashing itself streams asynchronously.
+   * synchronous so a cache hit costs microseconds; the hashing itself runs on a worker thread.
    */
   async digest(path: string): Promise<FileDigest> {
     // O_NONBLOCK: opening a FIFO named by a hostile cmdline must not hang the agent; only files are hashed.
@@ -70,7 +70,7 @@ export class HashCache {
         return digestOf(await shared, before, false);
       }
       this.stats.misses++;
-      const hashing = this.hashFd(fd);
+      const hashing = this.hasher.hashFd(fd, Number(before.size));
       this.inFlight.set(key, hashing);
       try {
         const sha256 = await hashing;
@@ -102,15 +102,11 @@ export class HashCache {
     }
   }
 
-  private hashFd(fd: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const hash = createHash('sha256');
-      const stream = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: this.chunkBytes });
-      stream.on('data', (chunk) => hash.update(chunk));
-      stream.on('error', reject);
-      stream.on('end', () => resolve(hash.digest('hex')));
-    });
-  }
+}
+
+let shared: FileHasher | undefined;
+function sharedHasher(): FileHasher {
+  return (shared ??= new FileHasher());
 }
 
 function versionKey(st: BigIntStats): string {

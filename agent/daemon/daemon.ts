@@ -68,7 +68,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     });
     fleet = await FleetClient.start({
       stateDir: config.stateDir,
-      natsUrl: config.controlPlane.natsUrl,
+      ...(config.controlPlane.natsServers ? { natsServers: config.controlPlane.natsServers } : {}),
       version: AGENT_VERSION,
       log: log.child({ part: 'fleet' }),
       ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),

@@ -9,7 +9,7 @@ import { createSystemdNotifier } from '../../common/systemd/index.js';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
 import { startControlPlane } from '../server.js';
-import { initNats } from './init-nats.js';
+import { CLUSTER_FLAGS, clusterOptionsFromFlags, initNats } from './init-nats.js';
 
 interface RunOptions { config?: string; natsUrl?: string; listen?: string; stateDir?: string; issuerUrl?: string; logLevel?: string }
 
@@ -47,7 +47,10 @@ function runCommand(): Command {
     });
 }
 
-interface InitNatsFlags { stateDir: string; natsConfig: string; dataDir: string; listen: string; agentNatsUrl?: string; force?: boolean }
+interface InitNatsFlags { stateDir: string; natsConfig: string; dataDir: string; listen: string; agentNatsUrl?: string; force?: boolean; [cluster: string]: unknown }
+
+/** `--client-port` → `clientPort`: how commander names an option's value. */
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 function initNatsCommand(): Command {
   return new Command('init-nats')
@@ -55,13 +58,26 @@ function initNatsCommand(): Command {
     .description('Create the operator, the accounts, the control plane\'s and an admin\'s NATS users, and write the '
       + 'nats-server configuration that trusts them. Agents get their users later, at enrolment.')
     .requiredOption('--state-dir <dir>', "the control plane's state dir (gets fleet/nats-auth.json and the .creds files)")
-    .requiredOption('--nats-config <file>', 'the nats-server configuration to write')
+    .requiredOption('--nats-config <file>', 'the nats-server configuration to write (with --cluster: a directory for node-<i>.conf)')
     .option('--data-dir <dir>', 'where nats-server keeps account JWTs and JetStream data', '/var/lib/sigil-nats')
     .option('--listen <host:port>', 'nats-server listen address', '127.0.0.1:4222')
     .option('--agent-nats-url <url>', 'the NATS URL agents are told at enrolment')
     .option('--force', 'replace an existing authority (every agent must enrol again)')
+    .option('--cluster <N>', 'an HA cluster of N nats-server nodes instead of one server')
+    .option('--hosts <h1,h2,...>', 'with --cluster: the nodes\' hosts (default 127.0.0.1)')
+    .option('--client-port <port>', 'with --cluster: client port (default 4222)')
+    .option('--cluster-port <port>', 'with --cluster: route port (default 6222)')
+    .option('--monitor-port <port>', 'with --cluster: HTTP monitoring port (default 8222)')
+    .option('--tls-ca-cert <pem>', 'with --cluster: CA certificate for the nodes\' TLS')
+    .option('--tls-ca-key <pem>', 'with --cluster: that CA\'s key')
+    .option('--issuer-url <url>', 'with --cluster: the issuer URL every replica publishes')
     .action(async (options: InitNatsFlags) => {
-      const { files } = await initNats({
+      const flag = (name: (typeof CLUSTER_FLAGS)[number]): string | undefined => options[camel(name)] as string | undefined;
+      const cluster = clusterOptionsFromFlags(flag);
+      const issuerUrl = flag('issuer-url');
+      const { files, controlPlaneConfig } = await initNats({
+        ...(cluster ? { cluster } : {}),
+        ...(issuerUrl ? { issuerUrl } : {}),
         stateDir: options.stateDir,
         natsConfig: options.natsConfig,
         dataDir: options.dataDir,
@@ -69,7 +85,9 @@ function initNatsCommand(): Command {
         force: options.force === true,
         ...(options.agentNatsUrl ? { agentNatsUrl: options.agentNatsUrl } : {}),
       });
-      process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\nstart nats-server with -c on that config, then set nats.credsFile to ${options.stateDir}/controlplane.creds\n`);
+      process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\n${controlPlaneConfig
+        ? `start each nats-server with -c on its node-<i>.conf, then: sigil-controlplane run --config ${controlPlaneConfig} --listen <host:port>${issuerUrl ? '' : ' --issuer-url <url>'}`
+        : `start nats-server with -c on that config, then set nats.credsFile to ${options.stateDir}/controlplane.creds`}\n`);
     });
 }
 

@@ -1,3 +1,4 @@
+import { createPrivateKey, sign, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
@@ -13,7 +14,12 @@ import { BUNDLE_JWS_TYPE } from '../../protocol/bundle.js';
 type SigningKey = Awaited<ReturnType<typeof importJWK>>;
 
 export class BundleSigningKey {
-  private constructor(private readonly privateKey: SigningKey, readonly publicJwk: BundleSigningJwk) {}
+  /** The protected header, encoded once: it is the same for every bundle. */
+  readonly #header: string;
+
+  private constructor(private readonly privateKey: SigningKey, private readonly keyObject: KeyObject, readonly publicJwk: BundleSigningJwk) {
+    this.#header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: publicJwk.kid, typ: BUNDLE_JWS_TYPE })).toString('base64url');
+  }
 
   static async loadOrCreate(path: string): Promise<BundleSigningKey> {
     try {
@@ -41,7 +47,8 @@ export class BundleSigningKey {
     const publicPart = { kty: 'EC', crv: 'P-256', x: jwk.x as string, y: jwk.y as string };
     const kid = await calculateJwkThumbprint(publicPart);
     const privateKey = await importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
-    return new BundleSigningKey(privateKey, { kty: 'EC', crv: 'P-256', x: publicPart.x, y: publicPart.y, kid, alg: 'ES256', use: 'sig' });
+    const keyObject = createPrivateKey({ key: { ...jwk, kty: 'EC', crv: 'P-256' } as JsonWebKeyInput['key'], format: 'jwk' });
+    return new BundleSigningKey(privateKey, keyObject, { kty: 'EC', crv: 'P-256', x: publicPart.x, y: publicPart.y, kid, alg: 'ES256', use: 'sig' });
   }
 
   /** The bundle as a compact JWS (`typ` sigil-bundle+jws, `kid` = the key's thumbprint). */
@@ -49,5 +56,15 @@ export class BundleSigningKey {
     return new CompactSign(new TextEncoder().encode(JSON.stringify(bundle)))
       .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid, typ: BUNDLE_JWS_TYPE })
       .sign(this.privateKey);
+  }
+
+  /**
+   * The same JWS as sign(), made on this thread with node:crypto (~30 µs): the fleet distributor
+   * signs thousands per refresh, and WebCrypto's per-call overhead cost it more than the signature.
+   */
+  signSync(bundle: AgentBundle): string {
+    const input = `${this.#header}.${Buffer.from(JSON.stringify(bundle)).toString('base64url')}`;
+    const signature = sign('sha256', Buffer.from(input), { key: this.keyObject, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
   }
 }

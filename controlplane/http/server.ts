@@ -20,8 +20,8 @@ export interface HttpServiceOptions {
   /** Admin token and viewer tokens: who may call /v1/, and as which role. */
   access: AccessControl;
   log: Logger;
-  /** Whether the parts behind the API are ready (for /readyz). */
-  ready: () => boolean;
+  /** Whether the parts behind the API are ready (for /readyz), and why not. */
+  ready: () => boolean | { ready: boolean; reason?: string };
 }
 
 /**
@@ -93,8 +93,9 @@ export class HttpService implements Service {
     const issuer = this.issuer;
     if (path === '/healthz') return sendJson(res, 200, { status: 'live' });
     if (path === '/readyz') {
-      const ready = this.options.ready();
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
+      const answer = this.options.ready();
+      const { ready, reason } = typeof answer === 'boolean' ? { ready: answer, reason: answer ? undefined : 'starting' } : answer;
+      return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason: reason ?? 'starting' });
     }
     if (issuer && (req.method === 'GET' || req.method === 'HEAD')) {
       const publicHeaders = { 'cache-control': 'public, max-age=60' };

@@ -17,6 +17,7 @@ int* MapSlot(MapFds& maps, const std::string& name) {
   if (name == "sigil_handoff") return &maps.handoff;
   if (name == "sigil_counters") return &maps.counters;
   if (name == "sigil_events") return &maps.events;
+  if (name == "sigil_clients") return &maps.clients;
   return nullptr;
 }
 

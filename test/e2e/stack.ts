@@ -127,7 +127,7 @@ export interface Stack {
  * then sits where no unprivileged process can stand in for it. ::1 is shared by stacks running at
  * the same time, hence the check there too.
  */
-async function freePrivilegedPort(hosts: string[]): Promise<number> {
+export async function freePrivilegedPort(hosts: string[]): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 600 + (randomBytes(2).readUInt16BE(0) % 400);
     const free = await Promise.all(hosts.map((host) => new Promise<boolean>((resolve) => {
@@ -386,7 +386,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function runNode(args: string[]): Promise<string> {
+export function runNode(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -398,7 +398,7 @@ function runNode(args: string[]): Promise<string> {
 }
 
 /** Adopts the pinned set (same config as the agent) and detaches it: no link, pin or program left. */
-async function detachPinned(cgroup: string, pinDir: string, signerHost: string, signerPort: number): Promise<void> {
+export async function detachPinned(cgroup: string, pinDir: string, signerHost: string, signerPort: number): Promise<void> {
   try {
     const steering = await KernelSteering.attach({ signerIPv4: signerHost, signerPort, cgroupPath: cgroup, pinDir });
     steering.detach();
@@ -409,7 +409,7 @@ async function detachPinned(cgroup: string, pinDir: string, signerHost: string, 
 }
 
 /** rmdir a cgroup once its last process has gone (killed processes take a moment to leave). */
-async function rmdirWhenEmpty(dir: string): Promise<void> {
+export async function rmdirWhenEmpty(dir: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     try {
       await rmdir(dir);

@@ -14,6 +14,6 @@ export function command(): Command {
       const { token, controlPlane: controlPlaneUrl, stateDir, hostname } = options;
       const { enroll } = await import('../../fleet/index.js'); // NATS and JOSE: only when it runs
       const enrollment = await enroll({ token, controlPlaneUrl, stateDir, ...(hostname ? { hostname } : {}) });
-      process.stdout.write(`enrolled as ${enrollment.agentId}; NATS ${enrollment.natsUrl}; bundle key ${enrollment.bundleSigningJwk.kid} pinned in ${stateDir}\n`);
+      process.stdout.write(`enrolled as ${enrollment.agentId}; NATS ${(enrollment.natsServers ?? [enrollment.natsUrl]).join(', ')}; bundle key ${enrollment.bundleSigningJwk.kid} pinned in ${stateDir}\n`);
     });
 }
