@@ -17,7 +17,7 @@ NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # chromium: the console's browser tests drive Debian's chromium headless (playwright-core downloads none).
 APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby ca-certificates python3 gcc libc6-dev libssl-dev chromium
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test demo clean man
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -37,6 +37,11 @@ deps:
 
 build: deps
 	npm run build
+
+# Man pages (build/man/man1/*.1) and completions (build/completion/{bash,zsh}/) from the CLIs' own help;
+# `npm run build` writes them too. Packaging calls scripts/cli-docs.mjs with its own output folder.
+man: build
+	node scripts/cli-docs.mjs build
 
 test: build
 	npx ava

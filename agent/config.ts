@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { isMapping, readYamlMapping } from '../common/config-file.js';
+import { resolveLogLevel } from '../common/log.js';
 import { bounded, boundedProblem, type Bounded } from '../common/bounded.js';
 import { AGENT_SETTINGS, DEFAULT_ADMIN_LISTEN, DEFAULT_PIN_DIR } from './settings.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
@@ -18,7 +19,10 @@ export interface AgentConfig {
   stateDir: string;
   log: { level: string };
   steering: {
-    /** cgroup v2 directory whose sockets are steered; empty = the cgroup2 root (every process). */
+    /**
+     * cgroup v2 directory whose sockets are steered; '/' = the cgroup2 root (every process). Empty (unset):
+     * `sigil-agent run` refuses unless --all-host says the root is meant.
+     */
     cgroup: string;
     /** bpffs directory for pinned links and maps, so a restarted agent adopts them. */
     pinDir: string;
@@ -79,6 +83,7 @@ export interface AgentConfigOverrides {
 
 import { DEFAULT_AGENT_STATE_DIR } from './state-dir.js';
 export { AGENT_STATE_DIR_MODE, DEFAULT_AGENT_STATE_DIR } from './state-dir.js';
+export { DEFAULT_AGENT_CONFIG_FILE } from './defaults.js';
 
 /** The signer's own loopback address ("SIG" in ASCII); all of 127.0.0.0/8 is on `lo` with no setup. */
 export const DEFAULT_SIGNER_IPV4 = '127.83.73.71';
@@ -86,7 +91,6 @@ export const DEFAULT_SIGNER_IPV6 = '::1';
 /** Privileged (< 1024): only root can bind it. Rarely used, so no wildcard service sits on it. */
 export const DEFAULT_SIGNER_PORT = 944;
 const SIGNER_PORT = bounded(DEFAULT_SIGNER_PORT, 1, 65535);
-export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
 
@@ -172,7 +176,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   }
   return {
     stateDir,
-    log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    log: { level: resolveLogLevel(overrides.logLevel, str(log, 'log.level', 'level'), where) },
     steering: {
       cgroup: overrides.cgroup ?? str(steering, 'steering.cgroup', 'cgroup') ?? '',
       pinDir: overrides.pinDir ?? str(steering, 'steering.pinDir', 'pinDir') ?? DEFAULT_PIN_DIR,

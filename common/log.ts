@@ -1,4 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { COMMON_CODES, SigilError } from './errors.js';
+import { prettyStream } from './log-pretty.js';
 
 export type { Logger };
 
@@ -11,7 +13,34 @@ export const COMMON_REDACTED_PATHS: readonly string[] = [
   'secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
 ];
 
-/** A program's root logger (`sigil-agent`, `sigil-controlplane`); parts take `log.child({ part })`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A log level that is not one: names where it came from and the allowed values; a usage error (exit 2). */
+export class LogLevelError extends SigilError {
+  override readonly name = 'LogLevelError';
+  readonly exitCode = 2;
+}
+
+/** `level`, if it is a level; otherwise a LogLevelError naming `field` (`--log-level`, `<file>: log.level`). */
+export function checkLogLevel(level: string, field: string): string {
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level;
+  throw new LogLevelError(COMMON_CODES.CONFIG, `${field}: "${level}" is not a log level (use one of ${LOG_LEVELS.join(', ')})`);
+}
+
+/** The level a program runs at: flag > SIGIL_LOG_LEVEL > config file (`where`: its name) > info; each checked. */
+export function resolveLogLevel(flag: string | undefined, fromFile: string | undefined, where: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag !== undefined) return checkLogLevel(flag, '--log-level');
+  const fromEnv = env['SIGIL_LOG_LEVEL'];
+  if (fromEnv !== undefined && fromEnv !== '') return checkLogLevel(fromEnv, 'SIGIL_LOG_LEVEL');
+  if (fromFile !== undefined) return checkLogLevel(fromFile, `${where}: log.level`);
+  return 'info';
+}
+
+/**
+ * A program's root logger (`sigil-agent`, `sigil-controlplane`); parts take `log.child({ part })`.
+ * Lines carry level names and ISO times; JSON (one object a line) unless stdout is a terminal, where a
+ * person reads them (log-pretty.ts). An explicit `destination` always gets JSON.
+ */
 export function createProgramLogger(
   name: string,
   redactedPaths: readonly string[],
@@ -20,9 +49,12 @@ export function createProgramLogger(
 ): Logger {
   const base: LoggerOptions = {
     name,
-    level: process.env['SIGIL_LOG_LEVEL'] ?? 'info',
+    level: options.level ?? resolveLogLevel(undefined, undefined, ''),
     redact: { paths: [...new Set([...COMMON_REDACTED_PATHS, ...redactedPaths])], remove: true },
+    formatters: { level: (label) => ({ level: label }) },
+    timestamp: pino.stdTimeFunctions.isoTime,
     ...options,
   };
-  return destination ? pino(base, destination) : pino(base);
+  if (destination) return pino(base, destination);
+  return process.stdout.isTTY ? pino(base, prettyStream(process.stdout)) : pino(base);
 }

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-/** `sigil-agent <command>`: each command is one module under ./commands (see ./dispatch.ts). */
-import { runCli } from '../../common/cli/dispatch.js';
+/** `sigil-agent <command>`: the tree is in ./program.ts, one module per command under ./commands. */
+import { main } from '../../common/cli/program.js';
+import { agentProgram } from './program.js';
 
-runCli({
-  program: 'sigil-agent',
-  commands: ['run', 'doctor', 'attest', 'trust', 'oci-config', 'enroll'],
-  load: (name) => import(`./commands/${name}.js`),
-});
+main(agentProgram());

@@ -68,7 +68,9 @@ export class Agent {
     if (ca.exportUnreadable) {
       log.warn({ caCert: ca.exportPath, reason: ca.exportUnreadable }, 'workloads running as other users cannot read the signer CA certificate: their TLS to the signer will fail (docs/troubleshooting.md)');
     }
-    const steeredCgroup = config.steering.cgroup || (await findCgroup2Mount());
+    // '' (run --all-host) and '/' (the config saying so) both mean the cgroup2 root.
+    const wholeHost = config.steering.cgroup === '' || config.steering.cgroup === '/';
+    const steeredCgroup = wholeHost ? await findCgroup2Mount() : config.steering.cgroup;
     await placeAgent(steeredCgroup, config.steering.agentCgroup || undefined);
     const steering = await KernelSteering.attach({
       signerIPv4: config.signer.ipv4,
@@ -82,7 +84,7 @@ export class Agent {
     try {
       // Our own upstream sockets must never be steered back to us.
       steering.exemptSelf();
-      log.info({ adopted: steering.adopted, cgroup: config.steering.cgroup || '(cgroup2 root)', pinDir: config.steering.pinDir }, 'kernel steering attached');
+      log.info({ adopted: steering.adopted, cgroup: wholeHost ? '(cgroup2 root)' : config.steering.cgroup, pinDir: config.steering.pinDir }, 'kernel steering attached');
       log.info({ mode: steering.protectionChoice.mode, reason: steering.protectionChoice.reason }, 'identity protection');
       const attachments = new AttachWatcher({
         steering, log: log.child({ part: 'attach' }),

@@ -1,11 +1,20 @@
+import { Command, Option } from 'commander';
 import { readToken } from '../http/admin-token.js';
 import { DEFAULT_LISTEN, DEFAULT_STATE_DIR } from '../config/config.js';
-import type { ParsedArgs } from './args.js';
-import { stringFlag } from './args.js';
+import { ValidationError, describeIssue, type ValidationIssue } from '../resources/issues.js';
 import { CLI_CODES } from './errors.js';
 
-/** Options every API command takes. */
-export const CONNECTION_FLAGS = { server: {}, 'token-file': {} } as const;
+/** Options every API command takes: flag > environment > default. */
+export interface ConnectionOptions {
+  server: string;
+  tokenFile: string;
+}
+
+export function withConnection(command: Command): Command {
+  return command
+    .addOption(new Option('--server <url>', 'control plane admin API').env('SIGIL_SERVER').default(`http://${DEFAULT_LISTEN}`))
+    .addOption(new Option('--token-file <file>', 'admin token file').env('SIGIL_TOKEN_FILE').default(`${DEFAULT_STATE_DIR}/admin.token`));
+}
 
 /** A failed API call, carrying the server's {code, message, details}. */
 export class ApiError extends Error {
@@ -15,20 +24,28 @@ export class ApiError extends Error {
   }
 }
 
-/** Talks to the control plane's admin API. Server and token file: flags > env > defaults. */
+/**
+ * The per-field lines under a refused apply (runProgram prints them under the message): the server's
+ * details, or the same checks' details when `sigil validate` ran them here.
+ */
+export function issueLines(err: unknown): string[] | undefined {
+  if (err instanceof ApiError) return err.details.map((d) => describeIssue(d as ValidationIssue));
+  if (err instanceof ValidationError) return err.details.map(describeIssue);
+  return undefined;
+}
+
+/** Talks to the control plane's admin API. */
 export class ApiClient {
   private constructor(readonly server: string, private readonly token: string) {}
 
-  static async fromArgs(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
-    const server = stringFlag(args, 'server') ?? env['SIGIL_SERVER'] ?? `http://${DEFAULT_LISTEN}`;
-    const tokenFile = stringFlag(args, 'token-file') ?? env['SIGIL_TOKEN_FILE'] ?? `${DEFAULT_STATE_DIR}/admin.token`;
+  static async connect(options: ConnectionOptions): Promise<ApiClient> {
     let token: string;
     try {
-      token = await readToken(tokenFile);
+      token = await readToken(options.tokenFile);
     } catch (err) {
-      throw new Error(`cannot read the admin token file ${tokenFile}: ${(err as Error).message}`);
+      throw new Error(`cannot read the admin token file ${options.tokenFile}: ${(err as Error).message}`);
     }
-    return new ApiClient(server.replace(/\/+$/, ''), token);
+    return new ApiClient(options.server.replace(/\/+$/, ''), token);
   }
 
   async request<T>(method: string, path: string, body?: string): Promise<T> {

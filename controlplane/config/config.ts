@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { readYamlMapping } from '../../common/config-file.js';
+import { resolveLogLevel } from '../../common/log.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
 import { COMMON_CODES } from '../../common/errors.js';
@@ -157,7 +158,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       rotationPeriodSeconds: seconds(issuer, 'issuer.rotationPeriodSeconds', 'rotationPeriodSeconds', 86_400),
       ...lifetime,
     },
-    log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    log: { level: resolveLogLevel(overrides.logLevel, str(log, 'log.level', 'level'), where) },
     audit: {
       maxBytes: whole(audit, 'audit.maxBytes', 'maxBytes', DEFAULT_AUDIT_MAX_BYTES),
       maxAgeSeconds: seconds(audit, 'audit.maxAgeSeconds', 'maxAgeSeconds', 7 * 86_400),

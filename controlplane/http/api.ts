@@ -1,18 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ControlPlaneError } from '../errors.js';
 import { resolveKind, type Kind } from '../resources/kinds.js';
-import { parseResources } from '../resources/parse.js';
+import { checkDocuments } from '../resources/validate.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
 import { readBody, sendJson } from './respond.js';
 import { HTTP_CODES } from './errors.js';
 import { FLEET_CODES } from '../fleet/index.js';
 
-const MAX_APPLY_BYTES = 1024 * 1024;
+/** The largest apply body (and file `sigil validate` accepts). */
+export const MAX_APPLY_BYTES = 1024 * 1024;
 
 /**
  * The admin API (bearer token checked by the server before this is called):
  *   POST   /v1/apply                 body: YAML/JSON documents → {revision, changes[]}
+ *   POST   /v1/apply?dryRun=true     the same checks and report, nothing stored → {revision, changes[], dryRun: true}
  *   GET    /v1/resources/<kind>       → {revision, items[]}
  *   GET    /v1/resources/<kind>/<name> → resource
  *   DELETE /v1/resources/<kind>/<name> → {revision, changes[]}
@@ -21,7 +23,12 @@ const MAX_APPLY_BYTES = 1024 * 1024;
 export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, store: ResourceStore, log: Logger): Promise<boolean> {
   if (path === '/v1/apply') {
     if (req.method !== 'POST') return methodNotAllowed(['POST']);
-    const resources = parseResources(await readBody(req, MAX_APPLY_BYTES));
+    const dryRun = dryRunOf(req);
+    const resources = checkDocuments(await readBody(req, MAX_APPLY_BYTES));
+    if (dryRun) {
+      sendJson(res, 200, { ...(await store.dryRun(resources)), dryRun: true });
+      return true;
+    }
     const result = await store.apply(resources);
     log.info({ revision: result.revision, changes: result.changes }, 'applied');
     sendJson(res, 200, result);
@@ -51,6 +58,14 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, path:
     return true;
   }
   return methodNotAllowed(name === undefined ? ['GET'] : ['GET', 'DELETE']);
+}
+
+/** `?dryRun=true` (or `1`); any other value is refused rather than taken as a real apply. */
+function dryRunOf(req: IncomingMessage): boolean {
+  const value = new URL(req.url ?? '/', 'http://localhost').searchParams.get('dryRun');
+  if (value === null || value === 'false') return false;
+  if (value === 'true' || value === '1' || value === '') return true;
+  throw new ControlPlaneError(HTTP_CODES.API_BAD_QUERY, `dryRun must be true or false, not "${value}"`, { status: 400 });
 }
 
 function kindOf(name: string): Kind {

@@ -8,6 +8,8 @@ export const HTTP_CODES = {
   /** A viewer token on a write endpoint. */
   API_FORBIDDEN: 'SIGIL_ERR_API_FORBIDDEN',
   API_UNKNOWN_KIND: 'SIGIL_ERR_API_UNKNOWN_KIND',
+  /** A query parameter with a value the endpoint does not know (e.g. dryRun=maybe). */
+  API_BAD_QUERY: 'SIGIL_ERR_API_BAD_QUERY',
   ACCESS_BAD_REQUEST: 'SIGIL_ERR_ACCESS_BAD_REQUEST',
   AUTH_TOKEN_FILE: 'SIGIL_ERR_AUTH_TOKEN_FILE',
   INTERNAL: 'SIGIL_ERR_INTERNAL',

@@ -25,13 +25,18 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, 500, { code: HTTP_CODES.INTERNAL, message: 'internal error', details: [] } satisfies ErrorBody);
 }
 
+/** A body over `limit` bytes (also what `sigil validate` says of a file the server would refuse). */
+export function bodyTooLarge(limit: number): ControlPlaneError {
+  return new ControlPlaneError(HTTP_CODES.API_TOO_LARGE, `request body over ${limit} bytes`, { status: 413 });
+}
+
 /** Reads a request body up to `limit` bytes; more is a 413. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new ControlPlaneError(HTTP_CODES.API_TOO_LARGE, `request body over ${limit} bytes`, { status: 413 });
+    if (size > limit) throw bodyTooLarge(limit);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

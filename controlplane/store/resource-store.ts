@@ -117,24 +117,17 @@ export class ResourceStore {
 
   /** Creates or replaces `resources` (already checked one by one by parseResources), all or none. */
   async apply(resources: Resource[]): Promise<CommitResult> {
-    const duplicates = duplicateIssues(resources);
-    if (duplicates.length > 0) throw new ValidationError(duplicates);
-    return this.commit((current) => {
-      const next = new Map(current);
-      const documents = new Map<string, number>();
-      const changes: ChangeReport[] = [];
-      resources.forEach((resource, index) => {
-        const key = resourceKey(resource.kind, resource.metadata.name);
-        documents.set(key, index);
-        const before = current.get(key);
-        const action: ChangeAction = !before ? 'created' : sameSpec(before, resource) ? 'unchanged' : 'configured';
-        changes.push({ kind: resource.kind, name: resource.metadata.name, action });
-        if (action !== 'unchanged') next.set(key, resource);
-      });
-      const issues = referenceIssues(next, documents);
-      if (issues.length > 0) throw new ValidationError(issues);
-      return { next, changes };
-    });
+    return this.commit(applyPlan(resources));
+  }
+
+  /**
+   * What `apply(resources)` would do now (`apply --dry-run`): the same checks, references included,
+   * and the same change report, against the current revision; nothing is written.
+   */
+  async dryRun(resources: Resource[]): Promise<CommitResult> {
+    const plan = applyPlan(resources);
+    const { snapshot } = await this.snapshotWithMeta();
+    return { revision: snapshot.revision, changes: plan(snapshot.resources).changes };
   }
 
   /** Deletes one resource; refused (409) while a WorkloadCredential still refers to it. */
@@ -210,6 +203,28 @@ export class ResourceStore {
       if (again.seq === meta.seq) return { snapshot: { revision: meta.record.revision, resources }, meta };
     }
   }
+}
+
+/** The plan of an apply: refuses duplicates and broken references, reports each resource's change. */
+function applyPlan(resources: Resource[]): (current: ReadonlyMap<string, Resource>) => { next: Map<string, Resource>; changes: ChangeReport[] } {
+  const duplicates = duplicateIssues(resources);
+  if (duplicates.length > 0) throw new ValidationError(duplicates);
+  return (current) => {
+    const next = new Map(current);
+    const documents = new Map<string, number>();
+    const changes: ChangeReport[] = [];
+    resources.forEach((resource, index) => {
+      const key = resourceKey(resource.kind, resource.metadata.name);
+      documents.set(key, index);
+      const before = current.get(key);
+      const action: ChangeAction = !before ? 'created' : sameSpec(before, resource) ? 'unchanged' : 'configured';
+      changes.push({ kind: resource.kind, name: resource.metadata.name, action });
+      if (action !== 'unchanged') next.set(key, resource);
+    });
+    const issues = referenceIssues(next, documents);
+    if (issues.length > 0) throw new ValidationError(issues);
+    return { next, changes };
+  };
 }
 
 function sameSpec(a: Resource, b: Resource): boolean {

@@ -66,8 +66,9 @@ async function deleteCredential(s: Stack): Promise<number> {
 function resetAt(s: Stack, pid: number, since: number): number | undefined {
   for (const line of s.agent.output().split('\n')) {
     if (!line.includes('"part":"connection-reset"')) continue;
-    const entry = JSON.parse(line) as { time: number; tgids?: number[] };
-    if (entry.time >= since && entry.tgids?.includes(pid)) return entry.time;
+    const entry = JSON.parse(line) as { time: string; tgids?: number[] };
+    const time = Date.parse(entry.time); // ISO 8601 (common/log.ts)
+    if (time >= since && entry.tgids?.includes(pid)) return time;
   }
   return undefined;
 }

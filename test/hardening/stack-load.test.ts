@@ -96,7 +96,7 @@ kernelTest.serial(`${TOTAL_CONNS} concurrent connections × ${REQUESTS} requests
   // What the agent complained about meanwhile (warnings and errors by code), for the report.
   const complaints = new Map<string, number>();
   for (const line of s.agent.output().split('\n')) {
-    if (!/"level":(40|50|60)/.test(line)) continue;
+    if (!/"level":"(warn|error|fatal)"/.test(line)) continue;
     const key = `${/"code":"([^"]+)"/.exec(line)?.[1] ?? '-'} ${/"msg":"([^"]{0,80})/.exec(line)?.[1] ?? ''}`;
     complaints.set(key, (complaints.get(key) ?? 0) + 1);
   }

@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
+import { UsageError } from '../../../common/cli/program.js';
 import type { BindingSpec } from '../../../protocol/bindings.js';
-import { AgentError } from '../../errors.js';
-import { readProcessFacts, type ProcessFacts } from '../../attest/index.js';
-import { HashCache } from '../../attest/index.js';
-import { Matcher, type MatchResult } from '../../attest/index.js';
-import { PasswdNames } from '../../attest/index.js';
-import { selectorsThatHold } from '../../attest/index.js';
-
-export const summary = 'show what attestation sees for a process: facts, selectors that hold, binding';
-
-const USAGE = 'usage: sigil-agent attest <pid> [--json] [--bindings <file.json>]';
+import { HashCache, Matcher, PasswdNames, readProcessFacts, selectorsThatHold, type MatchResult, type ProcessFacts } from '../../attest/index.js';
 
 /** `--bindings` takes a JSON array of BindingSpec, an AgentBundle ({ bindings: [...] }) or the agent's saved bundle.json. */
 function loadBindings(file: string): BindingSpec[] {
@@ -116,44 +108,26 @@ function text(facts: ProcessFacts, selectors: string[], binding: ReturnType<type
   return lines.join('\n');
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values: { json?: boolean; bindings?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { json: { type: 'boolean' }, bindings: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    process.stderr.write(`sigil-agent attest: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const [pidText, ...extra] = positionals;
-  if (pidText === undefined || extra.length > 0 || !/^[1-9]\d*$/.test(pidText)) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
-  try {
-    const bindings = values.bindings === undefined ? undefined : loadBindings(values.bindings);
-    const matcher = bindings === undefined ? undefined : Matcher.compile(bindings);
-    const facts = await readProcessFacts(Number(pidText), { hashes: new HashCache(), passwd: new PasswdNames() });
-    const selectors = selectorsThatHold(facts);
-    const match = matcher?.match(facts);
-    const binding = match ? bindingView(match) : undefined;
-    const egress = bindings && match ? egressView(bindings, match) : undefined;
-    const out = values.json
-      ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}), ...(egress ? { egress } : {}) }, null, 2)
-      : text(facts, selectors, binding, egress);
-    process.stdout.write(`${out}\n`);
-    return 0;
-  } catch (err) {
-    const code = err instanceof AgentError ? ` [${err.code}]` : '';
-    process.stderr.write(`sigil-agent attest: ${(err as Error).message}${code}\n`);
-    return 1;
-  }
+export function command(): Command {
+  return new Command('attest')
+    .summary('show what attestation sees for a process: facts, selectors that hold, binding')
+    .description('Read a running process as the agent attests it: its exe and sha256, uids, systemd unit, script, '
+      + 'the selectors that hold for it and, with --bindings, the binding it gets and what the egress lock refuses it.')
+    .argument('<pid>', 'the process id')
+    .option('--json', 'print JSON')
+    .option('--bindings <file.json>', "bindings to match: a JSON array, an AgentBundle, or the agent's saved bundle.json")
+    .action(async (pidText: string, options: { json?: boolean; bindings?: string }) => {
+      if (!/^[1-9]\d*$/.test(pidText)) throw new UsageError(`"${pidText}" is not a process id`);
+      const bindings = options.bindings === undefined ? undefined : loadBindings(options.bindings);
+      const matcher = bindings === undefined ? undefined : Matcher.compile(bindings);
+      const facts = await readProcessFacts(Number(pidText), { hashes: new HashCache(), passwd: new PasswdNames() });
+      const selectors = selectorsThatHold(facts);
+      const match = matcher?.match(facts);
+      const binding = match ? bindingView(match) : undefined;
+      const egress = bindings && match ? egressView(bindings, match) : undefined;
+      const out = options.json
+        ? JSON.stringify({ facts: factsView(facts), selectors, ...(binding ? { binding } : {}), ...(egress ? { egress } : {}) }, null, 2)
+        : text(facts, selectors, binding, egress);
+      process.stdout.write(`${out}\n`);
+    });
 }

@@ -6,22 +6,14 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { DEFAULT_STATE_DIR, caPaths } from '../../signer/index.js';
-import { unreadableByOthers } from '../../signer/index.js';
-
-export const summary = "print how SDKs, the CLI and the system store trust the signer's local CA (--install: add it to the system store)";
+import { promisify } from 'node:util';
+import { Command, Option } from 'commander';
+import { UsageError } from '../../../common/cli/program.js';
+import { DEFAULT_AGENT_STATE_DIR as DEFAULT_STATE_DIR } from '../../defaults.js';
 
 /** Where Debian's update-ca-certificates picks up local CAs (must end in .crt), and what it builds. */
 export const DEBIAN_LOCAL_CA = '/usr/local/share/ca-certificates/sigil-agent.crt';
 export const DEBIAN_SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-
-const USAGE = `usage: sigil-agent trust [--state-dir D | --ca-cert FILE] [--install | --uninstall] [--root DIR]
-  --state-dir  the agent's state dir (default ${DEFAULT_STATE_DIR}); the CA certificate is <D>/ca.pem
-  --ca-cert    path of the exported CA certificate, if the agent exports it elsewhere
-  --install    copy it to ${DEBIAN_LOCAL_CA} and run update-ca-certificates (root)
-  --uninstall  remove that copy and run update-ca-certificates (root)
-  --root DIR   with --install/--uninstall: act on the store under DIR as if it were / (images, tests)`;
 
 const execFileP = promisify(execFile);
 
@@ -94,63 +86,36 @@ async function uninstall(root: string): Promise<void> {
   process.stdout.write(`removed ${target}\n${out}`);
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'state-dir': { type: 'string' }, 'ca-cert': { type: 'string' }, install: { type: 'boolean' }, uninstall: { type: 'boolean' },
-        root: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-    if (values.install && values.uninstall) throw new Error('--install and --uninstall exclude each other');
-    if (values.root !== undefined && !path.isAbsolute(values.root)) throw new Error(`--root must be absolute: ${values.root}`);
-  } catch (err) {
-    process.stderr.write(`sigil-agent trust: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const root = values.root ?? '/';
-  if (values.uninstall) {
-    try {
-      await uninstall(root);
-      return 0;
-    } catch (err) {
-      process.stderr.write(`sigil-agent trust: ${(err as Error).message}\n`);
-      return 1;
-    }
-  }
-  const certPath = values['ca-cert'] ?? caPaths(values['state-dir'] ?? DEFAULT_STATE_DIR).exported;
-  let pem: string;
-  try {
-    pem = await fs.readFile(certPath, 'utf8');
-  } catch (err) {
-    process.stderr.write(
-      `sigil-agent trust: cannot read the CA certificate ${certPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
-        'the agent creates it at first start: start sigil-agent, or pass --state-dir/--ca-cert\n',
-    );
-    return 1;
-  }
-  const sha256 = new crypto.X509Certificate(pem).fingerprint256;
-  if (values.install) {
-    try {
-      await install(pem, root);
-      return 0;
-    } catch (err) {
-      process.stderr.write(`sigil-agent trust: ${(err as Error).message}\n`);
-      return 1;
-    }
-  }
-  process.stdout.write(trustInstructions(certPath, sha256));
-  const problem = await unreadableByOthers(certPath).catch((err: Error) => err.message);
-  if (problem) {
-    process.stdout.write(`\nWARNING: workloads running as other users cannot read it: ${problem}.\n` +
-      '  The state dir must be 0755 (sigil-agent.service: StateDirectoryMode=0755); see docs/troubleshooting.md.\n');
-  }
-  return 0;
+export function command(): Command {
+  return new Command('trust')
+    .summary("print how SDKs, the CLI and the system store trust the signer's local CA (--install: add it to the system store)")
+    .description("Print how each kind of client trusts the signer's local CA on this host; with --install or --uninstall, "
+      + 'put it into, or take it out of, the Debian system trust store.')
+    .option('--state-dir <dir>', `the agent's state dir; the CA certificate is <dir>/ca.pem (default ${DEFAULT_STATE_DIR})`)
+    .option('--ca-cert <file>', 'path of the exported CA certificate, if the agent exports it elsewhere')
+    .addOption(new Option('--install', `copy it to ${DEBIAN_LOCAL_CA} and run update-ca-certificates (root)`).conflicts('uninstall'))
+    .option('--uninstall', 'remove that copy and run update-ca-certificates (root)')
+    .option('--root <dir>', 'with --install/--uninstall: act on the store under <dir> as if it were / (images, tests)')
+    .action(async (options: { stateDir?: string; caCert?: string; install?: boolean; uninstall?: boolean; root?: string }) => {
+      if (options.root !== undefined && !path.isAbsolute(options.root)) throw new UsageError(`--root must be absolute: ${options.root}`);
+      const root = options.root ?? '/';
+      if (options.uninstall) return uninstall(root);
+      const { caPaths, unreadableByOthers } = await import('../../signer/index.js'); // x509 libraries: only when it runs
+      const certPath = options.caCert ?? caPaths(options.stateDir ?? DEFAULT_STATE_DIR).exported;
+      let pem: string;
+      try {
+        pem = await fs.readFile(certPath, 'utf8');
+      } catch (err) {
+        throw new Error(`cannot read the CA certificate ${certPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); `
+          + 'the agent creates it at first start: start sigil-agent, or pass --state-dir/--ca-cert');
+      }
+      const sha256 = new crypto.X509Certificate(pem).fingerprint256;
+      if (options.install) return install(pem, root);
+      process.stdout.write(trustInstructions(certPath, sha256));
+      const problem = await unreadableByOthers(certPath).catch((err: Error) => err.message);
+      if (problem) {
+        process.stdout.write(`\nWARNING: workloads running as other users cannot read it: ${problem}.\n` +
+          '  The state dir must be 0755 (sigil-agent.service: StateDirectoryMode=0755); see docs/troubleshooting.md.\n');
+      }
+    });
 }

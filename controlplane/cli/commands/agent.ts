@@ -1,33 +1,36 @@
+import { Command } from 'commander';
+import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
 import type { AgentRecord } from '../../fleet/index.js';
-import { parseArgs, stringFlag, UsageError } from '../args.js';
-import { ApiClient, CONNECTION_FLAGS } from '../client.js';
-import { runCommand } from '../run-command.js';
-import { columns } from './fleet.js';
+import { API_VERSION } from '../../resources/kinds.js';
+import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
 
-export const summary = 'enrolled agents: agent list [-o json] | agent revoke <id>';
-const USAGE = 'usage: sigil agent list [-o table|json]\n       sigil agent revoke <id>';
-
-export function run(argv: string[]): Promise<number> {
-  return runCommand('agent', USAGE, async () => {
-    const args = parseArgs(argv, { output: { alias: 'o' }, ...CONNECTION_FLAGS });
-    const [sub, id, extra] = args.positionals;
-    if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
-    if (sub === 'list') {
-      if (id !== undefined) throw new UsageError(`unexpected argument ${id}`);
-      const { items } = await (await ApiClient.fromArgs(args)).request<{ items: AgentRecord[] }>('GET', '/v1/agents');
-      if (stringFlag(args, 'output') === 'json') return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
-      process.stdout.write(items.length === 0 ? 'No agents enrolled.\n' : columns(['ID', 'HOSTNAME', 'LABELS', 'ENROLLED', 'REVOKED'],
-        items.map((a) => [a.id, a.hostname, labelText(a.labels), a.enrolledAt, a.revokedAt ?? ''])));
-      return;
-    }
-    if (sub === 'revoke') {
-      if (id === undefined) throw new UsageError('an agent id is required');
-      const record = await (await ApiClient.fromArgs(args)).request<AgentRecord>('POST', `/v1/agents/${encodeURIComponent(id)}/revoke`);
+export function command(): Command {
+  const agent = new Command('agent').summary('enrolled agents').description('Agents enrolled in the fleet.');
+  agent.addCommand(withConnection(new Command('list'))
+    .summary('list enrolled agents (revoked ones too)')
+    .addOption(outputOption())
+    .action(async (options: ConnectionOptions & { output: OutputFormat }) => {
+      const { items } = await (await ApiClient.connect(options)).request<{ items: AgentRecord[] }>('GET', '/v1/agents');
+      process.stdout.write(render(options.output, {
+        items, apiVersion: API_VERSION, empty: 'No agents enrolled.', name: (a) => `agent/${a.id}`,
+        columns: [
+          { header: 'ID', value: (a) => a.id },
+          { header: 'HOSTNAME', value: (a) => a.hostname },
+          { header: 'LABELS', value: (a) => labelText(a.labels) },
+          { header: 'ENROLLED', value: (a) => a.enrolledAt },
+          { header: 'REVOKED', value: (a) => a.revokedAt ?? '' },
+          { header: 'NKEY', value: (a) => a.publicNkey, wide: true },
+        ],
+      }));
+    }));
+  agent.addCommand(withConnection(new Command('revoke'))
+    .summary('revoke an agent: its NATS user and bundles stop at once')
+    .argument('<id>', 'agent id (sigil agent list)')
+    .action(async (id: string, options: ConnectionOptions) => {
+      const record = await (await ApiClient.connect(options)).request<AgentRecord>('POST', `/v1/agents/${encodeURIComponent(id)}/revoke`);
       process.stdout.write(`agent ${record.id} revoked at ${record.revokedAt ?? '?'}\n`);
-      return;
-    }
-    throw new UsageError(sub === undefined ? 'a subcommand is required' : `unknown subcommand "${sub}"`);
-  });
+    }));
+  return agent;
 }
 
 export function labelText(labels: Record<string, string>): string {

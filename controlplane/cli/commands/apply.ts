@@ -1,34 +1,28 @@
-import { readFile } from 'node:fs/promises';
-import { parseArgs, stringFlag, UsageError } from '../args.js';
-import { ApiClient, CONNECTION_FLAGS } from '../client.js';
-import { runCommand } from '../run-command.js';
+import { Command } from 'commander';
+import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
 import type { CommitResult } from '../../store/resource-store.js';
+import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
+import { filenameOption, readInput } from '../read-input.js';
 
-export const summary = 'create or update resources from YAML (all or nothing): apply -f <file|->';
-const USAGE = 'usage: sigil apply -f <file|-> [--server <url>] [--token-file <file>] [-o json]';
-
-export function run(argv: string[]): Promise<number> {
-  return runCommand('apply', USAGE, async () => {
-    const args = parseArgs(argv, { filename: { alias: 'f' }, output: { alias: 'o' }, ...CONNECTION_FLAGS });
-    const file = stringFlag(args, 'filename');
-    if (file === undefined) throw new UsageError('-f <file|-> is required');
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-    const output = stringFlag(args, 'output');
-    if (output !== undefined && output !== 'json') throw new UsageError('-o must be json');
-    const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-    const client = await ApiClient.fromArgs(args);
-    const result = await client.request<CommitResult>('POST', '/v1/apply', text);
-    if (output === 'json') {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return;
-    }
-    for (const change of result.changes) process.stdout.write(`${change.kind.toLowerCase()}/${change.name} ${change.action}\n`);
-    process.stdout.write(`policy revision ${result.revision}\n`);
-  });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+export function command(): Command {
+  return withConnection(new Command('apply'))
+    .summary('create or update resources from YAML (all or nothing)')
+    .description('Create or update the resources in a YAML file, all or nothing: the server validates every document and the references between them first.')
+    .addOption(filenameOption())
+    .option('--dry-run', 'validate on the server and show what would change; store nothing')
+    .addOption(outputOption(['json', 'yaml', 'name'], null))
+    .action(async (options: ConnectionOptions & { filename: string; dryRun?: boolean; output?: OutputFormat }) => {
+      const text = await readInput(options.filename);
+      const client = await ApiClient.connect(options);
+      const result = await client.request<CommitResult>('POST', `/v1/apply${options.dryRun ? '?dryRun=true' : ''}`, text);
+      const suffix = options.dryRun ? ' (dry run)' : '';
+      if (options.output !== undefined) {
+        process.stdout.write(render(options.output, {
+          items: result.changes, columns: [], empty: '', document: result, name: (c) => `${c.kind.toLowerCase()}/${c.name}`,
+        }));
+        return;
+      }
+      for (const change of result.changes) process.stdout.write(`${change.kind.toLowerCase()}/${change.name} ${change.action}${suffix}\n`);
+      process.stdout.write(options.dryRun ? `nothing stored; policy revision stays ${result.revision}\n` : `policy revision ${result.revision}\n`);
+    });
 }

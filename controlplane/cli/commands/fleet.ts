@@ -1,50 +1,52 @@
+import { Command } from 'commander';
+import { UsageError } from '../../../common/cli/program.js';
+import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
+import { sleep } from '../../../common/abort.js';
 import type { FleetStatus } from '../../fleet/index.js';
 import { durationSeconds } from '../../resources/duration.js';
-import { parseArgs, stringFlag, UsageError } from '../args.js';
-import { ApiClient, CONNECTION_FLAGS } from '../client.js';
-import { runCommand } from '../run-command.js';
-import { sleep } from '../../../common/abort.js';
+import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
+import { labelText } from './agent.js';
 
-export const summary = 'fleet health: fleet status [-o json] | fleet wait --revision N [--timeout 30s]';
-const USAGE = 'usage: sigil fleet status [-o table|json]\n       sigil fleet wait --revision <N> [--timeout <duration>]';
-
-export function run(argv: string[]): Promise<number> {
-  return runCommand('fleet', USAGE, async () => {
-    const args = parseArgs(argv, { output: { alias: 'o' }, revision: {}, timeout: {}, ...CONNECTION_FLAGS });
-    const [sub, extra] = args.positionals;
-    if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
-    if (sub === 'status') {
-      const status = await (await ApiClient.fromArgs(args)).request<FleetStatus>('GET', '/v1/fleet/status');
-      if (stringFlag(args, 'output') === 'json') return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      process.stdout.write(`current revision ${status.currentRevision}\n`);
-      process.stdout.write(status.agents.length === 0 ? 'No agents enrolled.\n' : columns(['ID', 'LABELS', 'STATE', 'REVISION', 'HEARTBEAT', 'PROTECTION', 'PROGRAMS', 'REASONS'],
-        status.agents.map((a) => [a.id, Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(','), a.state,
-          `${a.appliedRevision}/${a.issuedRevision ?? '-'}`, a.lastHeartbeatAgeSeconds === undefined ? '-' : `${Math.round(a.lastHeartbeatAgeSeconds)}s ago`,
-          a.protection?.mode ?? '-', a.programs.map((p) => p.name).join(','), a.reasons.join('; ')])));
-      return;
-    }
-    if (sub === 'wait') {
-      const revisionText = stringFlag(args, 'revision');
-      if (revisionText === undefined || !/^\d+$/.test(revisionText)) throw new UsageError('--revision <N> is required');
-      const timeoutSeconds = durationSeconds(stringFlag(args, 'timeout') ?? '30s');
+export function command(): Command {
+  const fleet = new Command('fleet').summary('fleet health').description('Health of the agents and the policy they run.');
+  fleet.addCommand(withConnection(new Command('status'))
+    .summary('every agent: state, revision, heartbeat, attached programs')
+    .addOption(outputOption())
+    .action(async (options: ConnectionOptions & { output: OutputFormat }) => {
+      const status = await (await ApiClient.connect(options)).request<FleetStatus>('GET', '/v1/fleet/status');
+      process.stdout.write(render(options.output, {
+        items: status.agents, document: status, empty: 'No agents enrolled.', name: (a) => `agent/${a.id}`,
+        heading: [`current revision ${status.currentRevision}`],
+        columns: [
+          { header: 'ID', value: (a) => a.id },
+          { header: 'LABELS', value: (a) => labelText(a.labels) },
+          { header: 'STATE', value: (a) => a.state },
+          { header: 'REVISION', value: (a) => `${a.appliedRevision}/${a.issuedRevision ?? '-'}` },
+          { header: 'HEARTBEAT', value: (a) => (a.lastHeartbeatAgeSeconds === undefined ? '-' : `${Math.round(a.lastHeartbeatAgeSeconds)}s ago`) },
+          { header: 'PROTECTION', value: (a) => a.protection?.mode ?? '-' },
+          { header: 'PROGRAMS', value: (a) => a.programs.map((p) => p.name).join(',') },
+          { header: 'REASONS', value: (a) => a.reasons.join('; ') },
+        ],
+      }));
+    }));
+  fleet.addCommand(withConnection(new Command('wait'))
+    .summary('wait until every agent runs a policy revision')
+    .description('Wait until every (not revoked) agent has acknowledged policy revision N or later; exit 1 on timeout.')
+    .requiredOption('--revision <N>', 'the policy revision (sigil apply prints it)')
+    .option('--timeout <duration>', 'give up after this long', '30s')
+    .action(async (options: ConnectionOptions & { revision: string; timeout: string }) => {
+      if (!/^\d+$/.test(options.revision)) throw new UsageError('--revision must be a whole number');
+      const timeoutSeconds = durationSeconds(options.timeout);
       if (timeoutSeconds === undefined) throw new UsageError('--timeout must be a duration like 30s');
-      const client = await ApiClient.fromArgs(args);
+      const client = await ApiClient.connect(options);
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (;;) {
-        const status = await client.request<FleetStatus>('GET', `/v1/fleet/status?revision=${revisionText}`);
+        const status = await client.request<FleetStatus>('GET', `/v1/fleet/status?revision=${options.revision}`);
         const pending = status.pending ?? [];
-        if (pending.length === 0) return void process.stdout.write(`every agent runs revision ${revisionText} or later (${status.agents.filter((a) => a.state !== 'revoked').length} agents)\n`);
-        if (Date.now() >= deadline) throw new Error(`timed out; ${pending.length} agent(s) have not acked revision ${revisionText}: ${pending.join(', ')}`);
+        if (pending.length === 0) return void process.stdout.write(`every agent runs revision ${options.revision} or later (${status.agents.filter((a) => a.state !== 'revoked').length} agents)\n`);
+        if (Date.now() >= deadline) throw new Error(`timed out; ${pending.length} agent(s) have not acked revision ${options.revision}: ${pending.join(', ')}`);
         await sleep(250);
       }
-    }
-    throw new UsageError(sub === undefined ? 'a subcommand is required' : `unknown subcommand "${sub}"`);
-  });
-}
-
-/** Aligned columns, the last one unpadded. */
-export function columns(headers: string[], rows: string[][]): string {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return `${all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3))).join('')).join('\n')}\n`;
+    }));
+  return fleet;
 }

@@ -1,21 +1,31 @@
+import { Command } from 'commander';
+import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
 import type { InventoryItem } from '../../fleet/index.js';
-import { parseArgs, stringFlag, UsageError } from '../args.js';
-import { ApiClient, CONNECTION_FLAGS } from '../client.js';
-import { runCommand } from '../run-command.js';
-import { columns } from './fleet.js';
+import { API_VERSION } from '../../resources/kinds.js';
+import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
 
-export const summary = 'workload identities, where they run and what they used: inventory [-o json] [--stale-after 168h]';
-const USAGE = 'usage: sigil inventory [-o table|json] [--stale-after <duration>]';
-
-export function run(argv: string[]): Promise<number> {
-  return runCommand('inventory', USAGE, async () => {
-    const args = parseArgs(argv, { output: { alias: 'o' }, 'stale-after': {}, ...CONNECTION_FLAGS });
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-    const staleAfter = stringFlag(args, 'stale-after');
-    const { items } = await (await ApiClient.fromArgs(args)).request<{ items: InventoryItem[] }>('GET', `/v1/inventory${staleAfter ? `?staleAfter=${encodeURIComponent(staleAfter)}` : ''}`);
-    if (stringFlag(args, 'output') === 'json') return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
-    process.stdout.write(items.length === 0 ? 'No workload identities.\n' : columns(['WORKLOAD', 'OWNER', 'BINDINGS', 'HOSTS', 'REQUESTS', 'LAST USED', 'DESTINATIONS', 'STALE'],
-      items.map((i) => [i.workload, i.owner, i.bindings.join(','), i.hosts.map((h) => `${h.hostname}(${h.processes})`).join(',') || '-',
-        String(i.requestsSigned), i.lastUsedAt ?? '-', i.destinationsUsed.join(',') || '-', i.stale ? 'STALE' : ''])));
-  });
+export function command(): Command {
+  return withConnection(new Command('inventory'))
+    .summary('workload identities, where they run and what they used')
+    .description('Every workload identity: the hosts running it, the requests signed for it, the destinations it used, and whether it is stale.')
+    .option('--stale-after <duration>', 'no process and no request for this long marks an identity stale (server default 168h)')
+    .addOption(outputOption())
+    .action(async (options: ConnectionOptions & { staleAfter?: string; output: OutputFormat }) => {
+      const query = options.staleAfter ? `?staleAfter=${encodeURIComponent(options.staleAfter)}` : '';
+      const { items } = await (await ApiClient.connect(options)).request<{ items: InventoryItem[] }>('GET', `/v1/inventory${query}`);
+      process.stdout.write(render(options.output, {
+        items, apiVersion: API_VERSION, empty: 'No workload identities.', name: (i) => `workloadidentity/${i.workload}`,
+        columns: [
+          { header: 'WORKLOAD', value: (i) => i.workload },
+          { header: 'OWNER', value: (i) => i.owner },
+          { header: 'BINDINGS', value: (i) => i.bindings.join(',') },
+          { header: 'HOSTS', value: (i) => i.hosts.map((h) => `${h.hostname}(${h.processes})`).join(',') || '-' },
+          { header: 'REQUESTS', value: (i) => String(i.requestsSigned) },
+          { header: 'LAST USED', value: (i) => i.lastUsedAt ?? '-' },
+          { header: 'DESTINATIONS', value: (i) => i.destinationsUsed.join(',') || '-' },
+          { header: 'STALE', value: (i) => (i.stale ? 'STALE' : '') },
+          { header: 'SPIFFE ID', value: (i) => i.spiffeId, wide: true },
+        ],
+      }));
+    });
 }

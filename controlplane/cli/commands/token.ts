@@ -1,45 +1,45 @@
-import { parseLabels } from '../../fleet/index.js';
-import { parseArgs, stringFlag, UsageError } from '../args.js';
-import { ApiClient, CONNECTION_FLAGS } from '../client.js';
-import { runCommand } from '../run-command.js';
+import { Command, Option } from 'commander';
+import { UsageError } from '../../../common/cli/program.js';
+import { outputOption, render, type OutputFormat } from '../../../common/cli/output.js';
+import { ApiClient, withConnection, type ConnectionOptions } from '../client.js';
 
-export const summary = 'join tokens for agents: token create [--ttl 15m] [--labels k=v,...]; console/API read-only tokens: token create --role viewer [--ttl 720h]';
-const USAGE = 'usage: sigil token create [--ttl <duration>] [--labels k=v,...] [-o text|json]\n       sigil token create --role viewer [--ttl <duration>] [-o text|json]';
+interface CreateOptions extends ConnectionOptions { ttl?: string; labels?: string; role?: 'viewer'; output?: OutputFormat }
 
-export function run(argv: string[]): Promise<number> {
-  return runCommand('token', USAGE, async () => {
-    const args = parseArgs(argv, { ttl: {}, labels: {}, role: {}, output: { alias: 'o' }, ...CONNECTION_FLAGS });
-    const [sub, extra] = args.positionals;
-    if (sub !== 'create') throw new UsageError(sub === undefined ? 'a subcommand is required' : `unknown subcommand "${sub}"`);
-    if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
-    const role = stringFlag(args, 'role');
-    if (role !== undefined) {
-      // A read-only token for the admin API and the console (/ui/), not a join token.
-      if (role !== 'viewer') throw new UsageError(`--role must be viewer (the admin token is the control plane's token file), not "${role}"`);
-      if (stringFlag(args, 'labels') !== undefined) throw new UsageError('--labels is for join tokens, not --role viewer');
-      const ttl = stringFlag(args, 'ttl');
-      const made = await (await ApiClient.fromArgs(args)).request<{ token: string; expiresAt: string }>('POST', '/v1/access-tokens', JSON.stringify({ role, ...(ttl ? { ttl } : {}) }));
-      if (stringFlag(args, 'output') === 'json') process.stdout.write(`${JSON.stringify(made, null, 2)}\n`);
-      else {
-        process.stdout.write(`${made.token}\n`);
-        process.stderr.write(`viewer token (read-only), expires ${made.expiresAt}\n`);
+export function command(): Command {
+  const token = new Command('token').summary('join tokens for agents; read-only tokens for the console and API')
+    .description('Join tokens that enrol agents (sigil-agent enroll --token), and read-only viewer tokens for the console (/ui/) and the admin API.');
+  token.addCommand(withConnection(new Command('create'))
+    .summary('create a one-time join token, or with --role viewer a read-only token')
+    .description('Create a one-time join token, or with --role viewer a read-only token for the console and the admin API. '
+      + 'The token alone goes to stdout (T=$(sigil token create)), its expiry to stderr.')
+    .option('--ttl <duration>', 'how long the token is valid (e.g. 15m; viewer tokens e.g. 720h)')
+    .option('--labels <k=v,...>', 'labels the enrolled agent gets (join tokens)')
+    .addOption(new Option('--role <role>', 'a read-only token instead of a join token (the admin token is the control plane\'s token file)').choices(['viewer']).conflicts('labels'))
+    .addOption(outputOption(['json', 'yaml'], null))
+    .action(async (options: CreateOptions) => {
+      const ttl = options.ttl ? { ttl: options.ttl } : {};
+      // A read-only token, or a join token with labels (checked before anything is read or sent).
+      let request: { path: string; body: unknown; what: string };
+      if (options.role !== undefined) {
+        request = { path: '/v1/access-tokens', body: { role: options.role, ...ttl }, what: 'viewer token (read-only)' };
+      } else {
+        const { parseLabels } = await import('../../fleet/index.js'); // the fleet's barrel: only when it runs
+        let labels: Record<string, string>;
+        try {
+          labels = parseLabels(options.labels ?? '');
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+        request = { path: '/v1/tokens', body: { ...ttl, labels }, what: 'one-time join token' };
       }
-      return;
-    }
-    let labels: Record<string, string>;
-    try {
-      labels = parseLabels(stringFlag(args, 'labels') ?? '');
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const client = await ApiClient.fromArgs(args);
-    const ttl = stringFlag(args, 'ttl');
-    const created = await client.request<{ token: string; expiresAt: string }>('POST', '/v1/tokens', JSON.stringify({ ...(ttl ? { ttl } : {}), labels }));
-    // The token alone on stdout, so `T=$(sigil token create)` works; expiry on stderr.
-    if (stringFlag(args, 'output') === 'json') process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
-    else {
-      process.stdout.write(`${created.token}\n`);
-      process.stderr.write(`one-time join token, expires ${created.expiresAt}\n`);
-    }
-  });
+      const client = await ApiClient.connect(options);
+      const made = await client.request<{ token: string; expiresAt: string }>('POST', request.path, JSON.stringify(request.body));
+      if (options.output !== undefined) {
+        process.stdout.write(render(options.output, { items: [], columns: [], empty: '', name: () => '', document: made }));
+        return;
+      }
+      process.stdout.write(`${made.token}\n`);
+      process.stderr.write(`${request.what}, expires ${made.expiresAt}\n`);
+    }));
+  return token;
 }

@@ -141,7 +141,7 @@ test('the official SDK with a placeholder config calls Object Storage through th
   for (const e of events) {
     t.like(e, { agentId: 'agent-test', spiffeId: b.spiffeId, binding: 'os-rw', exePath: `/usr/bin/app${tgid - 1000}`, exeSha256: 'ab'.repeat(32), host: OS_HOST });
     t.is(typeof e['latencyMs'], 'number');
-    t.is(typeof e['time'], 'number');
+    t.regex(String(e['time']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ISO 8601 time');
   }
   t.deepEqual(events.map((e) => e['status']), [200, 200, 200, 200, 204]);
 });

@@ -39,7 +39,7 @@ test('a repaired program is logged, counted and handed to the next heartbeat onc
   t.deepEqual(watcher.totals(), [{ program: 'sigil_connect4', problem: 'detached', action: 're-attached', count: 1 }]);
   t.deepEqual(watcher.drain(), [{ ...detached, at: '2026-12-01T09:00:00.000Z' }]);
   t.deepEqual(watcher.drain(), [], 'each repair is reported once');
-  t.true(lines.some((l) => l['level'] === 40 && l['program'] === 'sigil_connect4' && l['problem'] === 'detached'), JSON.stringify(lines));
+  t.true(lines.some((l) => l['level'] === 'warn' && l['program'] === 'sigil_connect4' && l['problem'] === 'detached'), JSON.stringify(lines));
 });
 
 test('a repair that fails keeps the agent degraded with the reason until a later check finds nothing wrong', (t) => {

@@ -23,6 +23,9 @@ test('sigil token create / agent list / fleet status / fleet wait / inventory ag
   const listed = await runCli(['agent', 'list'], env);
   t.is(listed.code, 0, listed.stderr);
   t.regex(listed.stdout, new RegExp(`${agentId}\\s+cli-host\\s+role=billing,zone=a`));
+  const listedJson = JSON.parse((await runCli(['agent', 'list', '-o', 'json'], env)).stdout) as { kind: string; items: Array<{ id: string }> };
+  t.deepEqual([listedJson.kind, listedJson.items.map((i) => i.id)], ['List', [agentId]]);
+  t.is((await runCli(['agent', 'list', '-o', 'name'], env)).stdout, `agent/${agentId}\n`);
 
   const waited = await runCli(['fleet', 'wait', '--revision', String(revision), '--timeout', '10s'], env);
   t.is(waited.code, 0, waited.stderr);
@@ -33,9 +36,15 @@ test('sigil token create / agent list / fleet status / fleet wait / inventory ag
 
   await eventually(async () => JSON.parse((await runCli(['fleet', 'status', '-o', 'json'], env)).stdout).agents[0]?.state === 'healthy', 5_000, 'healthy');
   const table = await runCli(['fleet', 'status'], env);
+  t.is((await runCli(['fleet', 'status', '-o', 'name'], env)).stdout, `agent/${agentId}\n`);
+  t.is((await runCli(['fleet', 'status', '-o', 'xml'], env)).code, 2);
+  t.is((await runCli(['inventory', '-o', 'xml'], env)).code, 2);
   t.regex(table.stdout, new RegExp(`${agentId}\\s+role=billing,zone=a\\s+healthy\\s+${revision}/${revision}`));
 
-  const inventory = JSON.parse((await runCli(['inventory', '-o', 'json', '--stale-after', '0s'], env)).stdout) as Array<Record<string, unknown>>;
+  // A List like `get -o json`, not a bare array.
+  const inventoryList = JSON.parse((await runCli(['inventory', '-o', 'json', '--stale-after', '0s'], env)).stdout) as { kind: string; items: Array<Record<string, unknown>> };
+  t.is(inventoryList.kind, 'List');
+  const inventory = inventoryList.items;
   const billing = inventory.find((i) => i['workload'] === 'billing-exporter');
   t.like(billing, { owner: 'team-billing', bindings: ['billing-os'], requestsSigned: 7, destinationsUsed: ['objectstorage.us-ashburn-1.oraclecloud.com'], stale: false });
   t.deepEqual(billing?.['hosts'], [{ agentId, hostname: 'cli-host', processes: 2 }]);
