@@ -63,7 +63,14 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     await keys.maintain();
     const adminToken = await ensureAdminToken(config.adminTokenFile);
     const { host, port } = splitHostPort(config.http.listen);
-    const http = new HttpService({ host, port, store, adminToken, log: log.child({ part: 'http' }), ready: () => ready });
+    let fleet: FleetService | undefined;
+    // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
+    const metrics = new ControlPlaneMetrics({ fleet: () => fleet?.status() });
+    const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
+    const http = new HttpService({
+      host, port, store, adminToken, log: log.child({ part: 'http' }), ready: () => ready,
+      hooks: { onApplied: (changes) => changes.filter((c) => c.action === 'created' || c.action === 'configured').forEach((c) => metrics.resourceApplied(c.kind)) },
+    });
     const address = await http.listen();
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     // The issuer URL defaults to the listen address, known only once listening (port 0).
@@ -72,12 +79,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     log.info({ address: url, issuer: issuer.issuerUrl, adminTokenFile: config.adminTokenFile }, 'listening');
 
     const fleetAuth = extras.fleet?.auth ?? await loadFleetAuth(config.stateDir);
-    let fleet: FleetService | undefined;
-    // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
-    const metrics = new ControlPlaneMetrics({ fleet: () => fleet?.status() });
-    const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
     fleet = fleetAuth
-      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }), { onRefusedReply })
+      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }), { onRefusedReply, onBundleResult: (applied) => metrics.bundleAck(applied) })
       : undefined;
     if (fleet) {
       http.mount('public', publicFleetRoutes(fleet));
@@ -99,6 +102,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
         minter: issuer,
         log: log.child({ part: 'exchange' }),
         onRefusedReply,
+        onExchange: (result) => metrics.exchange(result),
       })] : []),
     ];
     const done = runServices(services, signal, log).finally(async () => {

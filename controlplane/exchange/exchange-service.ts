@@ -24,6 +24,17 @@ export interface ExchangeServiceOptions {
   /** Lifetime of the JWT-SVID minted for one exchange (default 120 s: it is used at once). */
   svidTtlSeconds?: number;
   audienceOf?: (source: CredentialSourceSpec) => string;
+  /** Told how each exchange ended (metrics): ok, denied (the agent asked for what it may not have), failed. */
+  onExchange?: (result: ExchangeOutcome) => void;
+}
+
+export type ExchangeOutcome = 'ok' | 'denied' | 'failed';
+
+/** Refusals of the request itself (not of the credential source): the agent's side is wrong. */
+const DENIED_CODES: ReadonlySet<string> = new Set([EXCHANGE_CODES.BAD_MESSAGE, EXCHANGE_CODES.BAD_KEY, EXCHANGE_CODES.NOT_OWNED]);
+
+function outcomeOf(reply: ExchangeReply): ExchangeOutcome {
+  return reply.ok ? 'ok' : DENIED_CODES.has(reply.code) ? 'denied' : 'failed';
 }
 
 const MIN_RSA_BITS = 2048;
@@ -61,6 +72,7 @@ export class ExchangeService {
     const decoded = decodeExchangeRequest(data);
     if (!decoded.ok) {
       this.#options.log?.warn({ agentId, code: decoded.code, reason: decoded.message }, 'malformed exchange request');
+      this.#options.onExchange?.(outcomeOf(decoded));
       return decoded;
     }
     const { bindingId, publicKey } = decoded.value;
@@ -77,6 +89,7 @@ export class ExchangeService {
     const ms = Date.now() - started;
     if (reply.ok) this.#options.log?.info({ ...context, expiresAt: reply.expiresAt, ms }, 'exchanged session token');
     else this.#options.log?.warn({ ...context, code: reply.code, reason: reply.message, ms }, 'exchange refused');
+    this.#options.onExchange?.(outcomeOf(reply));
     return reply;
   }
 

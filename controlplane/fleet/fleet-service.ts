@@ -38,6 +38,12 @@ export interface FleetSettings {
   maxTokenTtlSeconds: number;
 }
 
+export interface FleetHooks {
+  onRefusedReply?: RefusedReplyListener;
+  /** An agent acked (applied) a bundle, or reported refusing one. */
+  onBundleResult?: (applied: boolean) => void;
+}
+
 /** Reads `<stateDir>/fleet/nats-auth.json`; undefined when absent (fleet disabled). */
 export async function loadFleetAuth(stateDir: string): Promise<FleetNatsAuth | undefined> {
   try {
@@ -73,19 +79,20 @@ export class FleetService implements Service {
     private readonly store: ResourceStore,
     private readonly key: BundleSigningKey,
     private readonly log: Logger,
+    private readonly hooks: FleetHooks = {},
   ) {}
 
-  static async open(nc: NatsConnection, natsUrl: string, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: { onRefusedReply?: RefusedReplyListener } = {}): Promise<FleetService> {
+  static async open(nc: NatsConnection, natsUrl: string, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: FleetHooks = {}): Promise<FleetService> {
     const kv = await openBucket(nc, settings.bucket);
     const registry = new AgentRegistry(kv);
     const key = await BundleSigningKey.loadOrCreate(settings.bundleKeyFile);
-    const distributor = new BundleDistributor({ nc, store, registry, key, log, ...hooks });
+    const distributor = new BundleDistributor({ nc, store, registry, key, log, ...(hooks.onRefusedReply ? { onRefusedReply: hooks.onRefusedReply } : {}) });
     const monitor = new FleetMonitor({
       heartbeatIntervalMs: settings.heartbeatIntervalMs, silentAfterIntervals: settings.silentAfterIntervals,
       ...(settings.expectedPrograms ? { expectedPrograms: settings.expectedPrograms } : {}),
     });
     const updater = await AccountUpdater.connect(settings.auth, natsUrl);
-    return new FleetService(settings, registry, new JoinTokens(kv), distributor, monitor, updater, nc, store, key, log);
+    return new FleetService(settings, registry, new JoinTokens(kv), distributor, monitor, updater, nc, store, key, log, hooks);
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -99,10 +106,13 @@ export class FleetService implements Service {
     const acks = listen(subjects.bundleAck('*'), (agentId, data) => {
       const ack = decodeBundleAck(data);
       if (!ack.ok || !this.monitor.recordAck(agentId, ack.value)) log.warn({ agentId, reason: ack.ok ? 'agentId differs from subject' : ack.reason }, 'bundle ack refused');
+      else this.hooks.onBundleResult?.(true);
     });
     const heartbeats = listen(subjects.heartbeat('*'), (agentId, data) => {
       const hb = decodeHeartbeat(data);
       if (!hb.ok || !this.monitor.recordHeartbeat(agentId, hb.value)) log.warn({ agentId, reason: hb.ok ? 'agentId differs from subject' : hb.reason }, 'heartbeat refused');
+      // An agent reports each refusal once, in the next heartbeat after it (then drops it).
+      else for (const _ of hb.value.refused) this.hooks.onBundleResult?.(false);
     });
     signal.addEventListener('abort', () => {
       void acks.drain().catch(() => undefined);

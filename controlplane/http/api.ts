@@ -2,27 +2,35 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ControlPlaneError } from '../errors.js';
 import { resolveKind, type Kind } from '../resources/kinds.js';
 import { parseResources } from '../resources/parse.js';
-import type { ResourceStore } from '../store/resource-store.js';
+import type { ChangeReport, ResourceStore } from '../store/resource-store.js';
+import { secretFileWarnings } from '../resources/secret-files.js';
 import type { Logger } from '../log.js';
 import { readBody, sendJson } from './respond.js';
 
 const MAX_APPLY_BYTES = 1024 * 1024;
 
+export interface ApiHooks {
+  /** An apply committed: every change it reports (the metrics count what was stored). */
+  onApplied?: (changes: ChangeReport[]) => void;
+}
+
 /**
  * The admin API (bearer token checked by the server before this is called):
- *   POST   /v1/apply                 body: YAML/JSON documents → {revision, changes[]}
+ *   POST   /v1/apply                 body: YAML/JSON documents → {revision, changes[], warnings?[]}
  *   GET    /v1/resources/<kind>       → {revision, items[]}
  *   GET    /v1/resources/<kind>/<name> → resource
  *   DELETE /v1/resources/<kind>/<name> → {revision, changes[]}
  * `<kind>` accepts the CLI's aliases (wi, cs, wc, ...).
  */
-export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, store: ResourceStore, log: Logger): Promise<boolean> {
+export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, store: ResourceStore, log: Logger, hooks: ApiHooks = {}): Promise<boolean> {
   if (path === '/v1/apply') {
     if (req.method !== 'POST') return methodNotAllowed(['POST']);
     const resources = parseResources(await readBody(req, MAX_APPLY_BYTES));
     const result = await store.apply(resources);
-    log.info({ revision: result.revision, changes: result.changes }, 'applied');
-    sendJson(res, 200, result);
+    hooks.onApplied?.(result.changes);
+    const warnings = await secretFileWarnings(resources);
+    log.info({ revision: result.revision, changes: result.changes, ...(warnings.length ? { warnings } : {}) }, 'applied');
+    sendJson(res, 200, warnings.length ? { ...result, warnings } : result);
     return true;
   }
   const match = /^\/v1\/resources\/([^/]+)(?:\/([^/]+))?$/.exec(path);

@@ -6,7 +6,7 @@ import { JwtSvidIssuer } from '../issuer/issuer.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
 import { bearerMatches } from './admin-token.js';
-import { handleApi } from './api.js';
+import { handleApi, type ApiHooks } from './api.js';
 import { sendError, sendJson } from './respond.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
@@ -20,6 +20,8 @@ export interface HttpServiceOptions {
   log: Logger;
   /** Whether the parts behind the API are ready (for /readyz). */
   ready: () => boolean;
+  /** Told of what the admin API changed (metrics). */
+  hooks?: ApiHooks;
 }
 
 /**
@@ -104,7 +106,7 @@ export class HttpService implements Service {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
         throw new ControlPlaneError('SIGIL_ERR_API_UNAUTHORIZED', 'missing or wrong admin bearer token', { status: 401 });
       }
-      if (await handleApi(req, res, path, store, log)) return;
+      if (await handleApi(req, res, path, store, log, this.options.hooks)) return;
       for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
     throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });

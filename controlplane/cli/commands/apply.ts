@@ -17,7 +17,9 @@ export function run(argv: string[]): Promise<number> {
     if (output !== undefined && output !== 'json') throw new UsageError('-o must be json');
     const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
     const client = await ApiClient.fromArgs(args);
-    const result = await client.request<CommitResult>('POST', '/v1/apply', text);
+    const result = await client.request<CommitResult & { warnings?: string[] }>('POST', '/v1/apply', text);
+    // Stored, but something will not work yet (e.g. a secret file the control plane cannot read).
+    for (const warning of result.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
     if (output === 'json') {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;
