@@ -4,6 +4,6 @@ import { runCli } from '../../common/cli/dispatch.js';
 
 runCli({
   program: 'sigil-agent',
-  commands: ['run', 'doctor', 'attest', 'trust', 'oci-config', 'enroll'],
+  commands: ['run', 'doctor', 'attest', 'trust', 'oci-config', 'enroll', 'detach'],
   load: (name) => import(`./commands/${name}.js`),
 });
