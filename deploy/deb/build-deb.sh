@@ -10,17 +10,19 @@
 #   /etc/profile.d/sigil.sh  SIGIL_TOKEN_FILE for login shells
 # Maintainer scripts: deploy/deb/{postinst,prerm,postrm}. Layout as deploy/install.sh's.
 #
-# usage: deploy/deb/build-deb.sh [--out DIR] [--node-tgz FILE] [--compress xz|gzip|none]
+# usage: deploy/deb/build-deb.sh [--out DIR] [--node-tgz FILE] [--compress xz|gzip|none] [--version V]
 #   --out DIR        where the .deb goes (default: build/deb)
 #   --node-tgz FILE  the node-linux-<arch> npm tarball (default: `npm pack node-linux-<arch>@24`,
 #                    cached in build/deb-cache)
 #   --compress       dpkg-deb's compressor (default xz; gzip is much faster for tests)
+#   --version V      the package version (default package.json's; the VM test's upgrade uses another)
 set -euo pipefail
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="$SRC/build/deb"
 NODE_TGZ=""
 COMPRESS=xz
+VERSION=""
 NODE_MAJOR=24
 
 die() { echo "build-deb.sh: $*" >&2; exit 1; }
@@ -29,7 +31,8 @@ while [ $# -gt 0 ]; do
     --out) OUT="${2:?--out needs a directory}"; shift 2 ;;
     --node-tgz) NODE_TGZ="${2:?--node-tgz needs a file}"; shift 2 ;;
     --compress) COMPRESS="${2:?--compress needs xz, gzip or none}"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --version) VERSION="${2:?--version needs a version}"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -39,7 +42,7 @@ command -v npm >/dev/null || die "npm is needed (production dependency list, the
 ADDON="$SRC/build/native/Release/sigil_native.node"
 [ -f "$ADDON" ] || die "no $ADDON: run \`npm run build:native\` first"
 
-VERSION="$(node -p "require('$SRC/package.json').version")"
+[ -n "$VERSION" ] || VERSION="$(node -p "require('$SRC/package.json').version")"
 ARCH="$(dpkg --print-architecture)"
 case "$ARCH" in amd64) NODE_ARCH=x64 ;; arm64) NODE_ARCH=arm64 ;; *) die "no Node.js package for $ARCH" ;; esac
 
