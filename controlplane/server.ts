@@ -18,6 +18,7 @@ import { ExchangeResponderService } from './exchange/service.js';
 import { StoreBindingOwnership } from './exchange/store-ownership.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
+import { explainNatsConnectError } from './nats-connect-error.js';
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export type { Service };
@@ -50,7 +51,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     ...(config.nats.credsFile ? { authenticator: credsAuthenticator(await readFile(config.nats.credsFile)) } : {}),
-  });
+  }).catch((err: unknown) => { throw explainNatsConnectError(err, config.nats); });
   log.info({ nats: config.nats.url }, 'connected to NATS');
   let ready = false;
   try {
