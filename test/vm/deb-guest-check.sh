@@ -27,9 +27,21 @@ check() { # name command...: ok when the command succeeds; its output is the det
 pins() { ls -i /sys/fs/bpf/sigil 2>/dev/null | sort -k2; }
 sigil_progs() { bpftool cgroup show /sys/fs/cgroup 2>&1 | grep -c 'sigil_' || true; }
 main_pid() { systemctl show -p MainPID --value sigil-agent.service; }
-wait_active() { # unit seconds
-  for _ in $(seq "$2"); do [ "$(systemctl is-active "$1")" = active ] && return 0; sleep 1; done
-  systemctl status --no-pager "$1" | tail -n 15; journalctl -u "$1" --no-pager | tail -n 15; return 1
+start_units() { # units...: enable --now, then each must be active within 120 s (Restart=on-failure may
+  # bring one back after a first failed start, e.g. the control plane starting before NATS listens:
+  # said in the detail). On failure the status and journal of each unit are the detail.
+  local u first=ok
+  systemctl enable --now "$@" 2>&1 || first="the first start failed"
+  for u in "$@"; do
+    for _ in $(seq 120); do [ "$(systemctl is-active "$u")" = active ] && break; sleep 1; done
+  done
+  if systemctl is-active "$@" >/dev/null; then
+    echo "$first; active: $*; restarts: $(for u in "$@"; do systemctl show -p NRestarts --value "$u"; done | tr '\n' ' ')"
+    for u in "$@"; do [ "$first" = ok ] || journalctl -u "$u" --no-pager -o cat 2>&1 | grep -iE 'error|fail' | head -n 3; done
+    return 0
+  fi
+  for u in "$@"; do systemctl status --no-pager "$u" 2>&1 | tail -n 4; journalctl -u "$u" --no-pager -o cat 2>&1 | tail -n 12; done
+  return 1
 }
 
 # --- install ---
@@ -41,10 +53,10 @@ check system-user getent passwd sigil
 check controlplane-config-group sh -c 'stat -c "%U:%G %a" /etc/sigil/controlplane.yaml | grep -x "root:sigil 640"'
 check nats-authority sh -c 'test -s /etc/sigil/nats.conf && test -s /var/lib/sigil/controlplane/fleet/nats-auth.json && stat -c "%U %a" /var/lib/sigil/controlplane'
 check profile-d sh -c '. /etc/profile.d/sigil.sh; test "$SIGIL_TOKEN_FILE" = /var/lib/sigil/controlplane/admin.token'
-check start-controlplane sh -c 'systemctl enable --now sigil-nats.service sigil-controlplane.service && systemctl is-active sigil-nats.service sigil-controlplane.service'
-TOKEN="$(sigil token create --labels role=vm 2>/dev/null)"
+check start-controlplane start_units sigil-nats.service sigil-controlplane.service
+TOKEN="$(sigil token create --labels role=vm 2>&1)" || report token-create false "$TOKEN"
 check enroll sigil-agent enroll --token "$TOKEN" --control-plane http://127.0.0.1:8787
-check start-agent sh -c 'systemctl enable sigil-agent.service && systemctl start sigil-agent.service; systemctl is-active sigil-agent.service'
+check start-agent start_units sigil-agent.service
 check agent-attached sh -c "test \"\$(bpftool cgroup show /sys/fs/cgroup | grep -c sigil_)\" -ge 3 && ls /sys/fs/bpf/sigil"
 PINS_BEFORE="$(pins)"
 PID_BEFORE="$(main_pid)"

@@ -53,6 +53,8 @@ function stageDebScenario(stage: string): void {
     sh('bash', [path.join(REPO, 'deploy/deb/build-deb.sh'), '--out', debs, '--compress', 'none', '--version', v], `build-deb.sh --version ${v}`);
   }
   copyFileSync(path.join(REPO, 'test/vm/deb-guest-check.sh'), path.join(stage, 'root/deb-guest-check.sh'));
+  // A persistent journal: after the run, the disk image holds the units' logs (journalctl --directory).
+  mkdirSync(path.join(stage, 'var/log/journal'), { recursive: true });
   mkdirSync(path.join(stage, 'usr/local/sbin'), { recursive: true });
   copyFileSync(sh('sh', ['-c', 'readlink -f "$(command -v bpftool)"'], 'finding bpftool').trim(), path.join(stage, 'usr/local/sbin/bpftool'));
   chmodSync(path.join(stage, 'usr/local/sbin/bpftool'), 0o755);
