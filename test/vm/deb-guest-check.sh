@@ -54,6 +54,9 @@ check controlplane-config-group sh -c 'stat -c "%U:%G %a" /etc/sigil/controlplan
 check nats-authority sh -c 'test -s /etc/sigil/nats.conf && test -s /var/lib/sigil/controlplane/fleet/nats-auth.json && stat -c "%U %a" /var/lib/sigil/controlplane'
 check profile-d sh -c '. /etc/profile.d/sigil.sh; test "$SIGIL_TOKEN_FILE" = /var/lib/sigil/controlplane/admin.token'
 check start-controlplane start_units sigil-nats.service sigil-controlplane.service
+finish() { echo SIGIL-VM-DONE > "$OUT"; sync; systemctl poweroff; exit 0; }
+# Without a control plane nothing after this can pass: say so once instead of timing out step by step.
+systemctl is-active --quiet sigil-controlplane.service || { report aborted false "the control plane did not start: see start-controlplane"; finish; }
 TOKEN="$(sigil token create --labels role=vm 2>&1)" || report token-create false "$TOKEN"
 check enroll sigil-agent enroll --token "$TOKEN" --control-plane http://127.0.0.1:8787
 check start-agent start_units sigil-agent.service
@@ -81,6 +84,4 @@ check state-gone sh -c '! test -e /var/lib/sigil && ! test -e /var/lib/sigil-nat
 check pins-gone sh -c '! test -e /sys/fs/bpf/sigil'
 check programs-detached sh -c 'out="$(bpftool cgroup show /sys/fs/cgroup 2>&1)"; echo "$out"; ! echo "$out" | grep -q sigil_'
 check units-gone sh -c '! systemctl cat sigil-agent.service >/dev/null 2>&1'
-echo SIGIL-VM-DONE > "$OUT"
-sync
-systemctl poweroff
+finish
