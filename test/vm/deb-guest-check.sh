@@ -57,7 +57,7 @@ check start-controlplane start_units sigil-nats.service sigil-controlplane.servi
 finish() { echo SIGIL-VM-DONE > "$OUT"; sync; systemctl poweroff; exit 0; }
 # Without a control plane nothing after this can pass: say so once instead of timing out step by step.
 systemctl is-active --quiet sigil-controlplane.service || { report aborted false "the control plane did not start: see start-controlplane"; finish; }
-TOKEN="$(sigil token create --labels role=vm 2>&1)" || report token-create false "$TOKEN"
+TOKEN="$(sigil token create --labels role=vm 2>/tmp/token.err)" || report token-create false "$(cat /tmp/token.err)"
 check enroll sigil-agent enroll --token "$TOKEN" --control-plane http://127.0.0.1:8787
 check start-agent start_units sigil-agent.service
 check agent-attached sh -c "test \"\$(bpftool cgroup show /sys/fs/cgroup | grep -c sigil_)\" -ge 3 && ls /sys/fs/bpf/sigil"
