@@ -1,8 +1,12 @@
 # `make demo` and `make test` behind the README's Quick start (`./quickstart.sh demo|test`, which
 # installs make itself first). Both install what a fresh Debian 12 machine lacks, build, then run.
 SHELL := /bin/bash
-# Debian 12 ships Node.js 18; a newer one comes from the npm registry's node-linux-<arch> package.
-NODE_OK := const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)
+# Node.js 22 or 24 (20 is end of life). Debian 12 ships 18, so when the one on PATH is older the npm
+# registry's node-linux-<arch>@24 package is unpacked into $(NODE_HOME) (not over the system's node)
+# and put first on PATH for every recipe.
+NODE_OK := process.exit(Number(process.versions.node.split('.')[0]) >= 22 ? 0 : 1)
+NODE_HOME := /opt/sigil-node-24
+export PATH := $(NODE_HOME)/bin:$(PATH)
 NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile;
 # ca-certificates: update-ca-certificates behind `sigil-agent trust --install` (and its test).
@@ -22,11 +26,13 @@ deps:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 	@if ! node -e "$(NODE_OK)" 2>/dev/null; then \
-	  echo "Node.js >= 20.19 not found: installing Debian's npm, then Node.js 22 from the npm registry"; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm && \
-	  npm install -g --no-audit --no-fund node-linux-$(NODE_ARCH)@22; \
+	  echo "Node.js >= 22 not found (found $$(node --version 2>/dev/null || echo none)): unpacking Node.js 24 from the npm registry into $(NODE_HOME)"; \
+	  command -v npm >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
+	  tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent node-linux-$(NODE_ARCH)@24 >/dev/null && tar xzf node-linux-*.tgz) && \
+	  rm -rf $(NODE_HOME) && mkdir -p $(NODE_HOME) && cp -a $$tmp/package/. $(NODE_HOME)/ && rm -rf $$tmp; \
 	fi
-	@node -e "$(NODE_OK)" || { echo "Node.js >= 20.19 is required (found $$(node --version 2>/dev/null || echo none)); put it first on PATH"; exit 1; }
+	@node -e "$(NODE_OK)" || { echo "Node.js >= 22 is required (found $$(node --version 2>/dev/null || echo none)); put it first on PATH"; exit 1; }
+	@echo "using Node.js $$(node --version) ($$(command -v node))"
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
 build: deps

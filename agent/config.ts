@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { isMapping, readYamlMapping } from '../common/config-file.js';
+import { bounded, boundedProblem, type Bounded } from '../common/bounded.js';
+import { AGENT_SETTINGS, DEFAULT_ADMIN_LISTEN, DEFAULT_PIN_DIR } from './settings.js';
 import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials/index.js';
-import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/protection.js';
+import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/index.js';
 import { AgentError } from './errors.js';
+import { COMMON_CODES } from '../common/errors.js';
 
 /**
  * The agent's settings. Flags > file > defaults; a missing or bad file is SIGIL_ERR_CONFIG naming the
@@ -69,19 +72,15 @@ export interface AgentConfigOverrides {
   adminListen?: string;
 }
 
-export const DEFAULT_AGENT_STATE_DIR = '/var/lib/sigil/agent';
-/**
- * Mode of the state dir (and of the unit's StateDirectoryMode=): others may enter and read, because
- * every workload's uid must read the CA certificate `<stateDir>/ca.pem`. Everything secret in it is
- * 0600 on its own, and the CA key sits in the 0700 `ca/` below it.
- */
-export const AGENT_STATE_DIR_MODE = 0o755;
+import { DEFAULT_AGENT_STATE_DIR } from './state-dir.js';
+export { AGENT_STATE_DIR_MODE, DEFAULT_AGENT_STATE_DIR } from './state-dir.js';
 
 /** The signer's own loopback address ("SIG" in ASCII); all of 127.0.0.0/8 is on `lo` with no setup. */
 export const DEFAULT_SIGNER_IPV4 = '127.83.73.71';
 export const DEFAULT_SIGNER_IPV6 = '::1';
 /** Privileged (< 1024): only root can bind it. Rarely used, so no wildcard service sits on it. */
 export const DEFAULT_SIGNER_PORT = 944;
+const SIGNER_PORT = bounded(DEFAULT_SIGNER_PORT, 1, 65535);
 export const DEFAULT_AGENT_CONFIG_FILE = '/etc/sigil/agent.yaml';
 
 type Raw = Record<string, unknown>;
@@ -96,7 +95,7 @@ export async function loadAgentConfig(file: string | undefined, overrides: Agent
 /** Validation and defaults on an already parsed document (exported for tests). */
 export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigOverrides = {}): AgentConfig {
   const fail = (field: string, message: string): never => {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+    throw new AgentError(COMMON_CODES.CONFIG, `${where}: ${field}: ${message}`);
   };
   const only = (obj: Raw, prefix: string, allowed: string[]): void => {
     for (const key of Object.keys(obj)) {
@@ -116,13 +115,11 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     if (typeof value !== 'string') return fail(field, 'must be a string');
     return value;
   };
-  const int = (obj: Raw, field: string, key: string, min: number, max: number): number | undefined => {
+  const int = (obj: Raw, field: string, key: string, setting: Bounded): number => {
     const value = obj[key];
-    if (value === undefined || value === null) return undefined;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-      return fail(field, `must be a whole number from ${min} to ${max}`);
-    }
-    return value as number;
+    if (value === undefined || value === null) return setting.default;
+    const problem = boundedProblem(setting, value);
+    return problem === undefined ? (value as number) : fail(field, problem);
   };
   const oneOf = <T extends string>(value: string, allowed: readonly T[], field: string): T => {
     if (!(allowed as readonly string[]).includes(value)) fail(field, `"${value}" is not one of ${allowed.join(', ')}`);
@@ -159,12 +156,12 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   try {
     fileFallback = parseFileFallbackConfigs(raw['fileFallback']);
   } catch (err) {
-    throw new AgentError('SIGIL_ERR_CONFIG', `${where}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError(COMMON_CODES.CONFIG, `${where}: ${(err as Error).message}`, { cause: err });
   }
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_AGENT_STATE_DIR;
   const caFile = str(upstream, 'upstream.caFile', 'caFile');
-  const adminListen = overrides.adminListen ?? str(admin, 'admin.listen', 'listen') ?? '127.0.0.1:9464';
+  const adminListen = overrides.adminListen ?? str(admin, 'admin.listen', 'listen') ?? DEFAULT_ADMIN_LISTEN;
   if (adminListen !== '' && !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(adminListen)) {
     fail('admin.listen', `"${adminListen}" must be host:port (or empty to disable)`);
   }
@@ -173,19 +170,19 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
     steering: {
       cgroup: overrides.cgroup ?? str(steering, 'steering.cgroup', 'cgroup') ?? '',
-      pinDir: overrides.pinDir ?? str(steering, 'steering.pinDir', 'pinDir') ?? '/sys/fs/bpf/sigil',
+      pinDir: overrides.pinDir ?? str(steering, 'steering.pinDir', 'pinDir') ?? DEFAULT_PIN_DIR,
       agentCgroup: str(steering, 'steering.agentCgroup', 'agentCgroup') ?? '',
     },
     signer: {
       ipv4: ip(str(signer, 'signer.ipv4', 'ipv4') ?? DEFAULT_SIGNER_IPV4, 'signer.ipv4', 4),
       ipv6: ip(str(signer, 'signer.ipv6', 'ipv6') ?? DEFAULT_SIGNER_IPV6, 'signer.ipv6', 6),
-      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', 1, 65535) ?? DEFAULT_SIGNER_PORT,
-      maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', 1024, 2 ** 31) ?? 8 * 1024 * 1024,
-      attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', 10, 60_000) ?? 10_000,
+      port: overrides.signerPort ?? int(signer, 'signer.port', 'port', SIGNER_PORT),
+      maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', AGENT_SETTINGS.signerMaxSignedBodyBytes),
+      attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', AGENT_SETTINGS.signerAttestTimeoutMs),
     },
     upstream: caFile === undefined ? {} : { caFile },
     attestation: { protection: oneOf(str(attestation, 'attestation.protection', 'protection') ?? DEFAULT_PROTECTION, PROTECTION_SETTINGS, 'attestation.protection') },
-    dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', 0, 86_400) ?? 300, resolve },
+    dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', AGENT_SETTINGS.dnsGraceSeconds), resolve },
     controlPlane: { natsUrl: overrides.natsUrl ?? str(controlPlane, 'controlPlane.natsUrl', 'natsUrl') ?? 'nats://127.0.0.1:4222' },
     admin: { listen: adminListen },
     fileFallback,
@@ -197,4 +194,4 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
  * Errors name the file and say what is wrong; `error` makes each program's own coded error.
  */
 const readConfigFile = (file: string): Promise<Raw> =>
-  readYamlMapping(file, (message, cause) => new AgentError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
+  readYamlMapping(file, (message, cause) => new AgentError(COMMON_CODES.CONFIG, message, cause === undefined ? {} : { cause }));

@@ -7,3 +7,4 @@ import { SigilError } from '../common/errors.js';
 export class AgentError extends SigilError {
   override readonly name: string = 'AgentError';
 }
+

@@ -3,6 +3,8 @@
  * The one contract between the BPF programs (bpf/sigil.bpf.c) and user space (native/).
  * Every struct has fixed-width fields and explicit padding; sizes and offsets are asserted below,
  * and both sides compile this same file, so a layout change breaks the build, not the wire.
+ * A pinned map survives an upgrade when its sizes still fit, so a layout change that keeps every size
+ * must rename the map: test/native/map-layouts.test.ts holds the build to native/map-layouts.json.
  * Addresses and ports are in network byte order unless a field says otherwise.
  */
 #ifndef SIGIL_ABI_H

@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "abi.h"
+#include "v4_mapped.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -143,19 +144,6 @@ static __always_inline __u32 sigil_taint_of(__u32 tgid)
 	struct sigil_image *image = bpf_map_lookup_elem(&sigil_images, &tgid);
 
 	return image ? image->taint : 0;
-}
-
-static __always_inline void sigil_set_v4_mapped(__u32 addr[4], __u32 ip4)
-{
-	addr[0] = 0;
-	addr[1] = 0;
-	addr[2] = bpf_htonl(0x0000ffff);
-	addr[3] = ip4;
-}
-
-static __always_inline int sigil_is_v4_mapped(const __u32 addr[4])
-{
-	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0x0000ffff);
 }
 
 /*
@@ -295,10 +283,14 @@ static __always_inline int sigil_steer6(struct bpf_sock_addr *ctx, int guard)
 		return VERDICT_REFUSE;
 	if (verdict > 0) {
 		if (sigil_is_v4_mapped(key.addr)) {
-			/* A v4-mapped dial stays IPv4 on the wire: go to ::ffff:<signer IPv4>. */
+			/*
+			 * A v4-mapped dial stays IPv4 on the wire: go to ::ffff:<signer IPv4>. Written word by
+			 * word: through sigil_set_v4_mapped the compiler emits other context stores, and these
+			 * are the ones the verifier is known to accept.
+			 */
 			ctx->user_ip6[0] = 0;
 			ctx->user_ip6[1] = 0;
-			ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+			ctx->user_ip6[2] = SIGIL_V4_MAPPED_WORD2;
 			ctx->user_ip6[3] = signer_ip4;
 		} else {
 			ctx->user_ip6[0] = signer_ip6[0];

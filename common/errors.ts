@@ -19,3 +19,9 @@ export class SigilError extends Error {
 export function hasCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
+
+/** Codes both programs raise. */
+export const COMMON_CODES = {
+  /** A config file or setting is wrong; the message names the file and the field. */
+  CONFIG: 'SIGIL_ERR_CONFIG',
+} as const;

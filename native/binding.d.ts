@@ -1,6 +1,6 @@
 /**
- * Private typed declaration of the raw addon (build/native/Release/sigil_native.node).
- * Only agent/steering/ imports this; everything else uses the wrapper there.
+ * Typed declaration of the raw addon (build/native/Release/sigil_native.node), loaded by
+ * native/index.ts. Steering is used through agent/steering/'s wrapper.
  *
  * Failed syscalls throw an Error with `errno` (negative, as Node does), `code` ('EPERM', ...) and
  * `syscall`; bad arguments throw a TypeError whose message starts with "usage:".
@@ -227,4 +227,6 @@ export interface NativeBinding {
    * CAP_NET_ADMIN (EPERM otherwise) and CONFIG_INET_DIAG_DESTROY (EOPNOTSUPP); ENOENT once it is gone.
    */
   destroyTcpSocket(socket: Pick<NativeTcpSocket, 'family' | 'src' | 'sport' | 'dst' | 'dport' | 'cookie'> & { ifindex?: number }): void;
+  /** Names of the maps pinned under <pinDir>/maps/, which an upgrade hands to the new object when they still fit. */
+  readonly pinnedMaps: readonly string[];
 }

@@ -9,3 +9,13 @@ export class NativeMissingError extends SigilError {
     super(NATIVE_MISSING, message);
   }
 }
+
+/** The built BPF object's BTF cannot be read (bpftool missing or failing, or no map section it knows). */
+export const NATIVE_LAYOUT_READ = 'SIGIL_ERR_NATIVE_LAYOUT_READ';
+
+export class LayoutReadError extends SigilError {
+  override readonly name = 'LayoutReadError';
+  constructor(message: string) {
+    super(NATIVE_LAYOUT_READ, message);
+  }
+}

@@ -6,7 +6,7 @@ import { NativeMissingError } from './errors.js';
 
 /** Repository (or install) root: this file runs as dist/native/index.js. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.basename(path.resolve(HERE, '..')) === 'dist' ? path.resolve(HERE, '..', '..') : path.resolve(HERE, '..');
+export const ROOT = path.basename(path.resolve(HERE, '..')) === 'dist' ? path.resolve(HERE, '..', '..') : path.resolve(HERE, '..');
 
 /** Where `npm run build:native` (cmake-js) may leave the addon, most likely first. */
 export function nativeCandidates(): string[] {

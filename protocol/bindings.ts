@@ -26,10 +26,8 @@ export interface BindingSpec {
   unboundAccess?: 'allow' | 'deny';
 }
 
-/** The per-agent policy bundle, signed by the control plane and versioned by a monotonic revision. */
-export interface AgentBundle {
-  agentId: string;
-  revision: number;
-  issuedAt: string;
-  bindings: BindingSpec[];
-}
+/** Session-token lifetimes a binding may ask for (OCI's UPST lifetime bounds, OCI-FACTS.md). */
+export const SESSION_TTL_MIN_SECONDS = 300;
+export const SESSION_TTL_MAX_SECONDS = 3600;
+/** What a WorkloadCredential without `ttl` gets. */
+export const DEFAULT_SESSION_TTL_SECONDS = 900;

@@ -33,8 +33,6 @@ export interface BundleSigningJwk {
   use: 'sig';
 }
 
-/** JWS `typ` of a signed bundle, so no other ES256 JWT of ours can pass for one. */
-export const BUNDLE_JWS_TYPE = 'sigil-bundle+jws';
 
 /** Reply to `subjects.bundleGet(id)`: the compact JWS, or why there is none. */
 export type BundleGetReply = { ok: true; jws: string } | { ok: false; code: string; message: string };

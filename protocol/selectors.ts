@@ -1,5 +1,5 @@
 /**
- * The one grammar of attestation selectors (DESIGN.md "Attestation"), used by the control plane at
+ * The one grammar of attestation selectors (docs/architecture.md "Attestation"), used by the control plane at
  * `sigil apply` and by every agent when it compiles a bundle: what one accepts, the other accepts, so a
  * bundle that was applied never makes an agent refuse it. Syntax only; whether a selector holds for a
  * process is the agent's business (agent/attest/selectors.ts).

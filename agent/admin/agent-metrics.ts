@@ -3,7 +3,7 @@
  * around); the BPF counters and the policy revision are read at scrape time, so they are never stale.
  * Label values are bounded sets (HTTP status, error codes, counter names): no SPIFFE IDs, no paths.
  */
-import type { AuditEvent } from '../signer/audit.js';
+import type { AuditEvent } from '../signer/index.js';
 import { LabelledCounter, renderExposition, type MetricFamily } from '../../common/metrics/exposition.js';
 import { buildInfoFamily } from '../../common/metrics/build-info.js';
 import { processFamilies } from '../../common/metrics/process.js';

@@ -8,6 +8,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AgentError } from '../errors.js';
 import { EXPOSITION_CONTENT_TYPE } from '../../common/metrics/exposition.js';
+import { ADMIN_CODES } from './errors.js';
 
 /** SPIRE-style health: started (init done), ready (serving: programs attached, policy loaded), live (not wedged). */
 export interface HealthState {
@@ -37,7 +38,7 @@ export interface AdminServer {
 }
 
 export const AdminErrorCode = {
-  BadListen: 'SIGIL_ERR_ADMIN_LISTEN',
+  BadListen: ADMIN_CODES.ADMIN_LISTEN,
 } as const;
 
 /** "127.0.0.1:9464" / "[::1]:0" / "localhost:9464" → host and port; loopback hosts only. */

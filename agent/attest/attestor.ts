@@ -86,7 +86,7 @@ interface Tracked {
 }
 
 /**
- * Attestation of every process on the host (DESIGN.md "The path of one request", steps 1 and 4).
+ * Attestation of every process on the host (docs/architecture.md "The path of one request", steps 1 and 4).
  *
  * - Exec events start a fresh attestation (the kernel already marked the process pending); exit
  *   events forget the process and delete it from the sink. Jobs whose process exited or exec'd again
@@ -175,7 +175,17 @@ export class Attestor {
 
   /** Replaces the policy (throws SIGIL_ERR_ATTEST_SELECTOR and keeps the old one if any selector is bad). */
   async setBindings(specs: readonly BindingSpec[]): Promise<void> {
-    this.matcher = Matcher.compile(specs);
+    await this.commitBindings(this.prepareBindings(specs));
+  }
+
+  /** Phase one of a policy change: compiles the matchers (throws on a bad selector), changes nothing. */
+  prepareBindings(specs: readonly BindingSpec[]): Matcher {
+    return Matcher.compile(specs);
+  }
+
+  /** Phase two: makes a prepared policy current and re-decides every known process under it. */
+  async commitBindings(matcher: Matcher): Promise<void> {
+    this.matcher = matcher;
     for (const entry of this.tracked.values()) {
       if (entry.facts !== undefined && entry.outcome !== undefined) this.decide(entry, entry.facts);
     }

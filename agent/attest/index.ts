@@ -15,3 +15,4 @@ export {
 } from './selectors.js';
 export { systemdUnitFromCgroup } from './systemd-unit.js';
 export type { ProcessEvent, ProcessState, ProcessStateEntry, ProcessStateSink } from './types.js';
+export { type ImageRecord } from './types.js';

@@ -1,7 +1,7 @@
 /**
  * Environment variables that make a program run code (or options that run code) that is not the
  * program an identity pins: present at exec, they make the process unbound unless its identity says
- * `env:allow:<NAME>` (DESIGN.md "Attestation"; docs/threat-model.md). A variable counts when its name is
+ * `env:allow:<NAME>` (docs/architecture.md "Attestation"; docs/threat-model.md). A variable counts when its name is
  * present, whatever its value, even empty: "empty means off" is each reader's own rule, not ours to
  * trust.
  *

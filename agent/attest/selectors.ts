@@ -6,7 +6,7 @@ import { ATTEST_ERR } from './errors.js';
 import type { ProcessFacts } from './facts.js';
 
 /**
- * Attestation selectors (DESIGN.md "Attestation"). Every selector names one fact of a process; an
+ * Attestation selectors (docs/architecture.md "Attestation"). Every selector names one fact of a process; an
  * identity matches a process when ALL its selectors hold. `env:allow:` selectors are permissions, not
  * facts: they let the named code-injection variable be present (see injection-env.ts). The syntax is
  * the one grammar in protocol/selectors.ts, which the control plane validates with at `sigil apply`.

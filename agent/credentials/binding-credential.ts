@@ -12,7 +12,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BindingSpec } from '../../protocol/bindings.js';
-import type { SessionCredential } from '../signer/ports.js';
+import type { SessionCredential } from '../signer/index.js';
 import type { ExchangeClient } from './exchange-client.js';
 import { CREDENTIAL_ERRORS, CredentialError } from './errors.js';
 import { createSessionKey, type SessionKey } from './session-key.js';

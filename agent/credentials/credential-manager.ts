@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { BindingSpec } from '../../protocol/bindings.js';
-import type { CredentialProvider, SessionCredential } from '../signer/ports.js';
+import type { CredentialProvider, SessionCredential } from '../signer/index.js';
 import type { ExchangeClient } from './exchange-client.js';
 import { BindingCredential, type BindingEvents, type BindingStatus, type IssuedCredential } from './binding-credential.js';
 import { CREDENTIAL_ERRORS, CredentialError } from './errors.js';

@@ -15,6 +15,7 @@ export const CREDENTIAL_ERRORS = {
   FALLBACK_UNSAFE_DIR: 'SIGIL_ERR_CREDENTIALS_FALLBACK_UNSAFE_DIR',
   /** The file fallback configuration is invalid. */
   FALLBACK_BAD_CONFIG: 'SIGIL_ERR_CREDENTIALS_FALLBACK_BAD_CONFIG',
+  CREDENTIALS_FALLBACK_WRITE: 'SIGIL_ERR_CREDENTIALS_FALLBACK_WRITE',
 } as const;
 
 export class CredentialError extends AgentError {

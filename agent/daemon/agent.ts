@@ -8,12 +8,12 @@
  * Bundles come from outside (the fleet client, or a test) through `apply()`.
  */
 import type { Logger } from 'pino';
-import type { AgentBundle } from '../../protocol/bindings.js';
+import type { AgentBundle } from '../../protocol/bundle.js';
 import { Attestor } from '../attest/index.js';
 import type { AgentConfig } from '../config.js';
 import { CredentialManager, FileFallback, type ExchangeClient } from '../credentials/index.js';
 import { LocalCa, SignerServer, signerSettings, type AuditListener } from '../signer/index.js';
-import type { ConnectionRecord } from '../signer/ports.js';
+import type { ConnectionRecord } from '../signer/index.js';
 import { AttachWatcher, DestinationResolver, KernelSteering, canonicalAddr, findCgroup2Mount } from '../steering/index.js';
 import { placeAgent } from './cgroup-placement.js';
 import { ConnectionReset } from './connection-reset.js';
@@ -22,6 +22,7 @@ import { PolicyApplier } from './policy-applier.js';
 import { checkSignerAddress, signerReclaimer } from './signer-guard.js';
 import { UsageTracker } from './usage.js';
 import { AttestingWorkloadResolver } from './workload-resolver.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 const RECONCILE_INTERVAL_MS = 30_000;
 
@@ -121,8 +122,16 @@ export class Agent {
       reconcile.unref();
       cleanup.push(() => clearInterval(reconcile));
 
-      const destinations = new DestinationResolver({ table: steering, resolve: config.dns.resolve, graceMs: config.dns.graceSeconds * 1000 });
-      destinations.start({ onError: (err) => log.warn({ err }, 'DNS refresh of OCI destinations failed; keeping the last addresses') });
+      const dnsLog = log.child({ part: 'dns' });
+      const destinations = new DestinationResolver({
+        table: steering, resolve: config.dns.resolve, graceMs: config.dns.graceSeconds * 1000,
+        // Once per change, not per refresh: a destination that does not resolve degrades itself only.
+        onUnresolved: (unresolved) => {
+          if (unresolved.length > 0) dnsLog.warn({ unresolved }, 'OCI destinations without an address are not steered until they resolve; the others work');
+          else dnsLog.info('every OCI destination resolves again');
+        },
+      });
+      destinations.start({ onError: (err) => dnsLog.warn({ err }, 'DNS refresh of OCI destinations failed; keeping the last addresses') });
       cleanup.push(() => destinations.stop());
 
       const fallback = config.fileFallback;
@@ -203,9 +212,8 @@ export class Agent {
 /** The kernel's record in the signer's shape (v4-mapped addresses unwrapped). */
 function toRecord(conn: ReturnType<KernelSteering['connectionFor']>): ConnectionRecord | null {
   if (conn === null) return null;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(conn.origAddr);
-  const origAddr = mapped ? (mapped[1] as string) : conn.origAddr;
-  return { ...conn, origAddr, family: mapped || conn.family === 'ipv4' ? 4 : 6 };
+  const v4 = unmapV4(conn.origAddr);
+  return { ...conn, origAddr: v4 ?? conn.origAddr, family: v4 !== undefined || conn.family === 'ipv4' ? 4 : 6 };
 }
 
 async function safely(fn: () => unknown): Promise<void> {

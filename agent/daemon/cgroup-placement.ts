@@ -2,12 +2,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.js';
 import { findCgroup2Mount } from '../steering/index.js';
+import { DAEMON_CODES } from './errors.js';
 
 /** The cgroup v2 directory this process is in, from the `0::` line of /proc/self/cgroup. */
 export async function ownCgroup(mount?: string): Promise<string> {
   const root = mount ?? (await findCgroup2Mount());
   const line = (await readFile('/proc/self/cgroup', 'utf8')).split('\n').find((l) => l.startsWith('0::'));
-  if (line === undefined) throw new AgentError('SIGIL_ERR_STEERING_CGROUP', 'no cgroup v2 entry in /proc/self/cgroup');
+  if (line === undefined) throw new AgentError(DAEMON_CODES.STEERING_CGROUP, 'no cgroup v2 entry in /proc/self/cgroup');
   return path.join(root, line.slice(3));
 }
 
@@ -27,7 +28,7 @@ export async function placeAgent(steeredCgroup: string, agentCgroup: string | un
   const own = await ownCgroup();
   if (!within(own, steeredCgroup)) {
     throw new AgentError(
-      'SIGIL_ERR_STEERING_SIGNER_OUTSIDE',
+      DAEMON_CODES.STEERING_SIGNER_OUTSIDE,
       `the agent runs in cgroup ${own}, outside the steered cgroup ${steeredCgroup}: the kernel could not hand the signer its connection records. Run the agent under ${steeredCgroup} or set steering.agentCgroup to a cgroup below it.`,
     );
   }

@@ -90,7 +90,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
         log: log.child({ part: 'admin' }),
         metrics: () => metrics?.render() ?? '',
         health: () => {
-          const degraded = [...agent.attachments.problems];
+          const degraded = [...agent.attachments.problems, ...agent.destinations.unresolved().map((h) => `destination ${h} does not resolve`)];
           return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
         },
       });

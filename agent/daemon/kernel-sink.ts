@@ -1,4 +1,4 @@
-import type { ImageRecord, ProcessEvent, ProcessStateEntry, ProcessStateSink } from '../attest/types.js';
+import type { ImageRecord, ProcessEvent, ProcessStateEntry, ProcessStateSink } from '../attest/index.js';
 import type { KernelSteering, ProcessEvent as KernelEvent } from '../steering/index.js';
 
 /** A ring-buffer event as attestation takes it: an exec carries what the kernel recorded at exec. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { AgentBundle, BindingSpec } from '../../protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
+import type { AgentBundle } from '../../protocol/bundle.js';
 import type { Attestor } from '../attest/index.js';
 import type { CredentialManager } from '../credentials/index.js';
 import type { DestinationResolver, DestinationSpec } from '../steering/index.js';
@@ -23,18 +24,21 @@ export function destinationSpecs(bindings: readonly BindingSpec[]): DestinationS
 }
 
 /**
- * Applies one bundle to the running parts, in the order that keeps the fail-closed promise: first
- * the destinations (so new OCI addresses are steered), then attestation (who is bound), then
- * credentials (new bindings start their exchange, removed ones drop their key at once).
+ * Applies one bundle wholly or not at all, in two phases. Prepare: compile the matchers (a bad selector
+ * throws here) and resolve the destinations — nothing running has changed yet, so a failure leaves the
+ * agent exactly as it was. Commit, in the order that keeps the fail-closed promise: first the
+ * destinations (so new OCI addresses are steered), then attestation (who is bound), then credentials
+ * (new bindings start their exchange, removed ones drop their key at once). A destination that does
+ * not resolve degrades that destination only; the resolver reports it once per change.
  */
 export class PolicyApplier {
   #revision = 0;
 
   constructor(
     private readonly parts: {
-      attestor: Attestor;
-      destinations: DestinationResolver;
-      credentials: CredentialManager;
+      attestor: Pick<Attestor, 'prepareBindings' | 'commitBindings'>;
+      destinations: Pick<DestinationResolver, 'prepare' | 'commit'>;
+      credentials: Pick<CredentialManager, 'setBindings'>;
       log: Logger;
     },
   ) {}
@@ -45,10 +49,12 @@ export class PolicyApplier {
 
   async apply(bundle: AgentBundle): Promise<void> {
     const { attestor, destinations, credentials, log } = this.parts;
-    await destinations.setDestinations(destinationSpecs(bundle.bindings));
-    await attestor.setBindings(bundle.bindings);
+    const matcher = attestor.prepareBindings(bundle.bindings);
+    const resolved = await destinations.prepare(destinationSpecs(bundle.bindings));
+    const unresolved = destinations.commit(resolved);
+    await attestor.commitBindings(matcher);
     credentials.setBindings(bundle.bindings);
     this.#revision = bundle.revision;
-    log.info({ revision: bundle.revision, bindings: bundle.bindings.map((b) => b.id) }, 'policy applied');
+    log.info({ revision: bundle.revision, bindings: bundle.bindings.map((b) => b.id), ...(unresolved.length ? { unresolved } : {}) }, 'policy applied');
   }
 }

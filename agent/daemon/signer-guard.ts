@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import type { AddressReclaimer } from '../signer/ports.js';
+import type { AddressReclaimer } from '../signer/index.js';
 import { describeSquatter, reclaimSignerAddress, squattersOn, unprivilegedPortProblem } from '../steering/index.js';
+import { DAEMON_CODES } from './errors.js';
 
 /** Stable codes of the start-up checks of the signer's address (logged). */
 export const SIGNER_ADDRESS_CODES = {
-  PORT_UNPRIVILEGED: 'SIGIL_ERR_SIGNER_PORT_UNPRIVILEGED',
-  WILDCARD_LISTENER: 'SIGIL_ERR_SIGNER_WILDCARD_LISTENER',
+  PORT_UNPRIVILEGED: DAEMON_CODES.SIGNER_PORT_UNPRIVILEGED,
+  WILDCARD_LISTENER: DAEMON_CODES.SIGNER_WILDCARD_LISTENER,
 } as const;
 
 /** The signer's reclaimer: ends other listeners on its exact address (see reclaimSignerAddress). */

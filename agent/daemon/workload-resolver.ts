@@ -1,7 +1,8 @@
 import type { Attestor } from '../attest/index.js';
-import { taintReasons } from '../steering/protection.js';
+import { taintReasons } from '../steering/index.js';
 import { AgentError } from '../errors.js';
-import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../signer/ports.js';
+import type { ConnectionRecord, ResolvedWorkload, WorkloadResolver } from '../signer/index.js';
+import { CONNECTION_ERRORS } from '../signer/index.js';
 
 /**
  * The signer's view of attestation: the kernel's record of a steered connection in, the workload
@@ -17,7 +18,7 @@ export class AttestingWorkloadResolver implements WorkloadResolver {
     const a = await this.attestor.attestation(rec.tgid, rec.startTime, rec.execSeq);
     if (a.state !== 'bound' || a.spiffeId === undefined || a.bindings.length === 0) {
       const why = a.reason === 'tainted' && a.taint !== undefined ? `tainted: ${taintReasons(a.taint).join(', ')}` : a.reason ?? 'no-match';
-      throw new AgentError('SIGIL_ERR_ATTEST_UNBOUND', `process ${rec.tgid} (${a.facts.exePath}) is bound to no workload on this host (${why})`, { status: 403 });
+      throw new AgentError(CONNECTION_ERRORS.UNBOUND, `process ${rec.tgid} (${a.facts.exePath}) is bound to no workload on this host (${why})`, { status: 403 });
     }
     const tgid = rec.tgid;
     const lost = (): string | undefined => {

@@ -1,10 +1,11 @@
 import { compactVerify, importJWK } from 'jose';
-import type { AgentBundle } from '../../protocol/bindings.js';
-import { BUNDLE_JWS_TYPE, type BundleSigningJwk } from '../../protocol/fleet.js';
+import { BUNDLE_JWS_TYPE, decodeBundle, type AgentBundle } from '../../protocol/bundle.js';
+import type { BundleSigningJwk } from '../../protocol/fleet.js';
 import { AGENT_FLEET_CODES, BundleRefused } from './errors.js';
 
 /**
- * Checks a signed bundle against the key pinned at enrolment and this agent's id. Revision checks
+ * Checks a signed bundle against the key pinned at enrolment and this agent's id, then decodes it
+ * field by field (protocol/bundle.ts) so nothing malformed reaches the agent's parts. Revision checks
  * (no rollback) are the caller's, who knows what it runs.
  */
 export class BundleVerifier {
@@ -23,15 +24,18 @@ export class BundleVerifier {
     } catch (err) {
       throw new BundleRefused(AGENT_FLEET_CODES.BAD_SIGNATURE, `bundle signature does not verify with the pinned key: ${(err as Error).message}`);
     }
-    let bundle: AgentBundle;
+    let parsed: unknown;
     try {
-      bundle = JSON.parse(new TextDecoder().decode(payload)) as AgentBundle;
+      parsed = JSON.parse(new TextDecoder().decode(payload));
     } catch {
       throw new BundleRefused(AGENT_FLEET_CODES.MALFORMED, 'bundle payload is not JSON');
     }
-    if (typeof bundle !== 'object' || bundle === null || !Number.isSafeInteger(bundle.revision) || bundle.revision < 0 || !Array.isArray(bundle.bindings)) {
-      throw new BundleRefused(AGENT_FLEET_CODES.MALFORMED, 'bundle lacks a revision or bindings');
+    const decoded = decodeBundle(parsed);
+    if (!decoded.ok) {
+      const revision = typeof (parsed as { revision?: unknown })?.revision === 'number' ? (parsed as { revision: number }).revision : undefined;
+      throw new BundleRefused(decoded.format ? AGENT_FLEET_CODES.FORMAT : AGENT_FLEET_CODES.MALFORMED, `bundle field ${decoded.field} ${decoded.reason}`, revision);
     }
+    const bundle = decoded.bundle;
     if (bundle.agentId !== this.agentId) {
       throw new BundleRefused(AGENT_FLEET_CODES.WRONG_AGENT, `bundle is for agent "${String(bundle.agentId)}", not "${this.agentId}"`, bundle.revision);
     }

@@ -6,6 +6,8 @@ export const AGENT_FLEET_CODES = {
   WRONG_AGENT: 'SIGIL_ERR_BUNDLE_WRONG_AGENT',
   ROLLBACK: 'SIGIL_ERR_BUNDLE_ROLLBACK',
   MALFORMED: 'SIGIL_ERR_BUNDLE_MALFORMED',
+  /** A bundle format newer than this agent reads: refused whole (upgrade the agent). */
+  FORMAT: 'SIGIL_ERR_BUNDLE_FORMAT',
   APPLY_FAILED: 'SIGIL_ERR_BUNDLE_APPLY_FAILED',
   /** Applied, but the last-good copy on disk could not be written (disk full, read-only). */
   PERSIST_FAILED: 'SIGIL_ERR_BUNDLE_PERSIST_FAILED',

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { AgentBundle } from '../../protocol/bindings.js';
+import type { AgentBundle } from '../../protocol/bundle.js';
 import type { AttachRepairReport, BindingCredentialState, BundleAck, IdentityProtection, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../protocol/fleet.js';
 import { subjects } from '../../protocol/subjects.js';
 import { BundleVerifier } from './bundle-verifier.js';

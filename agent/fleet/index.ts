@@ -4,3 +4,4 @@ export { BundleVerifier } from './bundle-verifier.js';
 export { FleetClient, BUNDLE_FILE, savedBindings, type FleetClientOptions } from './fleet-client.js';
 export { AGENT_FLEET_CODES, BundleRefused } from './errors.js';
 export { writeFileAtomic } from './state-files.js';
+export { ensureStateDir } from './state-files.js';

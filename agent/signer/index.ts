@@ -8,3 +8,6 @@ export type {
 } from './ports.js';
 export type { AuditEvent, AuditListener } from './audit.js';
 export * as ociSignature from './oci-signature.js';
+export { PlaceholderConfigError, writePlaceholderConfig } from './placeholder-config.js';
+export { unreadableByOthers } from './readable-by-all.js';
+export { type AddressReclaimer } from './ports.js';

@@ -11,7 +11,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { AgentError } from '../errors.js';
-import { ensureStateDir } from '../fleet/state-files.js';
+import { AGENT_STATE_DIR_MODE } from '../state-dir.js';
+import { ensureDir, writeFileAtomic } from '../../common/files.js';
 import { CONNECTION_ERRORS } from './errors.js';
 import { unreadableByOthers } from './readable-by-all.js';
 
@@ -20,8 +21,8 @@ x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cr
 type CryptoKey = crypto.webcrypto.CryptoKey;
 type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
 
-/** The agent's state dir (agent/config.ts), where the CA lives unless told otherwise. */
-export { DEFAULT_AGENT_STATE_DIR as DEFAULT_STATE_DIR } from '../config.js';
+/** The agent's state dir (agent/state-dir.ts), where the CA lives unless told otherwise. */
+export { DEFAULT_AGENT_STATE_DIR as DEFAULT_STATE_DIR } from '../state-dir.js';
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const CA_LIFETIME_MS = 10 * 365 * 24 * 3600_000;
@@ -58,20 +59,6 @@ function randomSerial(): string {
   const bytes = crypto.randomBytes(16);
   bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
   return bytes.toString('hex');
-}
-
-/** Writes a file that is never visible with a wider mode than `mode`: create-exclusive, then rename. */
-async function writeFileAtomic(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fs.open(tmp, 'wx', mode);
-  try {
-    await handle.chmod(mode); // the umask may have narrowed it; exports must stay world-readable
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
@@ -125,7 +112,7 @@ export class LocalCa {
   static async open(options: LocalCaOptions): Promise<LocalCa> {
     const paths = caPaths(options.stateDir);
     const exportPath = options.exportPath ?? paths.exported;
-    await ensureStateDir(options.stateDir);
+    await ensureDir(options.stateDir, AGENT_STATE_DIR_MODE);
     await fs.mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await fs.chmod(paths.dir, 0o700);
 
@@ -151,8 +138,8 @@ export class LocalCa {
       });
       keyPem = pemOf(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
       certPem = cert.toString('pem') + '\n';
-      await writeFileAtomic(paths.key, keyPem, 0o600);
-      await writeFileAtomic(paths.cert, certPem, 0o644);
+      await writeFileAtomic(paths.key, keyPem, { mode: 0o600 });
+      await writeFileAtomic(paths.cert, certPem, { mode: 0o644 });
       caKey = keys.privateKey;
     } else {
       await checkKeyFileMode(paths.key);
@@ -168,7 +155,7 @@ export class LocalCa {
     await fs.mkdir(path.dirname(exportPath), { recursive: true, mode: 0o755 });
     // Rewritten only when it differs: an agent restarting on a full disk must not fail over an identical copy.
     const exported = certPem ?? cert.toString('pem');
-    if ((await readIfExists(exportPath)) !== exported) await writeFileAtomic(exportPath, exported, 0o644);
+    if ((await readIfExists(exportPath)) !== exported) await writeFileAtomic(exportPath, exported, { mode: 0o644 });
 
     const leafKeys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemOf(await subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');

@@ -16,6 +16,7 @@ import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
 import type { AddressReclaimer, ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
 import { createRequestHandler, type ConnectionContext } from './request-handler.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 export interface SignerDeps {
   attributor: ConnectionAttributor;
@@ -45,8 +46,8 @@ function addressIn(addr: string, candidates: ReadonlySet<string>): boolean {
     if (family) list.addAddress(c, family);
   }
   const family = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  return list.check(addr, family) || (mapped !== null && list.check(mapped[1] as string, 'ipv4'));
+  const v4 = unmapV4(addr);
+  return list.check(addr, family) || (v4 !== undefined && list.check(v4, 'ipv4'));
 }
 
 /** Answers on a socket the HTTP server has given up on (parse error, CONNECT) and closes it. */

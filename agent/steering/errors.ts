@@ -8,6 +8,7 @@ export const SteeringErrorCode = {
   Kernel: 'SIGIL_ERR_STEERING_KERNEL',
   Closed: 'SIGIL_ERR_STEERING_CLOSED',
   Resolve: 'SIGIL_ERR_STEERING_RESOLVE',
+  BadDestination: 'SIGIL_ERR_STEERING_BAD_DESTINATION',
   ProtectionUnavailable: 'SIGIL_ERR_STEERING_PROTECTION_UNAVAILABLE',
 } as const;
 

@@ -1,6 +1,8 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { SteeringError, SteeringErrorCode } from './errors.js';
+import { AGENT_SETTINGS } from '../settings.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 /** One policy destination: a hostname and port, optionally refused to unbound processes. */
 export interface DestinationSpec {
@@ -38,6 +40,24 @@ export interface ResolverOptions {
   /** Replaces DNS resolution (tests). */
   lookup?: Lookup;
   now?: () => number;
+  /**
+   * Told when the set of destinations with no address changes (empty: all resolve again), so the
+   * agent logs a degraded destination once per change instead of at every refresh.
+   */
+  onUnresolved?: (unresolved: UnresolvedDestination[]) => void;
+}
+
+export interface UnresolvedDestination {
+  hostname: string;
+  /** The last lookup error, or 'not resolved yet'. */
+  reason: string;
+}
+
+/** A checked and resolved destination set, not yet current (DestinationResolver.prepare). */
+export interface PreparedDestinations {
+  readonly specs: readonly DestinationSpec[];
+  readonly at: number;
+  readonly answers: Map<string, ResolvedAddress[] | Error>;
 }
 
 /** TTL assumed when only getaddrinfo (no TTL) answered. */
@@ -76,65 +96,117 @@ interface Entry {
  * answer no longer lists it and `graceMs` has passed since it was last listed.
  */
 export class DestinationResolver {
-  private readonly options: Required<Omit<ResolverOptions, 'resolve' | 'lookup'>> & Pick<ResolverOptions, 'resolve'>;
+  private readonly options: Required<Omit<ResolverOptions, 'resolve' | 'lookup' | 'onUnresolved'>> & Pick<ResolverOptions, 'resolve' | 'onUnresolved'>;
   private readonly lookup: Lookup;
-  private specs: DestinationSpec[] = [];
+  private specs: readonly DestinationSpec[] = [];
   private readonly destIds = new Map<string, number>();
   private readonly entries = new Map<string, Entry>();
   private readonly nextRefresh = new Map<string, number>();
   /** When each hostname last resolved successfully: entries older than that answer are superseded. */
   private readonly answeredAt = new Map<string, number>();
+  /** The last lookup error of each hostname that failed (why a destination is degraded). */
+  private readonly lastFailure = new Map<string, string>();
+  private unresolvedNow: string[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: ResolverOptions) {
     this.options = {
       table: options.table,
       resolve: options.resolve,
-      graceMs: options.graceMs ?? 5 * 60_000,
+      graceMs: options.graceMs ?? AGENT_SETTINGS.dnsGraceSeconds.default * 1000,
       minTtlMs: options.minTtlMs ?? 5_000,
       maxTtlMs: options.maxTtlMs ?? 3_600_000,
       now: options.now ?? Date.now,
+      onUnresolved: options.onUnresolved,
     };
     this.lookup = options.lookup ?? dnsLookup;
   }
 
-  /** Replaces the destination set and resolves it now. Rejects only if a hostname never resolved. */
-  async setDestinations(specs: DestinationSpec[]): Promise<void> {
+  /**
+   * Phase one of a policy change: checks and resolves a destination set without touching the map or
+   * the current set, so a bundle that fails later in its preparation changes nothing here.
+   * Throws only for a spec that can never be steered (a bad port); a hostname that does not resolve
+   * is not an error: it is steered once it does (see commit's answer).
+   */
+  async prepare(specs: readonly DestinationSpec[]): Promise<PreparedDestinations> {
     for (const s of specs) {
-      if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new TypeError(`destination ${s.hostname}: bad port ${s.port}`);
+      if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) {
+        throw new SteeringError(SteeringErrorCode.BadDestination, `destination ${s.hostname}: bad port ${s.port}`);
+      }
     }
-    this.specs = specs.map((s) => ({ ...s, hostname: s.hostname.toLowerCase() }));
+    const normalised = specs.map((s) => ({ ...s, hostname: s.hostname.toLowerCase() }));
+    const at = this.options.now();
+    return { specs: normalised, at, answers: await this.resolveAll([...new Set(normalised.map((s) => s.hostname))]) };
+  }
+
+  /** Phase two: makes a prepared set current and writes the map. Returns the hostnames with no address yet. */
+  commit(prepared: PreparedDestinations): string[] {
+    this.specs = prepared.specs;
     this.nextRefresh.clear();
     const wanted = new Set(this.specs.map((s) => s.hostname));
     for (const host of this.answeredAt.keys()) if (!wanted.has(host)) this.answeredAt.delete(host);
-    await this.refresh({ force: true });
+    this.applyAnswers(prepared.answers, prepared.at);
+    return this.settle(prepared.at);
   }
 
-  /** Re-resolves hostnames that are due (all with force) and drops superseded addresses past their grace. */
-  async refresh({ force = false }: { force?: boolean } = {}): Promise<void> {
+  /** prepare + commit: replaces the destination set and resolves it now. */
+  async setDestinations(specs: readonly DestinationSpec[]): Promise<string[]> {
+    return this.commit(await this.prepare(specs));
+  }
+
+  /**
+   * Re-resolves hostnames that are due (all with force) and drops superseded addresses past their
+   * grace. Returns the hostnames that have no address at all (the rest keep working).
+   */
+  async refresh({ force = false }: { force?: boolean } = {}): Promise<string[]> {
     const now = this.options.now();
-    const hostnames = [...new Set(this.specs.map((s) => s.hostname))];
-    const failures: string[] = [];
+    const due = [...new Set(this.specs.map((s) => s.hostname))].filter((h) => force || (this.nextRefresh.get(h) ?? 0) <= now);
+    this.applyAnswers(await this.resolveAll(due), now);
+    return this.settle(now);
+  }
+
+  /** Hostnames of the current set that have no address (degraded destinations). */
+  unresolved(): string[] {
+    return [...this.unresolvedNow];
+  }
+
+  private async resolveAll(hostnames: readonly string[]): Promise<Map<string, ResolvedAddress[] | Error>> {
+    const answers = new Map<string, ResolvedAddress[] | Error>();
     await Promise.all(hostnames.map(async (hostname) => {
-      if (!force && (this.nextRefresh.get(hostname) ?? 0) > now) return;
       try {
-        const addresses = await this.resolveHost(hostname);
-        this.nextRefresh.set(hostname, now + this.refreshAfterMs(addresses));
-        this.answeredAt.set(hostname, now);
-        for (const spec of this.specs.filter((s) => s.hostname === hostname)) {
-          for (const { address } of addresses) this.upsert(spec, address, now);
-        }
+        answers.set(hostname, await this.resolveHost(hostname));
       } catch (err) {
-        // The last good addresses stay (sweep only drops what a newer answer left out); try again soon.
-        failures.push(`${hostname}: ${(err as Error).message}`);
-        this.nextRefresh.set(hostname, now + this.options.minTtlMs);
+        answers.set(hostname, err instanceof Error ? err : new Error(String(err)));
       }
     }));
-    this.sweep(now);
-    const unresolved = failures.filter((f) => !this.hasAddresses(f.slice(0, f.indexOf(':'))));
-    if (unresolved.length > 0) {
-      throw new SteeringError(SteeringErrorCode.Resolve, `cannot resolve ${unresolved.join('; ')}`);
+    return answers;
+  }
+
+  private applyAnswers(answers: Map<string, ResolvedAddress[] | Error>, now: number): void {
+    for (const [hostname, answer] of answers) {
+      if (answer instanceof Error) {
+        // The last good addresses stay (sweep only drops what a newer answer left out); try again soon.
+        this.lastFailure.set(hostname, answer.message);
+        this.nextRefresh.set(hostname, now + this.options.minTtlMs);
+        continue;
+      }
+      this.lastFailure.delete(hostname);
+      this.nextRefresh.set(hostname, now + this.refreshAfterMs(answer));
+      this.answeredAt.set(hostname, now);
+      for (const spec of this.specs.filter((s) => s.hostname === hostname)) {
+        for (const { address } of answer) this.upsert(spec, address, now);
+      }
     }
+  }
+
+  /** Sweeps, then tells onUnresolved once per change of the set of hostnames with no address. */
+  private settle(now: number): string[] {
+    this.sweep(now);
+    const unresolved = [...new Set(this.specs.map((s) => s.hostname))].filter((h) => !this.hasAddresses(h)).sort();
+    const changed = unresolved.length !== this.unresolvedNow.length || unresolved.some((h, i) => h !== this.unresolvedNow[i]);
+    this.unresolvedNow = unresolved;
+    if (changed) this.options.onUnresolved?.(unresolved.map((hostname) => ({ hostname, reason: this.lastFailure.get(hostname) ?? 'not resolved yet' })));
+    return unresolved;
   }
 
   /** Re-resolves on a timer until stop() or the signal fires; errors go to onError. */
@@ -223,8 +295,8 @@ export class DestinationResolver {
 
 /** v4-mapped text becomes plain IPv4, so one IP has one key. */
 function normalise(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
+  const v4 = unmapV4(address);
+  if (v4 !== undefined) return v4;
   if (!net.isIP(address)) throw new Error(`not an IP address: ${address}`);
   return address;
 }

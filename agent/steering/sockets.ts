@@ -7,6 +7,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { NativeTcpSocket } from '../../native/binding.js';
 import { loadNative } from '../../native/index.js';
+import { unmapV4 } from '../../common/addresses.js';
 
 export type TcpSocket = NativeTcpSocket;
 
@@ -23,8 +24,8 @@ const CONNECTED = (1 << TCP_STATE.ESTABLISHED) | (1 << TCP_STATE.SYN_SENT) | (1 
 
 /** One spelling per address: IPv4 dotted (also from v4-mapped), IPv6 as inet_ntop prints it. */
 export function canonicalAddr(addr: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  if (mapped?.[1]) return mapped[1];
+  const v4 = unmapV4(addr);
+  if (v4 !== undefined) return v4;
   if (net.isIPv6(addr)) return new net.SocketAddress({ address: addr, family: 'ipv6' }).address;
   return addr;
 }

@@ -1,4 +1,4 @@
-import type { BindingSpec } from '../../protocol/bindings.js';
+import { DEFAULT_SESSION_TTL_SECONDS, type BindingSpec } from '../../protocol/bindings.js';
 import type { AgentSelector, Resource, WorkloadCredential, WorkloadIdentity } from '../resources/types.js';
 import { resourceKey } from '../resources/types.js';
 import { durationSeconds } from '../resources/duration.js';
@@ -36,7 +36,7 @@ export function computeBindingsFor(agent: AgentInfo, resources: Iterable<Resourc
       workload: identity.metadata.name,
       selectors: [...identity.spec.selectors],
       destinations: [...credential.spec.destinations],
-      ttlSeconds: durationSeconds(credential.spec.ttl) ?? 900,
+      ttlSeconds: durationSeconds(credential.spec.ttl) ?? DEFAULT_SESSION_TTL_SECONDS,
       source: credential.spec.source,
     };
     if (credential.spec.methods) binding.methods = [...credential.spec.methods];

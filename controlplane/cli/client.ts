@@ -2,6 +2,7 @@ import { readToken } from '../http/admin-token.js';
 import { DEFAULT_LISTEN, DEFAULT_STATE_DIR } from '../config/config.js';
 import type { ParsedArgs } from './args.js';
 import { stringFlag } from './args.js';
+import { CLI_CODES } from './errors.js';
 
 /** Options every API command takes. */
 export const CONNECTION_FLAGS = { server: {}, 'token-file': {} } as const;
@@ -46,11 +47,11 @@ export class ApiClient {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new ApiError(res.status, 'SIGIL_ERR_API_BAD_RESPONSE', `unexpected answer (HTTP ${res.status}) from ${this.server}`, []);
+      throw new ApiError(res.status, CLI_CODES.API_BAD_RESPONSE, `unexpected answer (HTTP ${res.status}) from ${this.server}`, []);
     }
     if (!res.ok) {
       const e = json as { code?: string; message?: string; details?: unknown[] };
-      throw new ApiError(res.status, e.code ?? 'SIGIL_ERR_API', e.message ?? `HTTP ${res.status}`, e.details ?? []);
+      throw new ApiError(res.status, e.code ?? CLI_CODES.API, e.message ?? `HTTP ${res.status}`, e.details ?? []);
     }
     return json as T;
   }

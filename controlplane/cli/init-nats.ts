@@ -11,8 +11,9 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlPlaneError } from '../errors.js';
-import { FLEET_AUTH_FILE } from '../fleet/fleet-service.js';
-import { createNatsAuth, natsServerConfig } from '../fleet/nats-auth.js';
+import { FLEET_AUTH_FILE } from '../fleet/index.js';
+import { createNatsAuth, natsServerConfig } from '../fleet/index.js';
+import { COMMON_CODES } from '../../common/errors.js';
 
 export interface InitNatsOptions {
   stateDir: string;
@@ -29,7 +30,7 @@ export interface InitNatsOptions {
 export async function initNats(options: InitNatsOptions): Promise<{ files: string[] }> {
   const authFile = path.join(options.stateDir, FLEET_AUTH_FILE);
   if (!options.force && (await access(authFile).then(() => true, () => false))) {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${authFile} exists: this installation already has a NATS authority (use --force to replace it and re-enrol every agent)`);
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${authFile} exists: this installation already has a NATS authority (use --force to replace it and re-enrol every agent)`);
   }
   const setup = await createNatsAuth(options.agentNatsUrl);
   await mkdir(path.dirname(authFile), { recursive: true, mode: 0o700 });
@@ -54,6 +55,6 @@ export async function initNats(options: InitNatsOptions): Promise<{ files: strin
 
 function splitListen(listen: string): [string, number] {
   const m = /^(.+):(\d{1,5})$/.exec(listen);
-  if (!m) throw new ControlPlaneError('SIGIL_ERR_CONFIG', `--listen "${listen}" must be host:port`);
+  if (!m) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--listen "${listen}" must be host:port`);
   return [m[1] as string, Number(m[2])];
 }

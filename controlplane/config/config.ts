@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { readYamlMapping } from '../../common/config-file.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
+import { COMMON_CODES } from '../../common/errors.js';
+import { DEFAULT_TOKEN_LIFETIME, tokenLifetimeProblem, type TokenLifetime } from '../issuer/token-lifetime.js';
 
 /** The control plane's settings; every field has a default except where noted. */
 export interface ControlPlaneConfig {
@@ -48,7 +50,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   const raw = file === undefined ? {} : await readConfigFile(file);
   const where = file ?? '(defaults)';
   const fail = (field: string, message: string): never => {
-    throw new ControlPlaneError('SIGIL_ERR_CONFIG', `${where}: ${field}: ${message}`);
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${where}: ${field}: ${message}`);
   };
   const section = (name: string, allowed: string[]): Record<string, unknown> => {
     const value = raw[name];
@@ -83,9 +85,13 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(listen)) fail('http.listen', `"${listen}" must be host:port`);
   const issuerUrl = overrides.issuerUrl ?? str(issuer, 'issuer.url', 'url');
   if (issuerUrl !== undefined && !/^https?:\/\/[^?#]+$/.test(issuerUrl)) fail('issuer.url', `"${issuerUrl}" must be an http(s) URL without query or fragment`);
-  const maxTokenTtlSeconds = seconds(issuer, 'issuer.maxTokenTtlSeconds', 'maxTokenTtlSeconds', 3600);
-  const defaultTtlSeconds = seconds(issuer, 'issuer.defaultTtlSeconds', 'defaultTtlSeconds', 300);
-  if (defaultTtlSeconds > maxTokenTtlSeconds) fail('issuer.defaultTtlSeconds', 'must not exceed issuer.maxTokenTtlSeconds');
+  const lifetime: TokenLifetime = {
+    defaultTtlSeconds: issuer['defaultTtlSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.defaultTtlSeconds,
+    maxTokenTtlSeconds: issuer['maxTokenTtlSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.maxTokenTtlSeconds,
+    skewSeconds: issuer['skewSeconds'] as number ?? DEFAULT_TOKEN_LIFETIME.skewSeconds,
+  };
+  const lifetimeProblem = tokenLifetimeProblem(lifetime);
+  if (lifetimeProblem) fail(`issuer.${lifetimeProblem[0]}`, lifetimeProblem[1].replace('maxTokenTtlSeconds', 'issuer.maxTokenTtlSeconds'));
   const credsFile = str(nats, 'nats.credsFile', 'credsFile');
 
   return {
@@ -97,16 +103,14 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       ...(issuerUrl ? { url: issuerUrl } : {}),
       keyDir: str(issuer, 'issuer.keyDir', 'keyDir') ?? join(stateDir, 'issuer'),
       rotationPeriodSeconds: seconds(issuer, 'issuer.rotationPeriodSeconds', 'rotationPeriodSeconds', 86_400),
-      maxTokenTtlSeconds,
-      defaultTtlSeconds,
-      skewSeconds: seconds(issuer, 'issuer.skewSeconds', 'skewSeconds', 60),
+      ...lifetime,
     },
     log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
   };
 }
 
 const readConfigFile = (file: string): Promise<Record<string, unknown>> =>
-  readYamlMapping(file, (message, cause) => new ControlPlaneError('SIGIL_ERR_CONFIG', message, cause === undefined ? {} : { cause }));
+  readYamlMapping(file, (message, cause) => new ControlPlaneError(COMMON_CODES.CONFIG, message, cause === undefined ? {} : { cause }));
 
 /** "127.0.0.1:8787" → { host, port }; brackets stripped from IPv6. */
 export function splitHostPort(listen: string): { host: string; port: number } {

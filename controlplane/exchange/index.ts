@@ -7,3 +7,4 @@ export { ClientSecretFiles } from './client-secret.js';
 export { ExchangeError } from './errors.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export { StoreBindingOwnership, type AgentDirectory } from './store-ownership.js';
+export { ExchangeResponderService } from './service.js';

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { ExchangeService } from './exchange-service.js';
 import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import { EXCHANGE_CODES, encodeExchangeMessage, type ExchangeReply } from '../../protocol/exchange.js';
-import { answersOwnInbox, type RefusedReplyListener } from '../fleet/reply-guard.js';
+import { answersOwnInbox, type RefusedReplyListener } from '../fleet/index.js';
 
 export interface ExchangeResponder {
   stop(): Promise<void>;

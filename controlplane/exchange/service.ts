@@ -6,7 +6,7 @@ import { ExchangeService, type ExchangeOutcome } from './exchange-service.js';
 import { OciTokenExchangeDriver } from './oci-driver.js';
 import type { BindingOwnership, SvidMinter } from './ports.js';
 import { startExchangeResponder } from './responder.js';
-import type { RefusedReplyListener } from '../fleet/reply-guard.js';
+import type { RefusedReplyListener } from '../fleet/index.js';
 
 /** The exchange responder as one of the control plane's services: answers until the signal fires. */
 export class ExchangeResponderService implements Service {

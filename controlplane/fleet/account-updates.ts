@@ -1,6 +1,7 @@
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { ControlPlaneError } from '../errors.js';
 import { encodeSigilAccount, type FleetNatsAuth } from './nats-auth.js';
+import { FLEET_CODES } from './errors.js';
 
 /** The system subject the server's account resolver listens on for account JWT updates. */
 export const CLAIMS_UPDATE_SUBJECT = '$SYS.REQ.CLAIMS.UPDATE';
@@ -31,10 +32,10 @@ export class AccountUpdater {
       const msg = await this.sys.request(CLAIMS_UPDATE_SUBJECT, jwt, { timeout: 5_000 });
       answer = msg.json();
     } catch (err) {
-      throw new ControlPlaneError('SIGIL_ERR_FLEET_NATS_UPDATE', `NATS did not take the account update: ${(err as Error).message}`, { cause: err, status: 503 });
+      throw new ControlPlaneError(FLEET_CODES.FLEET_NATS_UPDATE, `NATS did not take the account update: ${(err as Error).message}`, { cause: err, status: 503 });
     }
     if (answer.error) {
-      throw new ControlPlaneError('SIGIL_ERR_FLEET_NATS_UPDATE', `NATS refused the account update: ${answer.error.description ?? JSON.stringify(answer.error)}`, { status: 502 });
+      throw new ControlPlaneError(FLEET_CODES.FLEET_NATS_UPDATE, `NATS refused the account update: ${answer.error.description ?? JSON.stringify(answer.error)}`, { status: 502 });
     }
   }
 

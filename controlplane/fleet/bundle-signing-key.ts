@@ -1,8 +1,9 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import type { AgentBundle } from '../../protocol/bindings.js';
-import { BUNDLE_JWS_TYPE, type BundleSigningJwk } from '../../protocol/fleet.js';
+import type { AgentBundle } from '../../protocol/bundle.js';
+import type { BundleSigningJwk } from '../../protocol/fleet.js';
+import { BUNDLE_JWS_TYPE } from '../../protocol/bundle.js';
 
 /**
  * The ES256 key that signs agent bundles: distinct from the JWT-SVID issuer's keys (a bundle key that

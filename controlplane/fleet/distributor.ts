@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from '../log.js';
-import type { AgentBundle, BindingSpec } from '../../protocol/bindings.js';
+import type { BindingSpec } from '../../protocol/bindings.js';
+import { BUNDLE_FORMAT, type AgentBundle } from '../../protocol/bundle.js';
 import type { BundleGetReply } from '../../protocol/fleet.js';
 import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import { computeBindingsFor } from '../bindings/compute.js';
 import type { ResourceStore, Snapshot } from '../store/resource-store.js';
-import { META_KEY, type PolicyRecord } from '../store/journal.js';
 import { AgentRegistry, type AgentRecord } from './agent-registry.js';
 import type { BundleSigningKey } from './bundle-signing-key.js';
 import { FLEET_CODES } from './errors.js';
@@ -71,25 +71,23 @@ export class BundleDistributor {
 
   async run(signal: AbortSignal): Promise<void> {
     const { nc, store, registry, log } = this.parts;
-    const policyWatch = await store.kv.watch({ key: META_KEY });
     const agentWatch = await registry.kv.watch({ key: `${AgentRegistry.KEY_PREFIX}>` });
     const getSub = nc.subscribe(subjects.bundleGet('*'), { queue: subjects.controlPlaneQueue, callback: (err, msg) => {
       if (err) return log.error({ err }, 'bundle.get subscription failed');
       if (!answersOwnInbox('bundle.get', msg.subject, msg.reply, log, this.parts.onRefusedReply)) return;
       void this.#answerGet(msg.subject).then((reply) => msg.respond(JSON.stringify(reply)), (e: unknown) => log.error({ err: e }, 'bundle.get failed'));
     } });
+    const stopCommits = new AbortController();
+    const commits = store.watchCommits(stopCommits.signal);
     const stop = (): void => {
-      policyWatch.stop();
+      stopCommits.abort();
       agentWatch.stop();
       void getSub.drain().catch(() => undefined);
     };
     signal.addEventListener('abort', stop, { once: true });
     await this.refresh();
     await Promise.all([
-      this.#follow(policyWatch, (entry) => {
-        if (entry.operation !== 'PUT') return false;
-        return entry.json<PolicyRecord>().pending === undefined; // an apply still being written out: wait for its end
-      }),
+      this.#followCommits(commits),
       this.#follow(agentWatch, (entry) => {
         const id = entry.key.slice(AgentRegistry.KEY_PREFIX.length);
         if (entry.operation === 'PUT') this.#agents.set(id, entry.json<AgentRecord>());
@@ -142,7 +140,7 @@ export class BundleDistributor {
     const digest = digestOf(bindings);
     const previous = this.#issued.get(agent.id);
     if (previous && (previous.digest === digest || previous.revision >= snapshot.revision)) return false;
-    const bundle: AgentBundle = { agentId: agent.id, revision: snapshot.revision, issuedAt: new Date().toISOString(), bindings };
+    const bundle: AgentBundle = { format: BUNDLE_FORMAT, agentId: agent.id, revision: snapshot.revision, issuedAt: new Date().toISOString(), bindings };
     const issued: IssuedBundle = { revision: bundle.revision, issuedAt: bundle.issuedAt, digest, jws: await this.parts.key.sign(bundle) };
     this.#issued.set(agent.id, issued);
     this.parts.nc.publish(subjects.bundlePush(agent.id), issued.jws);
@@ -162,6 +160,13 @@ export class BundleDistributor {
       issued = this.#issued.get(agentId);
     }
     return issued ? { ok: true, jws: issued.jws } : { ok: false, code: FLEET_CODES.NO_BUNDLE, message: 'no bundle yet' };
+  }
+
+  async #followCommits(commits: AsyncIterable<number>): Promise<void> {
+    for await (const revision of commits) {
+      if (revision <= this.#revision) continue;
+      this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
+    }
   }
 
   async #follow(watch: AsyncIterable<KvWatchEntry>, relevant: (entry: KvWatchEntry) => boolean): Promise<void> {

@@ -9,6 +9,8 @@ export const FLEET_CODES = {
   AGENT_NOT_FOUND: 'SIGIL_ERR_FLEET_AGENT_NOT_FOUND',
   NOT_ENABLED: 'SIGIL_ERR_FLEET_NOT_ENABLED',
   NO_BUNDLE: 'SIGIL_ERR_FLEET_NO_BUNDLE',
+  API_METHOD: 'SIGIL_ERR_API_METHOD',
+  FLEET_NATS_UPDATE: 'SIGIL_ERR_FLEET_NATS_UPDATE',
 } as const;
 
 export function fleetError(code: string, message: string, status: number, cause?: unknown): ControlPlaneError {

@@ -22,7 +22,7 @@ const MAX_BODY = 16 * 1024;
 export function publicFleetRoutes(fleet: FleetService) {
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
     if (path !== '/v1/enroll') return false;
-    if (req.method !== 'POST') throw fleetError('SIGIL_ERR_API_METHOD', 'method not allowed (use POST)', 405);
+    if (req.method !== 'POST') throw fleetError(FLEET_CODES.API_METHOD, 'method not allowed (use POST)', 405);
     const decoded = decodeEnrollRequest(await readJson(req));
     if (!decoded.ok) throw fleetError(FLEET_CODES.BAD_REQUEST, decoded.reason, 400);
     sendJson(res, 200, await fleet.enroll(decoded.value));

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ControlPlaneError } from '../errors.js';
+import { HTTP_CODES } from './errors.js';
 
 /**
  * The admin API's bearer token lives in a file (0600). At first start it is generated and written with
@@ -29,7 +30,7 @@ export async function ensureAdminToken(path: string): Promise<string> {
 
 export async function readToken(path: string): Promise<string> {
   const token = (await readFile(path, 'utf8')).trim();
-  if (token === '') throw new ControlPlaneError('SIGIL_ERR_AUTH_TOKEN_FILE', `the token file ${path} is empty`);
+  if (token === '') throw new ControlPlaneError(HTTP_CODES.AUTH_TOKEN_FILE, `the token file ${path} is empty`);
   return token;
 }
 

@@ -6,6 +6,8 @@ import type { ChangeReport, ResourceStore } from '../store/resource-store.js';
 import { secretFileWarnings } from '../resources/secret-files.js';
 import type { Logger } from '../log.js';
 import { readBody, sendJson } from './respond.js';
+import { HTTP_CODES } from './errors.js';
+import { FLEET_CODES } from '../fleet/index.js';
 
 const MAX_APPLY_BYTES = 1024 * 1024;
 
@@ -46,7 +48,7 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, path:
   }
   if (req.method === 'GET' && name !== undefined) {
     const resource = await store.get(kind, name);
-    if (!resource) throw new ControlPlaneError('SIGIL_ERR_RESOURCE_NOT_FOUND', `${kind} "${name}" does not exist`, { status: 404 });
+    if (!resource) throw new ControlPlaneError(HTTP_CODES.RESOURCE_NOT_FOUND, `${kind} "${name}" does not exist`, { status: 404 });
     sendJson(res, 200, resource);
     return true;
   }
@@ -61,10 +63,10 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, path:
 
 function kindOf(name: string): Kind {
   const kind = resolveKind(name);
-  if (!kind) throw new ControlPlaneError('SIGIL_ERR_API_UNKNOWN_KIND', `unknown kind "${name}" (use workloadidentity/wi, credentialsource/cs, workloadcredential/wc)`, { status: 404 });
+  if (!kind) throw new ControlPlaneError(HTTP_CODES.API_UNKNOWN_KIND, `unknown kind "${name}" (use workloadidentity/wi, credentialsource/cs, workloadcredential/wc)`, { status: 404 });
   return kind;
 }
 
 function methodNotAllowed(allowed: string[]): never {
-  throw new ControlPlaneError('SIGIL_ERR_API_METHOD', `method not allowed (use ${allowed.join(', ')})`, { status: 405 });
+  throw new ControlPlaneError(FLEET_CODES.API_METHOD, `method not allowed (use ${allowed.join(', ')})`, { status: 405 });
 }

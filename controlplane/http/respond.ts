@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ControlPlaneError } from '../errors.js';
 import { ValidationError } from '../resources/issues.js';
+import { HTTP_CODES } from './errors.js';
 
 /** Every API error has this shape: a stable code, a human message, and per-field details. */
 export interface ErrorBody {
@@ -21,7 +22,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
     sendJson(res, err.status ?? 500, body);
     return;
   }
-  sendJson(res, 500, { code: 'SIGIL_ERR_INTERNAL', message: 'internal error', details: [] } satisfies ErrorBody);
+  sendJson(res, 500, { code: HTTP_CODES.INTERNAL, message: 'internal error', details: [] } satisfies ErrorBody);
 }
 
 /** Reads a request body up to `limit` bytes; more is a 413. */
@@ -30,7 +31,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new ControlPlaneError('SIGIL_ERR_API_TOO_LARGE', `request body over ${limit} bytes`, { status: 413 });
+    if (size > limit) throw new ControlPlaneError(HTTP_CODES.API_TOO_LARGE, `request body over ${limit} bytes`, { status: 413 });
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { bearerMatches } from './admin-token.js';
 import { handleApi, type ApiHooks } from './api.js';
 import { sendError, sendJson } from './respond.js';
+import { HTTP_CODES } from './errors.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
@@ -104,11 +105,11 @@ export class HttpService implements Service {
     for (const route of this.routes.public) if (await route(req, res, path)) return;
     if (path.startsWith('/v1/')) {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
-        throw new ControlPlaneError('SIGIL_ERR_API_UNAUTHORIZED', 'missing or wrong admin bearer token', { status: 401 });
+        throw new ControlPlaneError(HTTP_CODES.API_UNAUTHORIZED, 'missing or wrong admin bearer token', { status: 401 });
       }
       if (await handleApi(req, res, path, store, log, this.options.hooks)) return;
       for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
-    throw new ControlPlaneError('SIGIL_ERR_API_NOT_FOUND', `no such endpoint: ${req.method} ${path}`, { status: 404 });
+    throw new ControlPlaneError(HTTP_CODES.API_NOT_FOUND, `no such endpoint: ${req.method} ${path}`, { status: 404 });
   }
 }

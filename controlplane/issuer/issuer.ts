@@ -1,8 +1,9 @@
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { ControlPlaneError } from '../errors.js';
-import { spiffeIdProblem } from '../resources/spiffe-id.js';
+import { spiffeIdProblem } from '../../protocol/spiffe-id.js';
 import { KeySet, publicJwk } from './key-set.js';
+import { ISSUER_CODES } from './errors.js';
 
 export interface MintedSvid {
   /** The compact JWT. A credential: never log it. */
@@ -41,10 +42,10 @@ export class JwtSvidIssuer {
 
   async mint(spiffeId: string, audience: string | string[], ttlSeconds?: number): Promise<MintedSvid> {
     const problem = spiffeIdProblem(spiffeId);
-    if (problem) throw new ControlPlaneError('SIGIL_ERR_ISSUER_BAD_SUBJECT', `not a SPIFFE ID: ${problem}`, { status: 400 });
+    if (problem) throw new ControlPlaneError(ISSUER_CODES.ISSUER_BAD_SUBJECT, `not a SPIFFE ID: ${problem}`, { status: 400 });
     const audiences = Array.isArray(audience) ? audience : [audience];
     if (audiences.length === 0 || audiences.some((a) => a === '')) {
-      throw new ControlPlaneError('SIGIL_ERR_ISSUER_BAD_AUDIENCE', 'a JWT-SVID needs at least one non-empty audience', { status: 400 });
+      throw new ControlPlaneError(ISSUER_CODES.ISSUER_BAD_AUDIENCE, 'a JWT-SVID needs at least one non-empty audience', { status: 400 });
     }
     const max = this.options.keys.policy.maxTokenTtlSeconds;
     const ttl = Math.min(ttlSeconds ?? this.options.defaultTtlSeconds ?? 300, max);

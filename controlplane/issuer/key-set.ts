@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { ControlPlaneError } from '../errors.js';
 import { sleep } from '../../common/abort.js';
+import { ISSUER_CODES } from './errors.js';
 
 /**
  * The issuer's signing keys, on the control plane's disk: `<dir>/signing-keys.json`, mode 0600 in a
@@ -48,7 +49,7 @@ export class KeySet {
   async current(): Promise<{ signing: SigningKey; published: SigningKey[]; sequence: number }> {
     const file = await this.load();
     const signing = newest(file.keys);
-    if (!signing) throw new ControlPlaneError('SIGIL_ERR_ISSUER_NO_KEY', 'the issuer has no signing key yet', { status: 503 });
+    if (!signing) throw new ControlPlaneError(ISSUER_CODES.ISSUER_NO_KEY, 'the issuer has no signing key yet', { status: 503 });
     return { signing, published: file.keys, sequence: file.sequence };
   }
 
@@ -134,7 +135,7 @@ export class KeySet {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const age = Date.now() - (await stat(path).then((s) => s.mtimeMs, () => Date.now()));
         if (age > STALE_LOCK_MS) await rm(path, { force: true }); // a replica died holding it
-        else if (Date.now() > deadline) throw new ControlPlaneError('SIGIL_ERR_ISSUER_LOCKED', `could not lock ${path}`);
+        else if (Date.now() > deadline) throw new ControlPlaneError(ISSUER_CODES.ISSUER_LOCKED, `could not lock ${path}`);
         else await sleep(20 + Math.random() * 30);
       }
     }

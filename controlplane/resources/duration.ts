@@ -12,5 +12,4 @@ export function durationSeconds(value: string | number): number | undefined {
   return total;
 }
 
-export const TTL_MIN_SECONDS = 300;
-export const TTL_MAX_SECONDS = 3600;
+export { SESSION_TTL_MIN_SECONDS as TTL_MIN_SECONDS, SESSION_TTL_MAX_SECONDS as TTL_MAX_SECONDS } from '../../protocol/bindings.js';

@@ -1,4 +1,5 @@
 import { ControlPlaneError } from '../errors.js';
+import { RESOURCES_CODES } from './errors.js';
 
 /** One thing wrong with one field of one document. */
 export interface ValidationIssue {
@@ -24,7 +25,7 @@ export class ValidationError extends ControlPlaneError {
   override readonly name = 'ValidationError';
   readonly details: ValidationIssue[];
 
-  constructor(details: ValidationIssue[], code = 'SIGIL_ERR_RESOURCE_INVALID', status = 400) {
+  constructor(details: ValidationIssue[], code: string = RESOURCES_CODES.RESOURCE_INVALID, status = 400) {
     const first = details[0] ? describeIssue(details[0]) : 'invalid resources';
     const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
     super(code, `${first}${more}`, { status });

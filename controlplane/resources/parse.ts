@@ -4,8 +4,8 @@ import { API_VERSION, KINDS, NAME_MAX_LENGTH, NAME_PATTERN, isKind } from './kin
 import type { Kind } from './kinds.js';
 import { ValidationError, type ValidationIssue } from './issues.js';
 import { readObject, readString, readStringList, isPlainObject, type Plain, type Report } from './fields.js';
-import { spiffeIdProblem } from './spiffe-id.js';
-import { HTTP_METHODS, REGION_PATTERN, hostnameProblem } from './hostnames.js';
+import { spiffeIdProblem } from '../../protocol/spiffe-id.js';
+import { HTTP_METHODS, REGION_PATTERN, hostnameProblem } from '../../protocol/hostnames.js';
 import { TTL_MAX_SECONDS, TTL_MIN_SECONDS, durationSeconds } from './duration.js';
 import { UNBOUND_ACCESS } from './types.js';
 import type { Resource } from './types.js';

@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { ControlPlaneError } from '../errors.js';
 import { sleep } from '../../common/abort.js';
+import { STORE_CODES } from './errors.js';
 
 /** A compare-and-set lost: someone else wrote the key since we read it. */
 export function isCasConflict(err: unknown): boolean {
@@ -29,7 +30,7 @@ export async function withRetry<T>(op: () => Promise<T>, deadlineMs = 15_000): P
     } catch (err) {
       if (!isTransient(err)) throw err;
       if (Date.now() - start > deadlineMs) {
-        throw new ControlPlaneError('SIGIL_ERR_STORE_UNAVAILABLE', `the store (NATS JetStream) is unavailable: ${(err as Error).message}`, { cause: err, status: 503 });
+        throw new ControlPlaneError(STORE_CODES.STORE_UNAVAILABLE, `the store (NATS JetStream) is unavailable: ${(err as Error).message}`, { cause: err, status: 503 });
       }
       await sleep(Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
     }

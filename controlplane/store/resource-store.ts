@@ -9,9 +9,11 @@ import { checkResource } from '../resources/parse.js';
 import { duplicateIssues, referenceIssues } from '../resources/references.js';
 import { ValidationError } from '../resources/issues.js';
 import { DEFAULT_BUCKET, openBucket } from './bucket.js';
-import { type Change, type MetaEntry, readMeta, settle, writeMeta } from './journal.js';
+import { META_KEY, type Change, type MetaEntry, type PolicyRecord, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
 import { sleep } from '../../common/abort.js';
+import { HTTP_CODES } from '../http/errors.js';
+import { STORE_CODES } from './errors.js';
 
 /** A consistent view of all resources at one policy revision. */
 export interface Snapshot {
@@ -49,6 +51,27 @@ export class ResourceStore {
   static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET): Promise<ResourceStore> {
     const kv = await openBucket(nc, bucket);
     return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc)), bucket);
+  }
+
+  /**
+   * Committed policy changes, as they happen: yields the policy revision of each commit (an apply still
+   * being written out is not one). Ends when `signal` fires. One KV watch per call; readers need not
+   * know the journal's records.
+   */
+  async *watchCommits(signal: AbortSignal): AsyncGenerator<number> {
+    const watch = await this.kv.watch({ key: META_KEY });
+    const stop = (): void => watch.stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const entry of watch) {
+        if (entry.operation !== 'PUT') continue;
+        const record = entry.json<PolicyRecord>();
+        if (record.pending === undefined) yield record.revision;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      watch.stop();
+    }
   }
 
   /** Every resource at one revision; finishes any half-written apply first. */
@@ -98,12 +121,12 @@ export class ResourceStore {
     return this.commit((current) => {
       const key = resourceKey(kind, name);
       if (!current.has(key)) {
-        throw new ControlPlaneError('SIGIL_ERR_RESOURCE_NOT_FOUND', `${kind} "${name}" does not exist`, { status: 404 });
+        throw new ControlPlaneError(HTTP_CODES.RESOURCE_NOT_FOUND, `${kind} "${name}" does not exist`, { status: 404 });
       }
       const next = new Map(current);
       next.delete(key);
       const issues = referenceIssues(next, new Map());
-      if (issues.length > 0) throw new ValidationError(issues, 'SIGIL_ERR_RESOURCE_IN_USE', 409);
+      if (issues.length > 0) throw new ValidationError(issues, STORE_CODES.RESOURCE_IN_USE, 409);
       return { next, changes: [{ kind, name, action: 'deleted' }] };
     });
   }
@@ -124,7 +147,7 @@ export class ResourceStore {
       if (writes.length === 0) return { revision: snapshot.revision, changes };
       const record = { revision: snapshot.revision + 1, pending: { applyId, changes: writes } };
       if (Buffer.byteLength(JSON.stringify(record)) > MAX_INTENT_BYTES) {
-        throw new ControlPlaneError('SIGIL_ERR_STORE_TOO_LARGE', `this apply is too large for one commit (over ${MAX_INTENT_BYTES} bytes); split it`, { status: 413 });
+        throw new ControlPlaneError(STORE_CODES.STORE_TOO_LARGE, `this apply is too large for one commit (over ${MAX_INTENT_BYTES} bytes); split it`, { status: 413 });
       }
       const claimSeq = await writeMeta(this.kv, record, meta.seq);
       if (claimSeq === undefined) {
@@ -134,7 +157,7 @@ export class ResourceStore {
       await settle(this.kv, { record, seq: claimSeq });
       return { revision: record.revision, changes };
     }
-    throw new ControlPlaneError('SIGIL_ERR_STORE_CONFLICT', `gave up after ${MAX_ATTEMPTS} conflicting attempts`, { status: 503 });
+    throw new ControlPlaneError(STORE_CODES.STORE_CONFLICT, `gave up after ${MAX_ATTEMPTS} conflicting attempts`, { status: 503 });
   }
 
   /**
@@ -188,7 +211,7 @@ function diff(current: ReadonlyMap<string, Resource>, next: ReadonlyMap<string, 
 function decode(key: string, value: unknown): Resource {
   const problems: string[] = [];
   const resource = checkResource(value, (issue) => problems.push(`${issue.field}: ${issue.message}`));
-  if (!resource) throw new ControlPlaneError('SIGIL_ERR_STORE_CORRUPT', `stored resource ${key} is invalid: ${problems.join('; ')}`, { status: 500 });
+  if (!resource) throw new ControlPlaneError(STORE_CODES.STORE_CORRUPT, `stored resource ${key} is invalid: ${problems.join('; ')}`, { status: 500 });
   const metadata = (value as { metadata: Resource['metadata'] }).metadata;
   resource.metadata = { name: resource.metadata.name, policyRevision: metadata.policyRevision, updatedAt: metadata.updatedAt } as Resource['metadata'];
   return resource;

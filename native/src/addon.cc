@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "kernel_query.h"
+#include "map_set.h"
 #include "sd_notify.h"
 #include "noop_set.h"
 #include "sock_destroy.h"
@@ -56,6 +57,15 @@ Napi::Value MountBpffs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The maps an upgrade hands to the new object when they fit (map_set.h); native/map-layouts.ts checks
+// that none of them changes its layout without a new name.
+Napi::Array PinnedMaps(Napi::Env env) {
+  Napi::Array names = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const char* name : kMapNames) names.Set(i++, name);
+  return names;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfLogger();
   exports.Set("Steering", Steering::Define(env));
@@ -66,6 +76,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   exports.Set("listTcpSockets", Napi::Function::New(env, ListTcpSocketsJs, "listTcpSockets"));
   exports.Set("destroyTcpSocket", Napi::Function::New(env, DestroyTcpSocketJs, "destroyTcpSocket"));
+  exports.Set("pinnedMaps", PinnedMaps(env));
   return exports;
 }
 

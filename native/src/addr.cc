@@ -5,17 +5,10 @@
 
 namespace sigil {
 
-bool IsV4Mapped(const __u32 addr[4]) {
-  return addr[0] == 0 && addr[1] == 0 && addr[2] == htonl(0x0000ffff);
-}
-
 bool ParseAddr(const std::string& text, __u32 out[4]) {
   in_addr v4{};
   if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-    out[0] = 0;
-    out[1] = 0;
-    out[2] = htonl(0x0000ffff);
-    out[3] = v4.s_addr;
+    sigil_set_v4_mapped(out, v4.s_addr);
     return true;
   }
   in6_addr v6{};
@@ -28,7 +21,7 @@ bool ParseAddr(const std::string& text, __u32 out[4]) {
 
 std::string FormatAddr(const __u32 addr[4]) {
   char buf[INET6_ADDRSTRLEN] = {};
-  if (IsV4Mapped(addr)) {
+  if (sigil_is_v4_mapped(addr)) {
     inet_ntop(AF_INET, &addr[3], buf, sizeof buf);
   } else {
     inet_ntop(AF_INET6, addr, buf, sizeof buf);

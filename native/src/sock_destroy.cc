@@ -87,12 +87,7 @@ int FamilyOf(Napi::Env env, const Napi::Value& v, const char* usage) {
 
 std::string AddrText(int family, const __u32 raw[4]) {
   __u32 full[4] = {raw[0], raw[1], raw[2], raw[3]};
-  if (family == AF_INET) {
-    full[0] = 0;
-    full[1] = 0;
-    full[2] = htonl(0x0000ffff);
-    full[3] = raw[0];
-  }
+  if (family == AF_INET) sigil_set_v4_mapped(full, raw[0]);
   return FormatAddr(full);
 }
 
@@ -100,7 +95,7 @@ void AddrFrom(Napi::Env env, int family, const Napi::Value& v, __u32 out[4]) {
   __u32 full[4];
   if (!v.IsString() || !ParseAddr(v.As<Napi::String>().Utf8Value(), full)) throw Usage(env, kDestroyUsage);
   if (family == AF_INET) {
-    if (!IsV4Mapped(full)) throw Usage(env, kDestroyUsage);
+    if (!sigil_is_v4_mapped(full)) throw Usage(env, kDestroyUsage);
     out[0] = full[3];
     out[1] = out[2] = out[3] = 0;
   } else {

@@ -1,5 +1,7 @@
 // `Steering`: one loaded (or adopted) set of Sigil BPF programs, links and maps.
 // Kernel handles are released by close() and, failing that, by the destructor.
+// Members are defined by purpose: steering.cc (glue, load, release, stats, events), pinned_set.cc
+// (attach, adopt, upgrade, open, detach), map_access.cc (map accessors), attach_health.cc (repair).
 #pragma once
 #include <napi.h>
 #include <linux/types.h>
@@ -12,27 +14,13 @@
 #include "abi.h"
 #include "attach_health.h"
 #include "events.h"
+#include "map_set.h"
+#include "skeleton_load.h"
 
 struct sigil_bpf;
 struct bpf_link;
 
 namespace sigil {
-
-// File descriptors of the maps user space works on: the skeleton's own, or opened from pins.
-struct MapFds {
-  int procs = -1, images = -1, dests = -1, settings = -1, records = -1, handoff = -1, counters = -1, events = -1;
-};
-
-// What load() bakes into the programs' rodata, network byte order.
-struct SignerConfig {
-  __u32 ip4 = 0;
-  __u32 ip6[4] = {0, 0, 0, 0};
-  __u16 port = 0;
-};
-
-// Which identity-protection programs are loaded (see bpf/sigil.bpf.c "Identity protection"):
-// kEnforce the lsm/ set (needs BPF LSM active), kTaintOnly the kprobe set.
-enum class Protection : __u8 { kEnforce = 1, kTaintOnly = 2 };
 
 class Steering : public Napi::ObjectWrap<Steering> {
  public:
@@ -42,10 +30,12 @@ class Steering : public Napi::ObjectWrap<Steering> {
 
  private:
   Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  // pinned_set.cc
   Napi::Value Attach(const Napi::CallbackInfo& info);
   Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
+  // map_access.cc
   Napi::Value SetDestination(const Napi::CallbackInfo& info);
   Napi::Value DeleteDestination(const Napi::CallbackInfo& info);
   Napi::Value ListDestinations(const Napi::CallbackInfo& info);
@@ -53,11 +43,12 @@ class Steering : public Napi::ObjectWrap<Steering> {
   Napi::Value DeleteProcess(const Napi::CallbackInfo& info);
   Napi::Value GetProcess(const Napi::CallbackInfo& info);
   Napi::Value GetImage(const Napi::CallbackInfo& info);
-  Napi::Value Protection(const Napi::CallbackInfo& info);
   Napi::Value ProcessCount(const Napi::CallbackInfo& info);
   Napi::Value SetScanComplete(const Napi::CallbackInfo& info);
   Napi::Value ConnectionFor(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
+  // steering.cc
+  Napi::Value Protection(const Napi::CallbackInfo& info);
   Napi::Value EnableStats(const Napi::CallbackInfo& info);
   Napi::Value ProgramStats(const Napi::CallbackInfo& info);
   Napi::Value StartEvents(const Napi::CallbackInfo& info);
@@ -69,6 +60,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   std::vector<LinkRepair> RepairLinks();
   void RestoreHookOrder(std::vector<LinkRepair>& repairs);
 
+  // pinned_set.cc
   void AttachFresh(const std::string& cgroup_path);
   void Upgrade(const std::string& cgroup_path);
   void ReplaceLinks(sigil_bpf* next, const std::string& cgroup_path);
@@ -77,6 +69,7 @@ class Steering : public Napi::ObjectWrap<Steering> {
   void Adopt(bool with_links);
   void ShareLiveMaps();
   void PinAll();
+  // steering.cc
   void ReleaseLinks();
   void ReleaseAll();
   void RequireMaps(Napi::Env env, const char* method) const;

@@ -1,7 +1,8 @@
 import test from 'ava';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crossings, cycles, importGraph, type ImportGraph } from './import-graph.js';
+import { existsSync } from 'node:fs';
+import { barrelBypasses, crossings, cycles, importGraph, type ImportGraph } from './import-graph.js';
 
 /**
  * The rooms of docs/architecture.md: agent/ and controlplane/ meet only in protocol/ (the wire contract)
@@ -47,4 +48,18 @@ test('the graph reads imports and re-exports', (t) => {
   t.true(cli.some((f) => f.startsWith('common')), `agent/cli/main.ts imports: ${cli.join(', ')}`);
   const steering = graph.get(path.join('agent', 'steering', 'index.ts')) ?? [];
   t.true(steering.some((f) => f.startsWith(path.join('agent', 'steering'))), `agent/steering/index.ts re-exports: ${steering.join(', ')}`);
+});
+
+test("a folder's index.ts is its public face: production code outside the folder imports only that", (t) => {
+  const graph = importGraph(ROOT, PRODUCTION);
+  t.deepEqual(barrelBypasses(graph, (dir) => existsSync(path.join(ROOT, dir, 'index.ts'))), []);
+});
+
+test('the barrel check sees an import past an index', (t) => {
+  const graph: ImportGraph = new Map([
+    [path.join('agent', 'daemon', 'a.ts'), [path.join('agent', 'signer', 'ports.ts'), path.join('agent', 'signer', 'index.ts')]],
+    [path.join('agent', 'signer', 'ports.ts'), []],
+    [path.join('agent', 'signer', 'index.ts'), [path.join('agent', 'signer', 'ports.ts')]],
+  ]);
+  t.is(barrelBypasses(graph, (dir) => dir === path.join('agent', 'signer')).length, 1);
 });

@@ -6,7 +6,8 @@ export type ImportGraph = Map<string, string[]>;
 
 const SPECIFIER = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
-function tsFiles(dir: string, out: string[] = []): string[] {
+/** Every TypeScript source (not a declaration file) below `dir`. */
+export function tsFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
     if (statSync(full).isDirectory()) tsFiles(full, out);
@@ -67,4 +68,21 @@ export function cycles(graph: ImportGraph): string[][] {
   };
   for (const file of graph.keys()) if (!state.has(file)) visit(file);
   return found;
+}
+
+/**
+ * Imports that reach past another folder's public face: `dir/file.ts` imported from outside `dir`
+ * while `dir/index.ts` exists. `hasIndex` says whether a folder has one.
+ */
+export function barrelBypasses(graph: ImportGraph, hasIndex: (dir: string) => boolean): string[] {
+  const bad: string[] = [];
+  for (const [file, targets] of graph) {
+    for (const target of targets) {
+      const dir = path.dirname(target);
+      if (path.basename(target) === 'index.ts' || !graph.has(target)) continue;
+      if (path.dirname(file) === dir || file.startsWith(dir + path.sep)) continue;
+      if (hasIndex(dir)) bad.push(`${file} → ${target} (use ${path.join(dir, 'index.ts')})`);
+    }
+  }
+  return bad;
 }

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { BindingSpec } from '../../../protocol/bindings.js';
 import { AgentError } from '../../errors.js';
-import { readProcessFacts, type ProcessFacts } from '../../attest/facts.js';
-import { HashCache } from '../../attest/hash-cache.js';
-import { Matcher, type MatchResult } from '../../attest/matcher.js';
-import { PasswdNames } from '../../attest/passwd.js';
-import { selectorsThatHold } from '../../attest/selectors.js';
+import { readProcessFacts, type ProcessFacts } from '../../attest/index.js';
+import { HashCache } from '../../attest/index.js';
+import { Matcher, type MatchResult } from '../../attest/index.js';
+import { PasswdNames } from '../../attest/index.js';
+import { selectorsThatHold } from '../../attest/index.js';
 
 export const summary = 'show what attestation sees for a process: facts, selectors that hold, binding';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AGENT_CONFIG_FILE, loadAgentConfig } from '../../config.js';
-import { runDoctor } from '../../steering/doctor.js';
+import { runDoctor } from '../../steering/index.js';
 
 export const summary = 'check this host can steer connections (kernel features + a live test) and the signer address is safe; --json for machines';
 

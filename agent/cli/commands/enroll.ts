@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_AGENT_STATE_DIR } from '../../config.js';
 import { AgentError } from '../../errors.js';
-import { enroll } from '../../fleet/enrollment.js';
+import { enroll } from '../../fleet/index.js';
 
 export const summary = 'enrol this host: enroll --token T --control-plane URL [--state-dir D]';
 const USAGE = 'usage: sigil-agent enroll --token <join token> --control-plane <url> [--state-dir <dir>] [--hostname <name>]';

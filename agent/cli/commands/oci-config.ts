@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PlaceholderConfigError, writePlaceholderConfig } from '../../signer/placeholder-config.js';
+import { PlaceholderConfigError, writePlaceholderConfig } from '../../signer/index.js';
 
 export const summary = 'write a placeholder OCI config profile (no real key) for SDKs and the CLI';
 

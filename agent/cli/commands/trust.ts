@@ -7,8 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { DEFAULT_STATE_DIR, caPaths } from '../../signer/local-ca.js';
-import { unreadableByOthers } from '../../signer/readable-by-all.js';
+import { DEFAULT_STATE_DIR, caPaths } from '../../signer/index.js';
+import { unreadableByOthers } from '../../signer/index.js';
 
 export const summary = "print how SDKs, the CLI and the system store trust the signer's local CA (--install: add it to the system store)";
 

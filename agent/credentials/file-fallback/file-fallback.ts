@@ -18,9 +18,10 @@ import type { BindingSpec } from '../../../protocol/bindings.js';
 import type { IssuedCredential } from '../binding-credential.js';
 import type { CredentialListener } from '../credential-manager.js';
 import type { FileFallbackConfig } from './config.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../../common/files.js';
 import { keyFingerprint, renderProfile } from './oci-profile.js';
 import { checkAncestors, prepareDir } from './safe-dir.js';
+import { CREDENTIAL_ERRORS } from '../errors.js';
 
 export const FALLBACK_FILES = { config: 'config', key: 'key.pem', token: 'token' } as const;
 
@@ -96,7 +97,7 @@ export class FileFallback implements CredentialListener {
   }
 
   #failed(bindingId: string, err: unknown): void {
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'SIGIL_ERR_CREDENTIALS_FALLBACK_WRITE';
+    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : CREDENTIAL_ERRORS.CREDENTIALS_FALLBACK_WRITE;
     const message = err instanceof Error ? err.message : String(err);
     const status = this.#status.get(bindingId) ?? { bindingId, dir: this.#configs.get(bindingId)?.dir ?? '' };
     status.lastError = { code, message, at: new Date() };
@@ -125,10 +126,10 @@ export class FileFallback implements CredentialListener {
 
     // Key before token before profile: whoever finds the profile finds a matching pair behind it.
     if (before?.fingerprint !== fingerprint) {
-      await writeFileAtomic(keyFile, credential.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), owner);
+      await writeFileAtomic(keyFile, credential.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { owner });
     }
-    await writeFileAtomic(tokenFile, credential.token, owner);
-    if (before?.profile !== profile) await writeFileAtomic(join(config.dir, FALLBACK_FILES.config), profile, owner);
+    await writeFileAtomic(tokenFile, credential.token, { owner });
+    if (before?.profile !== profile) await writeFileAtomic(join(config.dir, FALLBACK_FILES.config), profile, { owner });
     this.#written.set(config.bindingId, { fingerprint, profile });
     this.#status.set(config.bindingId, { bindingId: config.bindingId, dir: config.dir, writtenAt: new Date(), expiresAt: credential.expiresAt });
     this.log?.info({ bindingId: config.bindingId, dir: config.dir, expiresAt: credential.expiresAt.toISOString() }, 'file fallback profile written');

@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../../fleet/agent-registry.js';
+import type { AgentRecord } from '../../fleet/index.js';
 import { parseArgs, stringFlag, UsageError } from '../args.js';
 import { ApiClient, CONNECTION_FLAGS } from '../client.js';
 import { runCommand } from '../run-command.js';

@@ -1,4 +1,4 @@
-import type { FleetStatus } from '../../fleet/views.js';
+import type { FleetStatus } from '../../fleet/index.js';
 import { durationSeconds } from '../../resources/duration.js';
 import { parseArgs, stringFlag, UsageError } from '../args.js';
 import { ApiClient, CONNECTION_FLAGS } from '../client.js';

@@ -1,4 +1,4 @@
-import type { InventoryItem } from '../../fleet/views.js';
+import type { InventoryItem } from '../../fleet/index.js';
 import { parseArgs, stringFlag, UsageError } from '../args.js';
 import { ApiClient, CONNECTION_FLAGS } from '../client.js';
 import { runCommand } from '../run-command.js';

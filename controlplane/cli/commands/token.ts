@@ -1,4 +1,4 @@
-import { parseLabels } from '../../fleet/labels.js';
+import { parseLabels } from '../../fleet/index.js';
 import { parseArgs, stringFlag, UsageError } from '../args.js';
 import { ApiClient, CONNECTION_FLAGS } from '../client.js';
 import { runCommand } from '../run-command.js';

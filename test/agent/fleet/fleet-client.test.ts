@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { BundleSigningKey } from '../../../controlplane/fleet/bundle-signing-key.js';
 import { createLogger } from '../../../agent/log.js';
-import type { AgentBundle } from '../../../protocol/bindings.js';
+import type { AgentBundle } from '../../../protocol/bundle.js';
 import { BUNDLE_FILE, FleetClient, writeFileAtomic } from '../../../agent/fleet/index.js';
 
 const AGENT = 'agent-0123456789ab';

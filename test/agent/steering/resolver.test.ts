@@ -53,14 +53,35 @@ test('re-resolves after the TTL and keeps vanished addresses for the grace perio
   t.deepEqual(r.addressesFor('api.example.com'), new Set(['10.0.0.2']));
 });
 
-test('a hostname that never resolves is an error; a removed spec is deleted', async (t) => {
+test('a hostname that never resolves degrades itself only, reported once per change; a removed spec is deleted', async (t) => {
   const table = new FakeTable();
-  const r = new DestinationResolver({ table, lookup: fakeDns({}).lookup, resolve: { 'a.example': ['10.9.9.9'] } });
-  const err = await t.throwsAsync(r.setDestinations([{ hostname: 'missing.example', port: 443 }, { hostname: 'a.example', port: 443 }]));
-  t.is((err as { code?: string }).code, 'SIGIL_ERR_STEERING_RESOLVE');
-  t.deepEqual(table.keys(), ['10.9.9.9|443'], 'the resolvable one is still applied');
+  const reports: string[][] = [];
+  const r = new DestinationResolver({
+    table, lookup: fakeDns({}).lookup, resolve: { 'a.example': ['10.9.9.9'] },
+    onUnresolved: (u) => reports.push(u.map((d) => `${d.hostname}: ${d.reason}`)),
+  });
+  t.deepEqual(await r.setDestinations([{ hostname: 'missing.example', port: 443 }, { hostname: 'a.example', port: 443 }]), ['missing.example']);
+  t.deepEqual(table.keys(), ['10.9.9.9|443'], 'the resolvable one is applied');
+  t.deepEqual(r.unresolved(), ['missing.example']);
+  await r.refresh({ force: true });
+  await r.refresh({ force: true });
+  t.deepEqual(reports, [['missing.example: ENOTFOUND']], 'told once, not at every refresh');
   await r.setDestinations([]);
   t.deepEqual(table.keys(), []);
+  t.deepEqual(reports.at(-1), [], 'told when nothing is unresolved any more');
+});
+
+test('prepare resolves without changing the map or the current set; a bad port is refused there', async (t) => {
+  const table = new FakeTable();
+  const r = new DestinationResolver({ table, lookup: fakeDns({ 'b.example': [{ address: '10.0.0.2', ttl: 60 }] }).lookup, resolve: { 'a.example': ['10.9.9.9'] } });
+  await r.setDestinations([{ hostname: 'a.example', port: 443 }]);
+  const prepared = await r.prepare([{ hostname: 'b.example', port: 443 }]);
+  t.deepEqual(table.keys(), ['10.9.9.9|443'], 'nothing written before commit');
+  t.deepEqual(r.addressesFor('b.example'), new Set());
+  const err = await t.throwsAsync(r.prepare([{ hostname: 'b.example', port: 0 }]));
+  t.is((err as { code?: string }).code, 'SIGIL_ERR_STEERING_BAD_DESTINATION');
+  t.deepEqual(r.commit(prepared), []);
+  t.deepEqual(table.keys(), ['10.0.0.2|443']);
 });
 
 /** Drives the resolver the way its 1 s timer does, on a clock the test owns; records every removal. */

@@ -13,7 +13,7 @@ import { startControlPlane, type RunningControlPlane } from '../../../controlpla
 import { createNatsAuth, natsServerConfig, type NatsAuthSetup } from '../../../controlplane/fleet/nats-auth.js';
 import type { ExpectedProgram } from '../../../controlplane/fleet/fleet-monitor.js';
 import { parseResources } from '../../../controlplane/resources/parse.js';
-import type { AgentBundle } from '../../../protocol/bindings.js';
+import type { AgentBundle } from '../../../protocol/bundle.js';
 import type { ProgramInfo, ShippedProgram, WorkloadUsage } from '../../../protocol/fleet.js';
 import { enroll, FleetClient } from '../../../agent/fleet/index.js';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';

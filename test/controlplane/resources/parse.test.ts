@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseResources } from '../../../controlplane/resources/parse.js';
 import { ValidationError } from '../../../controlplane/resources/issues.js';
-import { spiffeIdProblem } from '../../../controlplane/resources/spiffe-id.js';
+import { spiffeIdProblem } from '../../../protocol/spiffe-id.js';
 import { HASH, credentialDoc, identityDoc, sourceDoc, yamlOf } from '../fixtures.js';
 
 test('a valid identity, source and credential parse; server-set metadata is accepted and dropped', (t) => {
