@@ -7,3 +7,6 @@ import { SigilError } from '../common/errors.js';
 export class ControlPlaneError extends SigilError {
   override readonly name: string = 'ControlPlaneError';
 }
+
+/** NATS refused the control plane's connection (names nats.credsFile: unset, or creds it does not accept). */
+export const NATS_AUTH_FAILED = 'SIGIL_ERR_NATS_AUTHORIZATION';

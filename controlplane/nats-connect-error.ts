@@ -3,9 +3,9 @@
  * is wrong is known here: no `nats.credsFile` (the fleet's NATS needs the creds `init-nats` wrote),
  * or a creds file NATS does not accept (another authority, a revoked user, the wrong server).
  */
-import { ControlPlaneError } from './errors.js';
+import { ControlPlaneError, NATS_AUTH_FAILED } from './errors.js';
 
-export const NATS_AUTH_FAILED = 'SIGIL_ERR_NATS_AUTHORIZATION';
+export { NATS_AUTH_FAILED };
 
 const isAuthorizationError = (err: unknown): boolean =>
   /authorization violation|authentication/i.test(`${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? ''} ${String((err as { code?: unknown })?.code ?? '')}`);
