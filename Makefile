@@ -15,7 +15,8 @@ NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # python3: stands in for systemd's notify socket (notify tests) and drives the kernel taint tests. With
 # any non-empty CI, a test whose tool is missing fails instead of skipping (test/helpers/ci.ts).
 # gcc, libc6-dev, libssl-dev: the identity attack programs are C, built by their test.
-APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby ca-certificates python3 gcc libc6-dev libssl-dev xz-utils
+# chromium: the console's browser tests drive Debian's chromium headless (playwright-core downloads none).
+APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby ca-certificates python3 gcc libc6-dev libssl-dev chromium xz-utils
 
 .PHONY: deps build test demo deb clean
 

@@ -7,6 +7,7 @@ import { parseFileFallbackConfigs, type FileFallbackConfig } from './credentials
 import { DEFAULT_PROTECTION, PROTECTION_SETTINGS, type ProtectionSetting } from './steering/index.js';
 import { AgentError } from './errors.js';
 import { COMMON_CODES } from '../common/errors.js';
+import { parseServerList } from '../common/nats/servers.js';
 
 /**
  * The agent's settings. Flags > file > defaults; a missing or bad file is SIGIL_ERR_CONFIG naming the
@@ -52,7 +53,11 @@ export interface AgentConfig {
     resolve: Record<string, string[]>;
   };
   controlPlane: {
-    natsUrl: string;
+    /**
+     * NATS servers (`controlPlane.natsUrl`: one URL or several comma-separated, or `controlPlane.servers`:
+     * a list). Unset by default: the agent then uses the servers it was given at enrolment.
+     */
+    natsServers?: string[];
   };
   admin: {
     /** host:port of the loopback admin endpoint (/metrics, /healthz, /readyz); empty disables it. */
@@ -137,7 +142,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs']);
   const upstream = section('upstream', ['caFile']);
   const dns = section('dns', ['graceSeconds', 'resolve']);
-  const controlPlane = section('controlPlane', ['natsUrl']);
+  const controlPlane = section('controlPlane', ['natsUrl', 'servers']);
   const admin = section('admin', ['listen']);
 
   const resolve: Record<string, string[]> = {};
@@ -183,10 +188,21 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
     upstream: caFile === undefined ? {} : { caFile },
     attestation: { protection: oneOf(str(attestation, 'attestation.protection', 'protection') ?? DEFAULT_PROTECTION, PROTECTION_SETTINGS, 'attestation.protection') },
     dns: { graceSeconds: int(dns, 'dns.graceSeconds', 'graceSeconds', AGENT_SETTINGS.dnsGraceSeconds), resolve },
-    controlPlane: { natsUrl: overrides.natsUrl ?? str(controlPlane, 'controlPlane.natsUrl', 'natsUrl') ?? 'nats://127.0.0.1:4222' },
+    controlPlane: natsServersFrom(overrides.natsUrl, controlPlane, fail),
     admin: { listen: adminListen },
     fileFallback,
   };
+}
+
+/** `--nats` > `controlPlane.servers` / `controlPlane.natsUrl` > unset (the enrolment's servers). */
+function natsServersFrom(flag: string | undefined, section: Raw, fail: (field: string, message: string) => never): AgentConfig['controlPlane'] {
+  if (section['natsUrl'] !== undefined && section['servers'] !== undefined) fail('controlPlane.servers', 'give controlPlane.servers or controlPlane.natsUrl, not both');
+  const field = flag !== undefined ? '--nats' : section['servers'] !== undefined ? 'controlPlane.servers' : 'controlPlane.natsUrl';
+  const value = flag ?? section['servers'] ?? section['natsUrl'];
+  if (value === undefined || value === null) return {};
+  const parsed = parseServerList(value);
+  if (!parsed.ok) return fail(field, parsed.problem);
+  return { natsServers: parsed.servers };
 }
 
 /**

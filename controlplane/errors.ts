@@ -8,5 +8,10 @@ export class ControlPlaneError extends SigilError {
   override readonly name: string = 'ControlPlaneError';
 }
 
-/** NATS refused the control plane's connection (names nats.credsFile: unset, or creds it does not accept). */
-export const NATS_AUTH_FAILED = 'SIGIL_ERR_NATS_AUTHORIZATION';
+/** Codes of the control plane's own top-level parts (server.ts, nats-connection.ts). */
+export const CONTROLPLANE_CODES = {
+  /** Stopped before any NATS server of the cluster answered. */
+  NATS_UNAVAILABLE: 'SIGIL_ERR_NATS_UNAVAILABLE',
+  /** NATS refused the control plane's connection (names nats.credsFile: unset, or creds it does not accept). */
+  NATS_AUTHORIZATION: 'SIGIL_ERR_NATS_AUTHORIZATION',
+} as const;

@@ -1,12 +1,15 @@
 import type { Service } from '../common/service.js';
 import { runServices } from '../common/service.js';
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connectCluster } from './nats-connection.js';
 import type { ControlPlaneConfig } from './config/config.js';
 import { splitHostPort } from './config/config.js';
 import type { Logger } from './log.js';
 import { ResourceStore } from './store/resource-store.js';
 import { KeySet } from './issuer/key-set.js';
+import { CONTROL_PLANE_BUCKET, KvKeySetStore } from './issuer/kv-key-store.js';
+import { openBucket } from './store/bucket.js';
 import { JwtSvidIssuer } from './issuer/issuer.js';
 import { KeyMaintenanceService } from './issuer/service.js';
 import { ensureAdminToken } from './http/admin-token.js';
@@ -19,6 +22,22 @@ import { StoreBindingOwnership } from './exchange/index.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
 import { explainNatsConnectError } from './nats-connect-error.js';
+import { ACCESS_BUCKET, AccessControl } from './http/access-tokens.js';
+import { accessRoutes } from './http/access-routes.js';
+import { AuditStream } from './audit/index.js';
+import { PrincipalBook } from './exchange/index.js';
+import { consoleRoutes, SessionStore } from './console/index.js';
+import { StoreHealth } from './store/store-health.js';
+import { whenStoreAvailable } from './store/kv-errors.js';
+
+/** `promise`'s value, or undefined when it takes longer than `ms` (its failure too is undefined). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.catch(() => undefined),
+    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** A long-running part: returns when the signal fires (or throws, which stops everything). */
 export type { Service };
@@ -31,6 +50,8 @@ export interface RunningControlPlane {
   nc: NatsConnection;
   /** The fleet (enrolment, bundles, health), when a fleet NATS authority is configured. */
   fleet: FleetService | undefined;
+  /** Who may call the admin API as which role (viewer tokens). */
+  access: AccessControl;
   /** Resolves when every service has stopped and NATS is closed. */
   done: Promise<void>;
 }
@@ -45,31 +66,38 @@ export interface ControlPlaneExtras {
  * service with run(signal). The first failure aborts the others; `signal` (SIGINT/SIGTERM) stops all.
  */
 export async function startControlPlane(config: ControlPlaneConfig, log: Logger, signal: AbortSignal, extras: ControlPlaneExtras = {}): Promise<RunningControlPlane> {
-  const nc = await connect({
-    servers: config.nats.url,
-    name: 'sigil-controlplane',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
+  const nc = await connectCluster(config.nats, {
+    name: 'sigil-controlplane', log, signal,
     ...(config.nats.credsFile ? { authenticator: credsAuthenticator(await readFile(config.nats.credsFile)) } : {}),
   }).catch((err: unknown) => { throw explainNatsConnectError(err, config.nats); });
-  log.info({ nats: config.nats.url }, 'connected to NATS');
+  log.info({ servers: config.nats.servers, connectedTo: nc.getServer() }, 'connected to NATS');
   let ready = false;
   try {
-    const store = await ResourceStore.open(nc, config.nats.bucket);
+    const buckets = { replicas: config.nats.replicas, log: log.child({ part: 'store' }) };
+    const waiting = (err: Error): void => log.warn({ err: err.message }, 'waiting for the store (JetStream quorum) before starting');
+    const store = await whenStoreAvailable(() => ResourceStore.open(nc, config.nats.bucket, buckets), signal, waiting);
+    // The issuer's keys live in KV (shared by every replica, whatever their state dirs); an existing
+    // key set in keyDir is imported at the first start.
+    const shared = await whenStoreAvailable(() => openBucket(nc, CONTROL_PLANE_BUCKET, buckets), signal, waiting);
     const keys = new KeySet(config.issuer.keyDir, {
       rotationPeriodSeconds: config.issuer.rotationPeriodSeconds,
       maxTokenTtlSeconds: config.issuer.maxTokenTtlSeconds,
       skewSeconds: config.issuer.skewSeconds,
-    });
+    }, Date.now, new KvKeySetStore(shared));
     await keys.maintain();
     const adminToken = await ensureAdminToken(config.adminTokenFile);
     const { host, port } = splitHostPort(config.http.listen);
+    const access = new AccessControl(adminToken, await openBucket(nc, ACCESS_BUCKET, { replicas: config.nats.replicas, log: log.child({ part: 'store' }) }));
+    const storeHealth = new StoreHealth(nc, store, log.child({ part: 'store' }));
+    await storeHealth.check();
     let fleet: FleetService | undefined;
     // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
-    const metrics = new ControlPlaneMetrics({ fleet: () => fleet?.status() });
+    // Bounded: a scrape never waits on the store (the fleet view is in memory; this is the backstop).
+    const metrics = new ControlPlaneMetrics({ fleet: () => (fleet ? withTimeout(fleet.status(), 2_000) : undefined) });
     const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
     const http = new HttpService({
-      host, port, store, adminToken, log: log.child({ part: 'http' }), ready: () => ready,
+      host, port, store, access, log: log.child({ part: 'http' }),
+      ready: () => (ready ? storeHealth.readiness() : { ready: false, reason: 'starting' }),
       hooks: { onApplied: (changes) => changes.filter((c) => c.action === 'created' || c.action === 'configured').forEach((c) => metrics.resourceApplied(c.kind)) },
     });
     const address = await http.listen();
@@ -81,8 +109,13 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
 
     const fleetAuth = extras.fleet?.auth ?? await loadFleetAuth(config.stateDir);
     fleet = fleetAuth
-      ? await FleetService.open(nc, config.nats.url, store, fleetSettings(config.stateDir, config.nats.url, fleetAuth, extras.fleet), log.child({ part: 'fleet' }), { onRefusedReply, onBundleResult: (applied) => metrics.bundleAck(applied) })
+      ? await whenStoreAvailable(() => FleetService.open(nc, config.nats, store, fleetSettings(config.stateDir, config.nats.servers, fleetAuth, { buckets, ...extras.fleet }), log.child({ part: 'fleet' }), { onRefusedReply, onBundleResult: (applied) => metrics.bundleAck(applied) }), signal, waiting)
       : undefined;
+    // The audit trail agents ship, and the console that shows it with the fleet and the inventory.
+    const audit = await AuditStream.open(nc, config.audit);
+    const principals = new PrincipalBook();
+    http.mount('public', consoleRoutes({ access, sessions: new SessionStore(config.console.sessionTtlSeconds), store, fleet, audit, principals }));
+    http.mount('admin', accessRoutes(access));
     if (fleet) {
       http.mount('public', publicFleetRoutes(fleet));
       http.mount('admin', adminFleetRoutes(fleet));
@@ -94,6 +127,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     });
 
     const services: Service[] = [
+      storeHealth,
       new KeyMaintenanceService(keys, log.child({ part: 'issuer' }), Math.min(60_000, config.issuer.rotationPeriodSeconds * 100)),
       http,
       ...(fleet ? [fleet] : []),
@@ -103,6 +137,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
         minter: issuer,
         log: log.child({ part: 'exchange' }),
         onRefusedReply,
+        onExchanged: principals.record,
         onExchange: (result) => metrics.exchange(result),
       })] : []),
     ];
@@ -112,7 +147,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
       log.info('stopped');
     }).then(() => undefined);
     ready = true;
-    return { url, store, issuer, nc, fleet, done };
+    return { url, store, issuer, nc, fleet, access, done };
   } catch (err) {
     await nc.close();
     throw err;

@@ -20,7 +20,12 @@ export interface EnrollResponse {
   natsUserJwt: string;
   /** The control plane's bundle-signing public key (ES256 JWK with `kid`), pinned by the agent. */
   bundleSigningJwk: BundleSigningJwk;
+  /** The first of natsServers (what agents before the server list read). */
   natsUrl: string;
+  /** Every NATS server of the cluster; an agent connects to whichever answers. */
+  natsServers?: string[];
+  /** PEM of the CA of the NATS servers' TLS certificates, when they use TLS (public material). */
+  natsCaPem?: string;
 }
 
 export interface BundleSigningJwk {
@@ -111,6 +116,8 @@ export interface Heartbeat {
   repairs?: AttachRepairReport[];
   /** Identity protection in force on the host: 'enforce' (BPF LSM refuses) or 'taint-only', and why. */
   protection?: IdentityProtection;
+  /** The host's kernel release (uname -r); absent from agents that predate it. */
+  kernel?: string;
   /** e.g. steeredConnections, signedRequests, denials. */
   counters: Record<string, number>;
   workloads: WorkloadUsage[];
@@ -199,6 +206,7 @@ export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
       }
     }
   }
+  if (v['kernel'] !== undefined && !isString(v['kernel'], 256)) return { ok: false, reason: 'kernel: must be a string' };
   const counters = v['counters'];
   if (!isObject(counters) || !Object.values(counters).every(isCount)) return { ok: false, reason: 'counters: must map names to whole numbers' };
   const workloads = v['workloads'];

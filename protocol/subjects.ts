@@ -22,6 +22,10 @@ export const subjects = {
   heartbeat: (agentId: string) => `sigil.cp.${agentId}.heartbeat`,
   /** Agent → control plane, request/reply: exchange a binding's session public key for a token. */
   exchange: (agentId: string) => `sigil.cp.${agentId}.exchange`,
+  /** Agent → control plane: batches of audit events (protocol/audit.ts), kept in a JetStream stream. */
+  audit: (agentId: string) => `sigil.cp.${agentId}.audit`,
+  /** Every agent's audit subject: what the audit stream captures. */
+  auditWildcard: 'sigil.cp.*.audit',
   /** Agent replies arrive under a per-agent inbox prefix (nats.js `inboxPrefix` option). */
   inboxPrefix: (agentId: string) => `_INBOX.${agentId}`,
   /** What the control plane listens on (queue group `sigil-cp`, so replicas share the work). */

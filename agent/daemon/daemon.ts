@@ -16,6 +16,7 @@ import { createSystemdNotifier } from '../../common/systemd/index.js';
 import { Agent } from './agent.js';
 import { untilAborted } from '../../common/abort.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
+import { AuditShipper } from './audit-shipper.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -33,15 +34,27 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
   const nats = new Promise<NatsConnection>((resolve) => (resolveNats = resolve));
 
   let metrics: AgentMetrics | undefined;
+  let fleet: FleetClient | undefined;
+  let started: Agent | undefined;
+  // Audit events go to the control plane in batches, off the signer's hot path.
+  const shipper = new AuditShipper({
+    agentId: enrollment.agentId,
+    connection: () => fleet?.connection,
+    counters: () => started?.steering.counters(),
+    log: log.child({ part: 'audit-shipper' }),
+  });
   const agent = await Agent.start({
     config,
     log,
     agentId: enrollment.agentId,
     exchange: new DeferredExchangeClient(nats, enrollment.agentId),
-    onAudit: (event) => metrics?.observeRequest(event),
+    onAudit: (event) => {
+      metrics?.observeRequest(event);
+      shipper.record(event);
+    },
     initialBindings: await savedBindings(config.stateDir),
   });
-  let fleet: FleetClient | undefined;
+  started = agent;
   let admin: AdminServer | undefined;
   let ready = false;
   try {
@@ -57,7 +70,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     });
     fleet = await FleetClient.start({
       stateDir: config.stateDir,
-      natsUrl: config.controlPlane.natsUrl,
+      ...(config.controlPlane.natsServers ? { natsServers: config.controlPlane.natsServers } : {}),
       version: AGENT_VERSION,
       log: log.child({ part: 'fleet' }),
       ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
@@ -81,6 +94,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       })),
       onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
     });
+    shipper.start();
     void fleet.connected.then(() => {
       if (fleet?.connection) resolveNats(fleet.connection);
     });
@@ -101,6 +115,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     systemd.stopping();
   } finally {
     await admin?.close().catch(() => undefined);
+    shipper.stop();
     await fleet?.stop().catch(() => undefined);
     await agent.close();
   }

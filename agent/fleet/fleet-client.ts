@@ -1,12 +1,13 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { release } from 'node:os';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { AgentBundle } from '../../protocol/bundle.js';
 import type { AttachRepairReport, BindingCredentialState, BundleAck, IdentityProtection, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../protocol/fleet.js';
 import { subjects } from '../../protocol/subjects.js';
 import { BundleVerifier } from './bundle-verifier.js';
-import { loadEnrollment, type Enrollment } from './enrollment.js';
+import { loadEnrollment, natsServersFor, type Enrollment } from './enrollment.js';
 import { AGENT_FLEET_CODES, BundleRefused } from './errors.js';
 import { writeFileAtomic } from './state-files.js';
 
@@ -32,8 +33,8 @@ export interface FleetClientOptions {
   log: Logger;
   /** Mean heartbeat interval, jittered ±20% (default 5 s). */
   heartbeatIntervalMs?: number;
-  /** Overrides the NATS URL from the enrolment (tests, NAT). */
-  natsUrl?: string;
+  /** Overrides the NATS servers from the enrolment (the agent's config sets them; tests, NAT). */
+  natsServers?: string[];
   /** Called when NATS says this agent's credentials were revoked; bindings are already withdrawn. */
   onRevoked?(): void;
 }
@@ -169,7 +170,10 @@ export class FleetClient {
       if (this.#stopped) return;
       try {
         nc = await connect({
-          servers: this.options.natsUrl ?? this.enrollment.natsUrl,
+          servers: natsServersFor(this.enrollment, this.options.natsServers),
+          ...(this.enrollment.natsCaFile ? { tls: { caFile: this.enrollment.natsCaFile } } : {}),
+          pingInterval: 5_000,
+          maxPingOut: 2,
           name: `sigil-agent-${this.agentId}`,
           authenticator: credsAuthenticator(this.creds),
           inboxPrefix: subjects.inboxPrefix(this.agentId),
@@ -230,7 +234,7 @@ export class FleetClient {
     try {
       const refused = this.#refused;
       const heartbeat: Heartbeat = {
-        agentId: this.agentId, version: this.options.version, revision: this.#revision, sentAt: new Date().toISOString(),
+        agentId: this.agentId, version: this.options.version, revision: this.#revision, sentAt: new Date().toISOString(), kernel: release(),
         programs: await this.options.programs(), counters: this.options.counters?.() ?? {}, workloads: this.options.workloads?.() ?? [], refused,
         ...(this.options.shippedPrograms ? { shippedPrograms: this.options.shippedPrograms() } : {}),
         ...(this.options.protection ? { protection: this.options.protection() } : {}),

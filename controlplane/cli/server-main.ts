@@ -9,13 +9,14 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
 import { startControlPlane } from '../server.js';
 import { parseArgs, stringFlag, UsageError } from './args.js';
-import { initNats } from './init-nats.js';
+import { CLUSTER_FLAGS, CLUSTER_USAGE, clusterOptionsFromFlags, initNats } from './init-nats.js';
 import { createSystemdNotifier } from '../../common/systemd/index.js';
 
 const USAGE = `usage: sigil-controlplane run [--config <file>] [--nats-url <url>] [--listen <host:port>]
                               [--state-dir <dir>] [--issuer-url <url>] [--log-level <level>]
        sigil-controlplane init-nats --state-dir <dir> --nats-config <file> [--data-dir <dir>]
-                              [--listen <host:port>] [--agent-nats-url <url>] [--force]`;
+                              [--listen <host:port>] [--agent-nats-url <url>] [--force]
+${CLUSTER_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
 async function initNatsCommand(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs(argv, { 'state-dir': {}, 'nats-config': {}, 'data-dir': {}, listen: {}, 'agent-nats-url': {}, force: { boolean: true } });
+    args = parseArgs(argv, { 'state-dir': {}, 'nats-config': {}, 'data-dir': {}, listen: {}, 'agent-nats-url': {}, force: { boolean: true }, ...Object.fromEntries(CLUSTER_FLAGS.map((f) => [f, {}])) });
     if (!stringFlag(args, 'state-dir') || !stringFlag(args, 'nats-config')) throw new UsageError('--state-dir and --nats-config are required');
   } catch (err) {
     process.stderr.write(`sigil-controlplane: ${(err as Error).message}\n${USAGE}\n`);
@@ -73,7 +74,11 @@ async function initNatsCommand(argv: string[]): Promise<number> {
   }
   const stateDir = stringFlag(args, 'state-dir') as string;
   const agentNatsUrl = stringFlag(args, 'agent-nats-url');
-  const { files } = await initNats({
+  const cluster = clusterOptionsFromFlags((name) => stringFlag(args, name));
+  const issuerUrl = stringFlag(args, 'issuer-url');
+  const { files, controlPlaneConfig } = await initNats({
+    ...(cluster ? { cluster } : {}),
+    ...(issuerUrl ? { issuerUrl } : {}),
     stateDir,
     natsConfig: stringFlag(args, 'nats-config') as string,
     dataDir: stringFlag(args, 'data-dir') ?? '/var/lib/sigil-nats',
@@ -81,7 +86,9 @@ async function initNatsCommand(argv: string[]): Promise<number> {
     force: args.flags['force'] === true,
     ...(agentNatsUrl ? { agentNatsUrl } : {}),
   });
-  process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\nstart nats-server with -c on that config, then set nats.credsFile to ${stateDir}/controlplane.creds\n`);
+  process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\n${controlPlaneConfig
+    ? `start each nats-server with -c on its node-<i>.conf, then: sigil-controlplane run --config ${controlPlaneConfig} --listen <host:port>${issuerUrl ? '' : ' --issuer-url <url>'}`
+    : `start nats-server with -c on that config, then set nats.credsFile to ${stateDir}/controlplane.creds`}\n`);
   return 0;
 }
 

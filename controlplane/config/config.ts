@@ -1,28 +1,40 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { readYamlMapping } from '../../common/config-file.js';
 import { ControlPlaneError } from '../errors.js';
 import { isPlainObject } from '../resources/fields.js';
 import { COMMON_CODES } from '../../common/errors.js';
+import { parseServerList } from '../../common/nats/servers.js';
 import { DEFAULT_TOKEN_LIFETIME, tokenLifetimeProblem, type TokenLifetime } from '../issuer/token-lifetime.js';
 
 /** The control plane's settings; every field has a default except where noted. */
 export interface ControlPlaneConfig {
   nats: {
-    url: string;
-    /** NATS user credentials file (JWT + seed), when the server requires it. */
+    /** Every server of the NATS cluster (`nats.servers`, or `nats.url`); connecting needs any one. */
+    servers: string[];
+    /** NATS user credentials file (JWT + seed), when the server requires it. Relative: under stateDir. */
     credsFile?: string;
+    /** CA of the servers' certificates, for tls:// servers (init-nats --cluster writes one). Relative: under stateDir. */
+    caFile?: string;
     bucket: string;
+    /** Replicas of the store's buckets: default 3 with 3 or more servers, else 1. */
+    replicas: number;
   };
   http: {
     /** host:port; loopback by default. Port 0 picks a free port (logged at start). */
     listen: string;
   };
-  /** Holds the admin token and the issuer's signing keys. Replicas share it for the keys. */
+  /**
+   * Holds the admin token and the issuer's signing keys. Replicas each have their own copy, made by
+   * copying the first replica's (docs/operator-guide.md, "High availability").
+   */
   stateDir: string;
   /** Default `<stateDir>/admin.token`. */
   adminTokenFile: string;
   issuer: {
-    /** The JWT `iss` and base of the discovery URLs; default http://<listen address>. */
+    /**
+     * The JWT `iss` and base of the discovery URLs; default http://<listen address>. Required with
+     * more than one NATS server (an HA installation), where every replica must publish the same `iss`.
+     */
     url?: string;
     /** Default `<stateDir>/issuer`. */
     keyDir: string;
@@ -32,9 +44,20 @@ export interface ControlPlaneConfig {
     skewSeconds: number;
   };
   log: { level: string };
+  /** The audit trail agents ship (a JetStream stream); the oldest events go first past either limit. */
+  audit: {
+    maxBytes: number;
+    maxAgeSeconds: number;
+    replicas: number;
+  };
+  console: {
+    /** How long a console login lasts. */
+    sessionTtlSeconds: number;
+  };
 }
 
 export interface ConfigOverrides {
+  /** One URL or several, comma-separated (`--nats-url`). */
   natsUrl?: string;
   listen?: string;
   stateDir?: string;
@@ -44,6 +67,9 @@ export interface ConfigOverrides {
 
 export const DEFAULT_STATE_DIR = '/var/lib/sigil/controlplane';
 export const DEFAULT_LISTEN = '127.0.0.1:8787';
+/** The audit stream's default size bound: 256 MiB. */
+export const DEFAULT_AUDIT_MAX_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** Flags > file > defaults. A missing or bad file is a SIGIL_ERR_CONFIG naming the file and field. */
 export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<ControlPlaneConfig> {
@@ -71,14 +97,22 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
     if (!Number.isInteger(value) || (value as number) <= 0) return fail(field, 'must be a positive whole number of seconds');
     return value as number;
   };
+  const whole = (obj: Record<string, unknown>, field: string, key: string, fallback: number): number => {
+    const value = obj[key];
+    if (value === undefined || value === null) return fallback;
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) return fail(field, 'must be a positive whole number');
+    return value as number;
+  };
 
   for (const key of Object.keys(raw)) {
-    if (!['nats', 'http', 'stateDir', 'adminTokenFile', 'issuer', 'log'].includes(key)) fail(key, 'unknown field (allowed: nats, http, stateDir, adminTokenFile, issuer, log)');
+    if (!['nats', 'http', 'stateDir', 'adminTokenFile', 'issuer', 'log', 'audit', 'console'].includes(key)) fail(key, 'unknown field (allowed: nats, http, stateDir, adminTokenFile, issuer, log, audit, console)');
   }
-  const nats = section('nats', ['url', 'credsFile', 'bucket']);
+  const nats = section('nats', ['servers', 'url', 'credsFile', 'caFile', 'bucket', 'replicas']);
   const http = section('http', ['listen']);
   const issuer = section('issuer', ['url', 'keyDir', 'rotationPeriodSeconds', 'maxTokenTtlSeconds', 'defaultTtlSeconds', 'skewSeconds']);
   const log = section('log', ['level']);
+  const audit = section('audit', ['maxBytes', 'maxAgeSeconds', 'replicas']);
+  const consoleSection = section('console', ['sessionTtlSeconds']);
 
   const stateDir = overrides.stateDir ?? str(raw, 'stateDir', 'stateDir') ?? DEFAULT_STATE_DIR;
   const listen = overrides.listen ?? str(http, 'http.listen', 'listen') ?? DEFAULT_LISTEN;
@@ -92,10 +126,28 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   };
   const lifetimeProblem = tokenLifetimeProblem(lifetime);
   if (lifetimeProblem) fail(`issuer.${lifetimeProblem[0]}`, lifetimeProblem[1].replace('maxTokenTtlSeconds', 'issuer.maxTokenTtlSeconds'));
-  const credsFile = str(nats, 'nats.credsFile', 'credsFile');
+  // Relative to stateDir, so a copied state dir (one per replica) carries its own config unchanged.
+  const inState = (file: string | undefined): string | undefined => (file === undefined || isAbsolute(file) ? file : join(stateDir, file));
+  const credsFile = inState(str(nats, 'nats.credsFile', 'credsFile'));
+  const caFile = inState(str(nats, 'nats.caFile', 'caFile'));
+  if (nats['servers'] !== undefined && nats['url'] !== undefined) fail('nats.url', 'give nats.servers or nats.url, not both');
+  const serverField = nats['servers'] !== undefined ? 'nats.servers' : 'nats.url';
+  const listed = overrides.natsUrl ?? nats['servers'] ?? nats['url'] ?? DEFAULT_NATS_URL;
+  const parsed = parseServerList(listed);
+  if (!parsed.ok) return fail(overrides.natsUrl !== undefined ? '--nats-url' : serverField, parsed.problem);
+  const servers = parsed.servers;
+  const replicas = nats['replicas'] ?? (servers.length >= 3 ? 3 : 1);
+  if (!Number.isInteger(replicas) || (replicas as number) < 1 || (replicas as number) > 5) fail('nats.replicas', 'must be a whole number from 1 to 5');
+  if ((replicas as number) > servers.length) fail('nats.replicas', `${replicas as number} replicas need at least as many servers in nats.servers (${servers.length} listed)`);
+  if (servers.length > 1 && issuerUrl === undefined) {
+    fail('issuer.url', 'must be set when nats.servers lists several servers (an HA installation): every replica must publish the same issuer');
+  }
 
   return {
-    nats: { url: overrides.natsUrl ?? str(nats, 'nats.url', 'url') ?? 'nats://127.0.0.1:4222', ...(credsFile ? { credsFile } : {}), bucket: str(nats, 'nats.bucket', 'bucket') ?? 'sigil-resources' },
+    nats: {
+      servers, ...(credsFile ? { credsFile } : {}), ...(caFile ? { caFile } : {}),
+      bucket: str(nats, 'nats.bucket', 'bucket') ?? 'sigil-resources', replicas: replicas as number,
+    },
     http: { listen },
     stateDir,
     adminTokenFile: str(raw, 'adminTokenFile', 'adminTokenFile') ?? join(stateDir, 'admin.token'),
@@ -106,6 +158,12 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
       ...lifetime,
     },
     log: { level: overrides.logLevel ?? str(log, 'log.level', 'level') ?? 'info' },
+    audit: {
+      maxBytes: whole(audit, 'audit.maxBytes', 'maxBytes', DEFAULT_AUDIT_MAX_BYTES),
+      maxAgeSeconds: seconds(audit, 'audit.maxAgeSeconds', 'maxAgeSeconds', 7 * 86_400),
+      replicas: whole(audit, 'audit.replicas', 'replicas', replicas as number),
+    },
+    console: { sessionTtlSeconds: seconds(consoleSection, 'console.sessionTtlSeconds', 'sessionTtlSeconds', 8 * 3600) },
   };
 }
 

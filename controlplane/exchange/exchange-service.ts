@@ -24,6 +24,8 @@ export interface ExchangeServiceOptions {
   /** Lifetime of the JWT-SVID minted for one exchange (default 120 s: it is used at once). */
   svidTtlSeconds?: number;
   audienceOf?: (source: CredentialSourceSpec) => string;
+  /** Hears each successful exchange (the inventory's OCI principal); must not keep the token. */
+  onExchanged?: ExchangedListener;
   /** Told how each exchange ended (metrics): ok, denied (the agent asked for what it may not have), failed. */
   onExchange?: (result: ExchangeOutcome) => void;
 }
@@ -36,6 +38,9 @@ const DENIED_CODES: ReadonlySet<string> = new Set([EXCHANGE_CODES.BAD_MESSAGE, E
 function outcomeOf(reply: ExchangeReply): ExchangeOutcome {
   return reply.ok ? 'ok' : DENIED_CODES.has(reply.code) ? 'denied' : 'failed';
 }
+
+/** `token` is the session token just issued: read its principal, never store it. */
+export type ExchangedListener = (exchange: { agentId: string; bindingId: string; token: string }) => void;
 
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 8192;
@@ -87,7 +92,14 @@ export class ExchangeService {
       if (!(err instanceof ExchangeError)) this.#options.log?.error({ ...context, err }, 'exchange failed unexpectedly');
     }
     const ms = Date.now() - started;
-    if (reply.ok) this.#options.log?.info({ ...context, expiresAt: reply.expiresAt, ms }, 'exchanged session token');
+    if (reply.ok) {
+      this.#options.log?.info({ ...context, expiresAt: reply.expiresAt, ms }, 'exchanged session token');
+      try {
+        this.#options.onExchanged?.({ agentId, bindingId, token: reply.token });
+      } catch {
+        // A listener's failure is not the exchange's.
+      }
+    }
     else this.#options.log?.warn({ ...context, code: reply.code, reason: reply.message, ms }, 'exchange refused');
     this.#options.onExchange?.(outcomeOf(reply));
     return reply;

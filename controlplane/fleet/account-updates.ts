@@ -1,4 +1,6 @@
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../log.js';
+import { connectCluster, type NatsTarget } from '../nats-connection.js';
 import { ControlPlaneError } from '../errors.js';
 import { encodeSigilAccount, type FleetNatsAuth } from './nats-auth.js';
 import { FLEET_CODES } from './errors.js';
@@ -14,12 +16,10 @@ export const CLAIMS_UPDATE_SUBJECT = '$SYS.REQ.CLAIMS.UPDATE';
 export class AccountUpdater {
   private constructor(private readonly auth: FleetNatsAuth, private readonly sys: NatsConnection) {}
 
-  static async connect(auth: FleetNatsAuth, natsUrl: string): Promise<AccountUpdater> {
-    const sys = await connect({
-      servers: natsUrl,
-      name: 'sigil-controlplane-sys',
+  static async connect(auth: FleetNatsAuth, nats: NatsTarget, log: Logger): Promise<AccountUpdater> {
+    const sys = await connectCluster(nats, {
+      name: 'sigil-controlplane-sys', log,
       authenticator: credsAuthenticator(new TextEncoder().encode(auth.systemCreds)),
-      maxReconnectAttempts: -1,
     });
     return new AccountUpdater(auth, sys);
   }

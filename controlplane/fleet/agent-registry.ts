@@ -1,5 +1,8 @@
 import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../log.js';
 import { isCasConflict, withRetry } from '../store/kv-errors.js';
+import { KvView } from '../store/kv-view.js';
 import { FLEET_CODES, fleetError } from './errors.js';
 
 /** An enrolled agent, as kept in KV (`agent.<id>`). */
@@ -15,26 +18,50 @@ export interface AgentRecord {
 
 const PREFIX = 'agent.';
 
-/** Enrolled agents in the fleet bucket. Revoked agents stay listed (and keep being revoked in NATS). */
+/**
+ * Enrolled agents in the fleet bucket. Revoked agents stay listed (and keep being revoked in NATS).
+ * `list()` answers from a watched in-memory view (one KV watch per process, `run(signal)` follows it);
+ * `get()` and `listStored()` read the bucket itself, for decisions that must see other replicas'
+ * writes at once (exchange ownership, the revocation list).
+ */
 export class AgentRegistry {
-  constructor(readonly kv: KV) {}
+  readonly view: KvView<AgentRecord>;
+
+  constructor(readonly kv: KV, nc: NatsConnection, bucket: string, log: Logger) {
+    this.view = new KvView(nc, kv, bucket, PREFIX, (entry) => entry.json<AgentRecord>(), log);
+  }
 
   static readonly KEY_PREFIX = PREFIX;
 
+  /** Keeps the view current until `signal` fires. */
+  run(signal: AbortSignal): Promise<void> {
+    return this.view.follow(signal);
+  }
+
   async add(record: AgentRecord): Promise<void> {
-    await withRetry(() => this.kv.create(`${PREFIX}${record.id}`, JSON.stringify(record)));
+    const seq = await withRetry(() => this.kv.create(`${PREFIX}${record.id}`, JSON.stringify(record)));
+    this.#recorded(record, seq);
   }
 
   async get(id: string): Promise<AgentRecord | undefined> {
     const entry = await withRetry(() => this.kv.get(`${PREFIX}${id}`));
+    if (entry) this.view.record(entry);
     return entry && entry.operation === 'PUT' ? entry.json<AgentRecord>() : undefined;
   }
 
+  /** Every agent, from memory (no NATS round trip once loaded). */
   async list(): Promise<AgentRecord[]> {
-    const keys: string[] = [];
-    for await (const key of await withRetry(() => this.kv.keys(`${PREFIX}>`))) keys.push(key);
-    const records = await Promise.all(keys.map((key) => this.get(key.slice(PREFIX.length))));
-    return records.filter((r): r is AgentRecord => r !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+    await this.view.loaded();
+    return sorted(this.view.values());
+  }
+
+  /** Every agent, read from the bucket now (one stream request plus one get per agent). */
+  async listStored(): Promise<AgentRecord[]> {
+    return sorted(await this.view.readStored());
+  }
+
+  #recorded(record: AgentRecord, seq: number): void {
+    this.view.set(record.id, record, seq);
   }
 
   /** Marks the agent revoked (idempotent); returns the record as stored. */
@@ -46,13 +73,18 @@ export class AgentRegistry {
       if (record.revokedAt) return record;
       const revoked = { ...record, revokedAt: at.toISOString() };
       try {
-        await withRetry(() => this.kv.put(`${PREFIX}${id}`, JSON.stringify(revoked), { previousSeq: entry.revision }));
+        const seq = await withRetry(() => this.kv.put(`${PREFIX}${id}`, JSON.stringify(revoked), { previousSeq: entry.revision }));
+        this.#recorded(revoked, seq);
         return revoked;
       } catch (err) {
         if (!isCasConflict(err)) throw err;
       }
     }
   }
+}
+
+function sorted(records: AgentRecord[]): AgentRecord[] {
+  return records.sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** NATS revocation list for the account JWT: every revoked agent's nkey → revocation time (s). */

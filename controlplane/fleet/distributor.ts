@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from '../log.js';
 import type { BindingSpec } from '../../protocol/bindings.js';
 import { BUNDLE_FORMAT, type AgentBundle } from '../../protocol/bundle.js';
@@ -8,7 +7,11 @@ import type { BundleGetReply } from '../../protocol/fleet.js';
 import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import { computeBindingsFor } from '../bindings/compute.js';
 import type { ResourceStore, Snapshot } from '../store/resource-store.js';
-import { AgentRegistry, type AgentRecord } from './agent-registry.js';
+import type { AgentRegistry, AgentRecord } from './agent-registry.js';
+import { sleep } from '../../common/abort.js';
+
+/** How often each replica reads the policy record in case its watch missed a commit. */
+const POLL_MS = 1_000;
 import type { BundleSigningKey } from './bundle-signing-key.js';
 import { FLEET_CODES } from './errors.js';
 import { answersOwnInbox, type RefusedReplyListener } from './reply-guard.js';
@@ -34,6 +37,13 @@ export interface IssuedBundle {
  * Agents ask for their bundle on every (re)connect (`bundle.get`, answered from the cache through the
  * queue group, so replicas share the work); pushes go out from every replica and agents ignore
  * revisions they already run.
+ *
+ * Across replicas this is at-least-once on purpose, with no claim or lease: every replica follows the
+ * policy record (a watch, backed by a 1 s poll of one key) and pushes what changed, so a change reaches
+ * every agent whichever replica sees it first, also when a replica dies mid-push — the others push
+ * the same revision anyway. A bundle is idempotent by revision (agents apply a revision once and ack
+ * it), so a duplicate costs one verify on the agent; a claim would add a lease to wait out exactly
+ * when a replica has died.
  */
 export class BundleDistributor {
   readonly #issued = new Map<string, IssuedBundle>();
@@ -71,32 +81,59 @@ export class BundleDistributor {
 
   async run(signal: AbortSignal): Promise<void> {
     const { nc, store, registry, log } = this.parts;
-    const agentWatch = await registry.kv.watch({ key: `${AgentRegistry.KEY_PREFIX}>` });
+    const unfollow = registry.view.onChange((id, record) => {
+      if (record) this.#agents.set(id, record);
+      else this.#agents.delete(id);
+      this.refresh().catch((err: unknown) => log.error({ err }, 'bundle refresh failed'));
+    });
     const getSub = nc.subscribe(subjects.bundleGet('*'), { queue: subjects.controlPlaneQueue, callback: (err, msg) => {
       if (err) return log.error({ err }, 'bundle.get subscription failed');
       if (!answersOwnInbox('bundle.get', msg.subject, msg.reply, log, this.parts.onRefusedReply)) return;
       void this.#answerGet(msg.subject).then((reply) => msg.respond(JSON.stringify(reply)), (e: unknown) => log.error({ err: e }, 'bundle.get failed'));
     } });
-    const stopCommits = new AbortController();
-    const commits = store.watchCommits(stopCommits.signal);
-    const stop = (): void => {
-      stopCommits.abort();
-      agentWatch.stop();
+    signal.addEventListener('abort', () => {
+      unfollow();
       void getSub.drain().catch(() => undefined);
-    };
-    signal.addEventListener('abort', stop, { once: true });
-    await this.refresh();
+    }, { once: true });
+    await this.refresh().catch((err: unknown) => log.error({ err }, 'bundle refresh failed'));
     await Promise.all([
-      this.#followCommits(commits),
-      this.#follow(agentWatch, (entry) => {
-        const id = entry.key.slice(AgentRegistry.KEY_PREFIX.length);
-        if (entry.operation === 'PUT') this.#agents.set(id, entry.json<AgentRecord>());
-        else this.#agents.delete(id);
-        return true;
-      }),
+      this.#followPolicy(store, signal),
+      this.#pollPolicy(store, signal),
       closedOf(getSub),
     ]);
     await this.#refreshing;
+  }
+
+  /** A committed apply triggers a refresh; the commit watch is re-opened whenever it ends (server restart, consumer lost). */
+  async #followPolicy(store: ResourceStore, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        for await (const revision of store.watchCommits(signal)) {
+          if (revision > this.#revision) this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
+        }
+      } catch (err) {
+        if (!signal.aborted) this.parts.log.warn({ err: (err as Error).message }, 'policy watch failed; re-opening');
+      }
+      await sleep(250, signal);
+    }
+  }
+
+  /**
+   * The watch's backstop: a KV watch can stay silent for several seconds after its stream's leader
+   * died (until its consumer is recreated), so the committed revision is also read every POLL_MS (one
+   * get of one key), and a revision newer than the last refresh triggers one.
+   */
+  async #pollPolicy(store: ResourceStore, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(POLL_MS, signal);
+      if (signal.aborted) return;
+      try {
+        const committed = await store.committedRevision();
+        if (committed.revision > this.#revision || committed.pending) await this.refresh();
+      } catch (err) {
+        this.parts.log.debug({ err: (err as Error).message }, 'policy poll failed');
+      }
+    }
   }
 
   /** Recomputes every agent's bundle from one snapshot and pushes those that changed. */
@@ -160,20 +197,6 @@ export class BundleDistributor {
       issued = this.#issued.get(agentId);
     }
     return issued ? { ok: true, jws: issued.jws } : { ok: false, code: FLEET_CODES.NO_BUNDLE, message: 'no bundle yet' };
-  }
-
-  async #followCommits(commits: AsyncIterable<number>): Promise<void> {
-    for await (const revision of commits) {
-      if (revision <= this.#revision) continue;
-      this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
-    }
-  }
-
-  async #follow(watch: AsyncIterable<KvWatchEntry>, relevant: (entry: KvWatchEntry) => boolean): Promise<void> {
-    for await (const entry of watch) {
-      if (!relevant(entry)) continue;
-      this.refresh().catch((err: unknown) => this.parts.log.error({ err }, 'bundle refresh failed'));
-    }
   }
 }
 

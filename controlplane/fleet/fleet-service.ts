@@ -8,7 +8,9 @@ import type { AgentInfo } from '../bindings/compute.js';
 import { decodeBundleAck, decodeHeartbeat, type EnrollRequest, type EnrollResponse } from '../../protocol/fleet.js';
 import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import type { ResourceStore } from '../store/resource-store.js';
-import { openBucket } from '../store/bucket.js';
+import { openBucket, type BucketOptions } from '../store/bucket.js';
+import type { NatsTarget } from '../nats-connection.js';
+import { parseServerList } from '../../common/nats/servers.js';
 import { AccountUpdater } from './account-updates.js';
 import { AgentRegistry, revocationsOf, type AgentRecord } from './agent-registry.js';
 import { BundleSigningKey } from './bundle-signing-key.js';
@@ -27,9 +29,13 @@ export interface FleetSettings {
   auth: FleetNatsAuth;
   /** Private JWK of the bundle-signing key (created at first start, 0600). */
   bundleKeyFile: string;
-  /** The NATS URL agents are told to use (default: auth.agentNatsUrl, else the control plane's). */
-  agentNatsUrl: string;
+  /** The NATS servers agents are told to use (default: auth.agentNatsServers, else the control plane's). */
+  agentNatsServers: string[];
+  /** PEM of the CA of the NATS servers' certificates, handed to agents with the servers (TLS clusters). */
+  agentNatsCaPem?: string;
   bucket: string;
+  /** How the fleet bucket is opened (replica count, log). */
+  buckets?: BucketOptions;
   heartbeatIntervalMs: number;
   silentAfterIntervals: number;
   expectedPrograms?: ExpectedProgram[];
@@ -44,6 +50,14 @@ export interface FleetHooks {
   onBundleResult?: (applied: boolean) => void;
 }
 
+/** The servers init-nats recorded for agents (`agentNatsServers`, or the older one-string `agentNatsUrl`). */
+function agentServersOf(auth: FleetNatsAuth): string[] | undefined {
+  const listed = auth.agentNatsServers ?? auth.agentNatsUrl;
+  if (listed === undefined) return undefined;
+  const parsed = parseServerList(listed);
+  return parsed.ok ? parsed.servers : undefined;
+}
+
 /** Reads `<stateDir>/fleet/nats-auth.json`; undefined when absent (fleet disabled). */
 export async function loadFleetAuth(stateDir: string): Promise<FleetNatsAuth | undefined> {
   try {
@@ -54,9 +68,9 @@ export async function loadFleetAuth(stateDir: string): Promise<FleetNatsAuth | u
   }
 }
 
-export function fleetSettings(stateDir: string, natsUrl: string, auth: FleetNatsAuth, overrides: Partial<FleetSettings> = {}): FleetSettings {
+export function fleetSettings(stateDir: string, natsServers: string[], auth: FleetNatsAuth, overrides: Partial<FleetSettings> = {}): FleetSettings {
   return {
-    auth, bundleKeyFile: join(stateDir, 'fleet', 'bundle-signing.jwk'), agentNatsUrl: auth.agentNatsUrl ?? natsUrl,
+    auth, bundleKeyFile: join(stateDir, 'fleet', 'bundle-signing.jwk'), agentNatsServers: agentServersOf(auth) ?? natsServers,
     bucket: FLEET_BUCKET, heartbeatIntervalMs: 5_000, silentAfterIntervals: 3, staleAfterSeconds: 7 * 86_400,
     maxTokenTtlSeconds: 24 * 3600, ...overrides,
   };
@@ -82,16 +96,18 @@ export class FleetService implements Service {
     private readonly hooks: FleetHooks = {},
   ) {}
 
-  static async open(nc: NatsConnection, natsUrl: string, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: FleetHooks = {}): Promise<FleetService> {
-    const kv = await openBucket(nc, settings.bucket);
-    const registry = new AgentRegistry(kv);
+  static async open(nc: NatsConnection, nats: NatsTarget, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: FleetHooks = {}): Promise<FleetService> {
+    const kv = await openBucket(nc, settings.bucket, settings.buckets);
+    const registry = new AgentRegistry(kv, nc, settings.bucket, log);
+    await registry.view.loaded();
     const key = await BundleSigningKey.loadOrCreate(settings.bundleKeyFile);
     const distributor = new BundleDistributor({ nc, store, registry, key, log, ...(hooks.onRefusedReply ? { onRefusedReply: hooks.onRefusedReply } : {}) });
     const monitor = new FleetMonitor({
       heartbeatIntervalMs: settings.heartbeatIntervalMs, silentAfterIntervals: settings.silentAfterIntervals,
       ...(settings.expectedPrograms ? { expectedPrograms: settings.expectedPrograms } : {}),
     });
-    const updater = await AccountUpdater.connect(settings.auth, natsUrl);
+    const updater = await AccountUpdater.connect(settings.auth, nats, log);
+    if (settings.agentNatsCaPem === undefined && nats.caFile !== undefined) settings = { ...settings, agentNatsCaPem: await readFile(nats.caFile, 'utf8') };
     return new FleetService(settings, registry, new JoinTokens(kv), distributor, monitor, updater, nc, store, key, log, hooks);
   }
 
@@ -119,7 +135,7 @@ export class FleetService implements Service {
       void heartbeats.drain().catch(() => undefined);
     }, { once: true });
     try {
-      await this.distributor.run(signal);
+      await Promise.all([this.registry.run(signal), this.distributor.run(signal)]);
     } finally {
       await this.updater.close().catch(() => undefined);
     }
@@ -140,7 +156,11 @@ export class FleetService implements Service {
     const record: AgentRecord = { id: agentId, hostname: request.hostname, labels, publicNkey: request.publicNkey, enrolledAt: new Date().toISOString() };
     await this.registry.add(record);
     this.log.info({ agentId, hostname: request.hostname, labels }, 'agent enrolled');
-    return { agentId, natsUserJwt, bundleSigningJwk: this.key.publicJwk, natsUrl: this.settings.agentNatsUrl };
+    const servers = this.settings.agentNatsServers;
+    return {
+      agentId, natsUserJwt, bundleSigningJwk: this.key.publicJwk, natsUrl: servers[0] as string, natsServers: servers,
+      ...(this.settings.agentNatsCaPem ? { natsCaPem: this.settings.agentNatsCaPem } : {}),
+    };
   }
 
   /**
@@ -149,7 +169,7 @@ export class FleetService implements Service {
    */
   async revoke(agentId: string): Promise<AgentRecord> {
     const record = await this.registry.markRevoked(agentId, new Date());
-    await this.updater.publishRevocations(revocationsOf(await this.registry.list()));
+    await this.updater.publishRevocations(revocationsOf(await this.registry.listStored()));
     this.log.info({ agentId }, 'agent revoked');
     return record;
   }

@@ -29,7 +29,9 @@ export interface FleetNatsAuth {
   operatorSigningSeed: string;
   /** Credentials (JWT + seed) of a system-account user, to push account updates to the server. */
   systemCreds: string;
-  /** The NATS URL handed to agents at enrolment; defaults to the control plane's own. */
+  /** The NATS servers handed to agents at enrolment; defaults to the control plane's own. */
+  agentNatsServers?: string[];
+  /** Older form of agentNatsServers (one URL, or several comma-separated); still read. */
   agentNatsUrl?: string;
 }
 
@@ -94,7 +96,7 @@ export async function mintFullUserCreds(auth: FleetNatsAuth, name: string): Prom
 }
 
 /** A fresh operator, system account and SIGIL account, with the control plane's and an admin's creds. */
-export async function createNatsAuth(agentNatsUrl?: string): Promise<NatsAuthSetup> {
+export async function createNatsAuth(agentNatsServers?: string[]): Promise<NatsAuthSetup> {
   const operator = createOperator();
   const operatorSigning = createOperator();
   const system = createAccount();
@@ -116,7 +118,7 @@ export async function createNatsAuth(agentNatsUrl?: string): Promise<NatsAuthSet
     accountSigningSeed: seedOf(accountSigning),
     operatorSigningSeed: seedOf(operatorSigning),
     systemCreds: decoder.decode(fmtCreds(sysUserJwt, sysUser)),
-    ...(agentNatsUrl ? { agentNatsUrl } : {}),
+    ...(agentNatsServers && agentNatsServers.length > 0 ? { agentNatsServers } : {}),
   };
   return {
     fleet,

@@ -17,6 +17,8 @@ export interface AgentStatus extends AgentState {
   /** Seconds since the last heartbeat; undefined when none arrived. */
   lastHeartbeatAgeSeconds: number | undefined;
   version: string | undefined;
+  /** The host's kernel release, as its last heartbeat said. */
+  kernel: string | undefined;
   programs: ProgramInfo[];
   /** Identity protection on the host, as its last heartbeat said. */
   protection: IdentityProtection | undefined;
@@ -40,6 +42,7 @@ export function fleetStatus(agents: AgentRecord[], currentRevision: number, moni
       issuedRevision: issued?.revision,
       lastHeartbeatAgeSeconds: last ? Math.max(0, (now - last.at) / 1000) : undefined,
       version: last?.heartbeat.version,
+      kernel: last?.heartbeat.kernel,
       programs: last?.heartbeat.programs ?? [],
       protection: last?.heartbeat.protection,
     };

@@ -5,10 +5,10 @@ import { ControlPlaneError } from '../errors.js';
 import { JwtSvidIssuer } from '../issuer/issuer.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
-import { bearerMatches } from './admin-token.js';
+import { isReadMethod, type AccessControl } from './access-tokens.js';
 import { handleApi, type ApiHooks } from './api.js';
 import { sendError, sendJson } from './respond.js';
-import { HTTP_CODES } from './errors.js';
+import { HTTP_CODES, accessError } from './errors.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
@@ -17,17 +17,19 @@ export interface HttpServiceOptions {
   host: string;
   port: number;
   store: ResourceStore;
-  adminToken: string;
+  /** Admin token and viewer tokens: who may call /v1/, and as which role. */
+  access: AccessControl;
   log: Logger;
-  /** Whether the parts behind the API are ready (for /readyz). */
-  ready: () => boolean;
+  /** Whether the parts behind the API are ready (for /readyz), and why not. */
+  ready: () => boolean | { ready: boolean; reason?: string };
   /** Told of what the admin API changed (metrics). */
   hooks?: ApiHooks;
 }
 
 /**
  * The control plane's HTTP endpoint. Public: /healthz, /readyz and the issuer's discovery, JWKS and
- * SPIFFE bundle (under the issuer URL's path). Everything under /v1/ needs the admin bearer token.
+ * SPIFFE bundle (under the issuer URL's path). Everything under /v1/ needs a bearer token: the admin
+ * token for everything, a viewer token for reads only (any other method is a 403 before routing).
  */
 export class HttpService implements Service {
   readonly name = 'http';
@@ -89,12 +91,13 @@ export class HttpService implements Service {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const { store, log, adminToken } = this.options;
+    const { store, log, access } = this.options;
     const issuer = this.issuer;
     if (path === '/healthz') return sendJson(res, 200, { status: 'live' });
     if (path === '/readyz') {
-      const ready = this.options.ready();
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
+      const answer = this.options.ready();
+      const { ready, reason } = typeof answer === 'boolean' ? { ready: answer, reason: answer ? undefined : 'starting' } : answer;
+      return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason: reason ?? 'starting' });
     }
     if (issuer && (req.method === 'GET' || req.method === 'HEAD')) {
       const publicHeaders = { 'cache-control': 'public, max-age=60' };
@@ -104,8 +107,10 @@ export class HttpService implements Service {
     }
     for (const route of this.routes.public) if (await route(req, res, path)) return;
     if (path.startsWith('/v1/')) {
-      if (!bearerMatches(req.headers.authorization, adminToken)) {
-        throw new ControlPlaneError(HTTP_CODES.API_UNAUTHORIZED, 'missing or wrong admin bearer token', { status: 401 });
+      const role = await access.roleOfHeader(req.headers.authorization);
+      if (role === undefined) throw accessError(HTTP_CODES.API_UNAUTHORIZED, 'missing or wrong bearer token (admin or viewer)', 401);
+      if (role === 'viewer' && !isReadMethod(req.method)) {
+        throw accessError(HTTP_CODES.API_FORBIDDEN, `a viewer token may only read (GET); ${req.method ?? ''} ${path} needs the admin token`, 403);
       }
       if (await handleApi(req, res, path, store, log, this.options.hooks)) return;
       for (const route of this.routes.admin) if (await route(req, res, path)) return;

@@ -21,7 +21,7 @@ export interface SigningKey {
   privateJwk: JWK;
 }
 
-interface KeySetFile {
+export interface KeySetFile {
   /** Bumped on every change of the published set; the SPIFFE bundle's spiffe_sequence. */
   sequence: number;
   keys: SigningKey[];
@@ -40,10 +40,25 @@ const FILE = 'signing-keys.json';
 const LOCK = 'signing-keys.lock';
 const STALE_LOCK_MS = 30_000;
 
+/** Where replicas keep one key set between them (kv-key-store.ts: NATS KV), compare-and-set by sequence. */
+export interface SharedKeySetStore {
+  read(): Promise<{ file: KeySetFile | undefined; seq: number }>;
+  /** False when someone else wrote it since `seq`. */
+  write(file: KeySetFile, seq: number): Promise<boolean>;
+}
+
+/** How long a replica signs from its copy of a KV-held key set before reading it again. */
+const SHARED_CACHE_MS = 2_000;
+
 export class KeySet {
   private cache: { file: KeySetFile; version: string } | undefined;
+  private sharedCache: { file: KeySetFile; at: number } | undefined;
 
-  constructor(readonly dir: string, readonly policy: RotationPolicy, private readonly now: () => number = Date.now) {}
+  /**
+   * `shared`: keep the set in NATS KV (replicas with separate state dirs). A set found in `dir` and
+   * not yet in KV is imported at the first change (an installation that started with files).
+   */
+  constructor(readonly dir: string, readonly policy: RotationPolicy, private readonly now: () => number = Date.now, private readonly shared?: SharedKeySetStore) {}
 
   /** The key that signs now and the published set; reloads if another replica changed the file. */
   async current(): Promise<{ signing: SigningKey; published: SigningKey[]; sequence: number }> {
@@ -76,6 +91,7 @@ export class KeySet {
   }
 
   private async change(edit: (file: KeySetFile) => boolean): Promise<boolean> {
+    if (this.shared) return this.changeShared(this.shared, edit);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const release = await this.lock();
     try {
@@ -93,7 +109,49 @@ export class KeySet {
     }
   }
 
+  /** Compare-and-set loop on the KV copy; the edit runs again on a fresh read after a lost race. */
+  private async changeShared(shared: SharedKeySetStore, edit: (file: KeySetFile) => boolean): Promise<boolean> {
+    for (;;) {
+      const { file: stored, seq } = await shared.read();
+      const file = stored ?? await this.loadFile();
+      const changed = edit(file);
+      if (!changed && stored) {
+        this.sharedCache = { file, at: Date.now() };
+        return false;
+      }
+      for (const key of file.keys) if (key.kid === '') key.kid = await calculateJwkThumbprint(publicJwk(key.privateJwk));
+      if (changed) file.sequence += 1;
+      if (await shared.write(file, seq)) {
+        this.sharedCache = { file, at: Date.now() };
+        return changed;
+      }
+    }
+  }
+
   private async load(): Promise<KeySetFile> {
+    if (!this.shared) return this.loadFile();
+    const cached = this.sharedCache;
+    if (cached) {
+      // Stale while revalidating: signing never waits on NATS once a copy is held (store failover).
+      if (Date.now() - cached.at >= SHARED_CACHE_MS) this.refreshShared(this.shared);
+      return structuredClone(cached.file);
+    }
+    const { file } = await this.shared.read();
+    if (file) this.sharedCache = { file, at: Date.now() };
+    return structuredClone(file ?? { sequence: 0, keys: [] });
+  }
+
+  private refreshing = false;
+
+  private refreshShared(shared: SharedKeySetStore): void {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    shared.read().then(({ file }) => {
+      if (file) this.sharedCache = { file, at: Date.now() };
+    }, () => undefined).finally(() => { this.refreshing = false; });
+  }
+
+  private async loadFile(): Promise<KeySetFile> {
     const path = join(this.dir, FILE);
     let version: string; // a rename by another replica changes the inode even within one mtime tick
     try {

@@ -8,7 +8,9 @@ export function isCasConflict(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
 }
 
-const TRANSIENT = new Set(['TimeoutError', 'NoRespondersError', 'ConnectionError', 'RequestError', 'ClosedConnectionError']);
+// JetStreamNotEnabled is how nats.js reports a publish nobody answered: in a cluster, a stream with no
+// leader for a moment (leader election, a replica count being changed).
+const TRANSIENT = new Set(['TimeoutError', 'NoRespondersError', 'ConnectionError', 'RequestError', 'ClosedConnectionError', 'JetStreamNotEnabled']);
 
 /** NATS or JetStream briefly away (restart, reconnect, leader election): worth retrying. */
 export function isTransient(err: unknown): boolean {
@@ -37,3 +39,21 @@ export async function withRetry<T>(op: () => Promise<T>, deadlineMs = 15_000): P
   }
 }
 
+
+/**
+ * For start-up: runs `op` until it succeeds while the store is unavailable (a replica started during
+ * a JetStream outage waits for quorum instead of exiting), telling `onWait` once per failure.
+ * Other errors, and `signal` firing, end it.
+ */
+export async function whenStoreAvailable<T>(op: () => Promise<T>, signal: AbortSignal, onWait: (err: Error) => void): Promise<T> {
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      const unavailable = err instanceof ControlPlaneError && err.code === STORE_CODES.STORE_UNAVAILABLE;
+      if (!unavailable || signal.aborted) throw err;
+      onWait(err);
+      await sleep(1_000, signal);
+    }
+  }
+}

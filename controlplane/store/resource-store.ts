@@ -8,7 +8,7 @@ import { resourceKey, type Resource } from '../resources/types.js';
 import { checkResource } from '../resources/parse.js';
 import { duplicateIssues, referenceIssues } from '../resources/references.js';
 import { ValidationError } from '../resources/issues.js';
-import { DEFAULT_BUCKET, openBucket } from './bucket.js';
+import { DEFAULT_BUCKET, openBucket, type BucketOptions } from './bucket.js';
 import { META_KEY, type Change, type MetaEntry, type PolicyRecord, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
 import { sleep } from '../../common/abort.js';
@@ -39,6 +39,8 @@ export interface CommitResult {
 /** Keeps the intent well inside nats-server's default 1 MiB message limit. */
 const MAX_INTENT_BYTES = 900 * 1024;
 const MAX_ATTEMPTS = 50;
+/** Keys the health probe writes (not a resource kind, so never read as one). */
+const PROBE_PREFIX = 'probe.';
 
 /**
  * Resources in NATS JetStream KV (`<kind>.<name>` → JSON), the only source of truth. Every change is an
@@ -48,9 +50,28 @@ const MAX_ATTEMPTS = 50;
 export class ResourceStore {
   private constructor(readonly kv: KV, private readonly jsm: JetStreamManager, private readonly bucket: string) {}
 
-  static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET): Promise<ResourceStore> {
-    const kv = await openBucket(nc, bucket);
+  static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET, options: BucketOptions = {}): Promise<ResourceStore> {
+    const kv = await openBucket(nc, bucket, options);
     return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc)), bucket);
+  }
+
+  /**
+   * Writes `probe.<name>` once, no retry: succeeds only while the bucket's stream can commit (has a
+   * leader and a quorum of its replicas) — reads alone would not tell, as any replica serves a
+   * direct get, and a leader that lost its followers still answers stream info for a while.
+   * One key per replica, history 1: the bucket does not grow.
+   */
+  async probe(name: string): Promise<void> {
+    await this.kv.put(`${PROBE_PREFIX}${name}`, new Date().toISOString());
+  }
+
+  /**
+   * The policy revision last committed, from one read of the policy record (no snapshot); `pending`
+   * when an apply is being written out. For pollers that back up watchCommits().
+   */
+  async committedRevision(): Promise<{ revision: number; pending: boolean }> {
+    const meta = await readMeta(this.kv);
+    return { revision: meta.record.revision, pending: meta.record.pending !== undefined };
   }
 
   /**

@@ -43,3 +43,11 @@ test('a missing or unparsable file is a friendly error naming it', async (t) => 
   await writeFile(bad, 'signer: [unclosed\n');
   await t.throwsAsync(loadAgentConfig(bad), { message: /bad\.yaml: not valid YAML/ });
 });
+
+test('NATS servers: unset by default (the enrolment decides); a list, one URL or a comma-separated string when set', (t) => {
+  t.is(agentConfigFrom({}, '(defaults)').controlPlane.natsServers, undefined);
+  t.deepEqual(agentConfigFrom({ controlPlane: { servers: ['tls://a:1', 'tls://b:2'] } }, 'f.yaml').controlPlane.natsServers, ['tls://a:1', 'tls://b:2']);
+  t.deepEqual(agentConfigFrom({ controlPlane: { natsUrl: 'nats://a:1,nats://b:2' } }, 'f.yaml').controlPlane.natsServers, ['nats://a:1', 'nats://b:2']);
+  t.deepEqual(agentConfigFrom({ controlPlane: { natsUrl: 'nats://a:1' } }, 'f.yaml', { natsUrl: 'nats://flag:3' }).controlPlane.natsServers, ['nats://flag:3']);
+  t.throws(() => agentConfigFrom({ controlPlane: { servers: ['nats://a:1', 'bad'] } }, 'f.yaml'), { message: /f\.yaml: controlPlane\.servers: "bad" is not a NATS URL/ });
+});

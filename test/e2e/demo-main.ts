@@ -2,8 +2,10 @@
  * The local demo (`make demo`, `npm run demo [-- --json]`): the whole system on this machine, then
  * the official OCI SDK example as a bound workload (succeeds with no credential of its own) and as an
  * unbound copy of the same program (refused by the service), both as an unprivileged user with no
- * capabilities, trusting the signer as `sigil-agent trust` says, then `sigil fleet status`. Everything it
- * started is stopped on exit or Ctrl-C. With --json the last line is a JSON summary.
+ * capabilities, trusting the signer as `sigil-agent trust` says, then `sigil fleet status`. It prints the
+ * console's URL and a viewer token to sign in with; run from a terminal, it keeps everything up for the
+ * console until Ctrl-C (`--no-hold` ends at once). Everything it started is stopped on exit or Ctrl-C.
+ * With --json the last line is a JSON summary (and it never holds).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -12,12 +14,14 @@ import { OS_HOST, ROOT, SPIFFE_ID, startStack, type Stack } from './stack.js';
 import { reportedIdentity, type WorkloadRun } from './workload-runner.js';
 import { explainRun } from './workload-failure.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, 'no-hold': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
-  process.stdout.write('usage: npm run demo [-- --json]   (as root, on a kernel with BPF and BTF)\n');
+  process.stdout.write('usage: npm run demo [-- --json] [-- --no-hold]   (as root, on a kernel with BPF and BTF)\n');
   process.exit(0);
 }
 const json = values.json === true;
+// From a terminal the demo stays up for the console until Ctrl-C; in scripts and CI it ends.
+const hold = !json && values['no-hold'] !== true && process.stdin.isTTY === true && process.stdout.isTTY === true;
 const say = (text: string): void => {
   if (!json) process.stdout.write(`${text}\n`);
 };
@@ -47,7 +51,7 @@ async function main(): Promise<number> {
     return 1;
   }
   say('Starting NATS, the control plane, the OCI stand-ins and the Sigil agent ...');
-  const stack = await startStack({ heartbeatMs: 1000 });
+  const stack = await startStack({ heartbeatMs: 1000, controlPlaneListen: '127.0.0.1:0' });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -104,6 +108,7 @@ async function main(): Promise<number> {
         refused: stack.objectStorage.requests.filter((r) => r.status === 401).length,
       },
       fleet: (fleet.agents ?? []).map((a) => ({ id: a.id, state: a.state })),
+      console: `${stack.cp.url}/ui/`,
     };
     say('');
     if (summary.ok) {
@@ -112,6 +117,15 @@ async function main(): Promise<number> {
       // Also with --json (stdout is then the summary only): the causes go to stderr.
       process.stderr.write(`UNEXPECTED: ${problems.length} problem(s):\n${problems.map((p) => `- ${p}`).join('\n')}\n`);
     }
+    const viewer = await stack.api<{ token: string; expiresAt: string }>('POST', '/v1/access-tokens', { role: 'viewer', ttl: '8h' });
+    say('');
+    say(`4. The console (read-only): ${stack.cp.url}/ui/`);
+    say(`     sign in with this viewer token (made by \`sigil token create --role viewer\`): ${viewer.status === 201 ? viewer.body.token : `(not made: HTTP ${viewer.status})`}`);
+    if (hold) {
+      say('     Fleet, inventory and audit trail of this demo are there now. Press Ctrl-C to stop the demo.');
+      await new Promise<void>(() => undefined);
+    }
+    say('     (run from a terminal, the demo stays up for the console until Ctrl-C)');
     await stop();
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     return summary.ok ? 0 : 1;

@@ -68,6 +68,8 @@ export interface StackOptions {
    * `{ attestation: { protection: 'taint-only' } }`; the stack's own sections win on a clash.
    */
   agentConfig?: Record<string, unknown>;
+  /** host:port of the control plane's API (and console); default 127.0.0.1 on a free port. */
+  controlPlaneListen?: string;
 }
 
 export interface Stack {
@@ -108,7 +110,7 @@ export interface Stack {
    * Runs the SDK workload in the workload cgroup as workloadUid (bound when run by the real node). The
    * real node trusts only `signerCa`; another `node` (not bound, so not steered) gets `caBundle`.
    */
-  runSdkWorkload(opts?: { node?: string; tag?: string; repeat?: number; uid?: number; onSpawn?: (pid: number) => void }): Promise<WorkloadRun>;
+  runSdkWorkload(opts?: { node?: string; tag?: string; repeat?: number; pauseMs?: number; uid?: number; onSpawn?: (pid: number) => void }): Promise<WorkloadRun>;
   /** The control plane's admin HTTP API. */
   api<T>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
   applyPolicy(docs: object[]): Promise<number>;
@@ -125,7 +127,7 @@ export interface Stack {
  * then sits where no unprivileged process can stand in for it. ::1 is shared by stacks running at
  * the same time, hence the check there too.
  */
-async function freePrivilegedPort(hosts: string[]): Promise<number> {
+export async function freePrivilegedPort(hosts: string[]): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 600 + (randomBytes(2).readUInt16BE(0) % 400);
     const free = await Promise.all(hosts.map((host) => new Promise<boolean>((resolve) => {
@@ -211,7 +213,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await mkdir(cpState, { recursive: true, mode: 0o700 });
     const cpCreds = path.join(cpState, 'cp.creds');
     await writeFile(cpCreds, auth.controlPlaneCreds, { mode: 0o600 });
-    const cpConfig = await loadConfig(undefined, { natsUrl: nats.url, listen: '127.0.0.1:0', stateDir: cpState, logLevel: 'warn' });
+    const cpConfig = await loadConfig(undefined, { natsUrl: nats.url, listen: options.controlPlaneListen ?? '127.0.0.1:0', stateDir: cpState, logLevel: 'warn' });
     cpConfig.nats.credsFile = cpCreds;
     let cpStop = new AbortController();
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -356,7 +358,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         cgroup: workloadCgroup,
         hosts: { [OS_HOST]: objectStorage.address },
         command: opts.node ?? process.execPath,
-        args: [workloadScript, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1)],
+        args: [workloadScript, '--config', path.join(ociDir, 'config'), '--region', REGION, '--tag', opts.tag ?? 'bound', '--repeat', String(opts.repeat ?? 1), ...(opts.pauseMs === undefined ? [] : ['--pause-ms', String(opts.pauseMs)])],
         env: { NODE_EXTRA_CA_CERTS: opts.node === undefined ? signerCa : caBundle, HOME: workloadHome },
         uid: opts.uid ?? WORKLOAD_UID,
         ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
@@ -384,7 +386,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function runNode(args: string[]): Promise<string> {
+export function runNode(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -396,7 +398,7 @@ function runNode(args: string[]): Promise<string> {
 }
 
 /** Adopts the pinned set (same config as the agent) and detaches it: no link, pin or program left. */
-async function detachPinned(cgroup: string, pinDir: string, signerHost: string, signerPort: number): Promise<void> {
+export async function detachPinned(cgroup: string, pinDir: string, signerHost: string, signerPort: number): Promise<void> {
   try {
     const steering = await KernelSteering.attach({ signerIPv4: signerHost, signerPort, cgroupPath: cgroup, pinDir });
     steering.detach();
@@ -407,7 +409,7 @@ async function detachPinned(cgroup: string, pinDir: string, signerHost: string, 
 }
 
 /** rmdir a cgroup once its last process has gone (killed processes take a moment to leave). */
-async function rmdirWhenEmpty(dir: string): Promise<void> {
+export async function rmdirWhenEmpty(dir: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     try {
       await rmdir(dir);

@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const hostname = values.hostname;
   try {
     const enrollment = await enroll({ token, controlPlaneUrl, stateDir, ...(hostname ? { hostname } : {}) });
-    process.stdout.write(`enrolled as ${enrollment.agentId}; NATS ${enrollment.natsUrl}; bundle key ${enrollment.bundleSigningJwk.kid} pinned in ${stateDir}\n`);
+    process.stdout.write(`enrolled as ${enrollment.agentId}; NATS ${(enrollment.natsServers ?? [enrollment.natsUrl]).join(', ')}; bundle key ${enrollment.bundleSigningJwk.kid} pinned in ${stateDir}\n`);
     return 0;
   } catch (err) {
     const code = err instanceof AgentError ? ` [${err.code}]` : '';

@@ -41,7 +41,7 @@ test('the admin API needs the bearer token; health and issuer endpoints are publ
   for (const auth of [undefined, 'wrong-token']) {
     const res = await call(cp, auth, 'GET', '/v1/resources/wi');
     t.is(res.status, 401);
-    t.deepEqual(res.json, { code: 'SIGIL_ERR_API_UNAUTHORIZED', message: 'missing or wrong admin bearer token', details: [] });
+    t.deepEqual(res.json, { code: 'SIGIL_ERR_API_UNAUTHORIZED', message: 'missing or wrong bearer token (admin or viewer)', details: [] });
   }
   t.is((await call(cp, undefined, 'POST', '/v1/apply', yamlOf(sourceDoc()))).status, 401);
   t.is((await call(cp, token, 'GET', '/v1/resources/wi')).status, 200);
