@@ -11,13 +11,14 @@ NODE_ARCH := $(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 # systemd: systemd-analyze verifies the units in the tests; ruby: `ruby -c` checks the Vagrantfile;
 # ca-certificates: update-ca-certificates behind `sigil-agent trust --install` (and its test).
 # gcc, libc6-dev, libssl-dev: the C attack programs of test/hardening/attacks (built by their test).
+# dpkg-dev is not needed: `make deb` uses dpkg-deb (dpkg) only; xz-utils compresses the package.
 # python3: stands in for systemd's notify socket (notify tests) and drives the kernel taint tests. With
 # any non-empty CI, a test whose tool is missing fails instead of skipping (test/helpers/ci.ts).
 # gcc, libc6-dev, libssl-dev: the identity attack programs are C, built by their test.
 # chromium: the console's browser tests drive Debian's chromium headless (playwright-core downloads none).
-APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby ca-certificates python3 gcc libc6-dev libssl-dev chromium
+APT_PACKAGES := clang llvm libbpf-dev bpftool nats-server pkg-config libelf-dev zlib1g-dev cmake make g++ iproute2 util-linux systemd ruby ca-certificates python3 gcc libc6-dev libssl-dev chromium xz-utils
 
-.PHONY: deps build test demo clean man
+.PHONY: deps build test demo deb clean man
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -48,6 +49,11 @@ test: build
 
 demo: build
 	node dist/test/e2e/demo-main.js $(DEMO_ARGS)
+
+# sigil_<version>_<arch>.deb in build/deb: its own Node.js under /opt/sigil/node (deploy/deb/build-deb.sh).
+# DEB_ARGS: e.g. --compress gzip, --out DIR, --node-tgz FILE.
+deb: build
+	deploy/deb/build-deb.sh $(DEB_ARGS)
 
 clean:
 	rm -rf dist build

@@ -12,4 +12,6 @@ export class ControlPlaneError extends SigilError {
 export const CONTROLPLANE_CODES = {
   /** Stopped before any NATS server of the cluster answered. */
   NATS_UNAVAILABLE: 'SIGIL_ERR_NATS_UNAVAILABLE',
+  /** NATS refused the control plane's connection (names nats.credsFile: unset, or creds it does not accept). */
+  NATS_AUTHORIZATION: 'SIGIL_ERR_NATS_AUTHORIZATION',
 } as const;

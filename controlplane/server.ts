@@ -21,6 +21,7 @@ import { ExchangeResponderService } from './exchange/index.js';
 import { StoreBindingOwnership } from './exchange/index.js';
 import { ControlPlaneMetrics } from './http/metrics.js';
 import { EXPOSITION_CONTENT_TYPE } from '../common/metrics/exposition.js';
+import { explainNatsConnectError } from './nats-connect-error.js';
 import { ACCESS_BUCKET, AccessControl } from './http/access-tokens.js';
 import { accessRoutes } from './http/access-routes.js';
 import { AuditStream } from './audit/index.js';
@@ -68,7 +69,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
   const nc = await connectCluster(config.nats, {
     name: 'sigil-controlplane', log, signal,
     ...(config.nats.credsFile ? { authenticator: credsAuthenticator(await readFile(config.nats.credsFile)) } : {}),
-  });
+  }).catch((err: unknown) => { throw explainNatsConnectError(err, config.nats); });
   log.info({ servers: config.nats.servers, connectedTo: nc.getServer() }, 'connected to NATS');
   let ready = false;
   try {
@@ -89,9 +90,15 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     const access = new AccessControl(adminToken, await openBucket(nc, ACCESS_BUCKET, { replicas: config.nats.replicas, log: log.child({ part: 'store' }) }));
     const storeHealth = new StoreHealth(nc, store, log.child({ part: 'store' }));
     await storeHealth.check();
+    let fleet: FleetService | undefined;
+    // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
+    // Bounded: a scrape never waits on the store (the fleet view is in memory; this is the backstop).
+    const metrics = new ControlPlaneMetrics({ fleet: () => (fleet ? withTimeout(fleet.status(), 2_000) : undefined) });
+    const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
     const http = new HttpService({
       host, port, store, access, log: log.child({ part: 'http' }),
       ready: () => (ready ? storeHealth.readiness() : { ready: false, reason: 'starting' }),
+      hooks: { onApplied: (changes) => changes.filter((c) => c.action === 'created' || c.action === 'configured').forEach((c) => metrics.resourceApplied(c.kind)) },
     });
     const address = await http.listen();
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -101,13 +108,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
     log.info({ address: url, issuer: issuer.issuerUrl, adminTokenFile: config.adminTokenFile }, 'listening');
 
     const fleetAuth = extras.fleet?.auth ?? await loadFleetAuth(config.stateDir);
-    let fleet: FleetService | undefined;
-    // Prometheus text on the (loopback) API port: per-state agent counts, the policy revision, refusals.
-    // Bounded: a scrape never waits on the store (the fleet view is in memory; this is the backstop).
-    const metrics = new ControlPlaneMetrics({ fleet: () => (fleet ? withTimeout(fleet.status(), 2_000) : undefined) });
-    const onRefusedReply = (handler: string): void => metrics.refusedReply(handler);
     fleet = fleetAuth
-      ? await whenStoreAvailable(() => FleetService.open(nc, config.nats, store, fleetSettings(config.stateDir, config.nats.servers, fleetAuth, { buckets, ...extras.fleet }), log.child({ part: 'fleet' }), { onRefusedReply }), signal, waiting)
+      ? await whenStoreAvailable(() => FleetService.open(nc, config.nats, store, fleetSettings(config.stateDir, config.nats.servers, fleetAuth, { buckets, ...extras.fleet }), log.child({ part: 'fleet' }), { onRefusedReply, onBundleResult: (applied) => metrics.bundleAck(applied) }), signal, waiting)
       : undefined;
     // The audit trail agents ship, and the console that shows it with the fleet and the inventory.
     const audit = await AuditStream.open(nc, config.audit);
@@ -136,6 +138,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger,
         log: log.child({ part: 'exchange' }),
         onRefusedReply,
         onExchanged: principals.record,
+        onExchange: (result) => metrics.exchange(result),
       })] : []),
     ];
     const done = runServices(services, signal, log).finally(async () => {

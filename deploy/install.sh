@@ -2,6 +2,7 @@
 # Installs a built Sigil checkout (run `make build` first) as a product:
 #   /opt/sigil             dist/, the native addon, production node_modules, package.json, docs
 #   /etc/sigil             agent.yaml, controlplane.yaml, nats.conf (only written when absent)
+#   /etc/profile.d/sigil.sh  SIGIL_TOKEN_FILE for login shells (only written when absent)
 #   /var/lib/sigil         state (agent/ is 0755 for its public ca.pem, secrets inside root-only;
 #                          controlplane/ belongs to the `sigil` user)
 #   /etc/systemd/system    sigil-agent, sigil-controlplane, sigil-nats units
@@ -100,6 +101,11 @@ put_config agent.yaml 0600
 put_config controlplane.yaml 0640 "$SIGIL_GID"
 put_config nats.conf 0644
 
+
+# The CLI's admin token for login shells (`sudo -i sigil ...`); an edited copy is kept.
+mkdir -p "$R/etc/profile.d"
+if [ -e "$R/etc/profile.d/sigil.sh" ]; then echo "    kept $R/etc/profile.d/sigil.sh"
+else install -m 0644 "$SRC/deploy/deb/sigil.sh" "$R/etc/profile.d/sigil.sh"; echo "    wrote $R/etc/profile.d/sigil.sh"; fi
 
 step "state -> $R/var/lib/sigil"
 # systemd's StateDirectory= creates and owns these at start; made here so the layout exists at once.

@@ -123,7 +123,20 @@ export interface Heartbeat {
   workloads: WorkloadUsage[];
   /** Bundles refused since the last heartbeat. */
   refused: RefusedBundle[];
+  /** Each binding's session credential on this host (absent from agents that predate it). */
+  bindings?: BindingCredentialState[];
 }
+
+/** One binding's session credential, as the agent holds it (no token, no key: only its state). */
+export interface BindingCredentialState {
+  id: string;
+  /** `fresh`: a usable token; `pending`: the first exchange is running; `failing`: no usable token, retrying. */
+  state: 'fresh' | 'pending' | 'failing';
+  /** Why the latest exchange failed (absent once one succeeds); with `fresh`, the old token is still in use. */
+  error?: { code: string; message: string };
+}
+
+const BINDING_STATES: ReadonlySet<unknown> = new Set(['fresh', 'pending', 'failing']);
 
 type Result<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -203,6 +216,17 @@ export function decodeHeartbeat(data: Uint8Array | string): Result<Heartbeat> {
       || !Array.isArray(w['destinations']) || !w['destinations'].every((d) => isString(d, 253))
       || (w['lastUsedAt'] !== undefined && !isString(w['lastUsedAt'], 64))) {
       return { ok: false, reason: 'workloads: each needs spiffeId, processes, requestsSigned, destinations' };
+    }
+  }
+  const bindings = v['bindings'];
+  if (bindings !== undefined) {
+    if (!Array.isArray(bindings) || bindings.length > 4096) return { ok: false, reason: 'bindings: must be a list' };
+    for (const b of bindings) {
+      const error = isObject(b) ? b['error'] : undefined;
+      if (!isObject(b) || !isString(b['id'], 253) || !BINDING_STATES.has(b['state'])
+        || (error !== undefined && (!isObject(error) || !isString(error['code'], 128) || !isString(error['message'], 1024)))) {
+        return { ok: false, reason: 'bindings: each needs id, state (fresh|pending|failing), optional error {code, message}' };
+      }
     }
   }
   const refused = v['refused'] ?? [];

@@ -5,6 +5,8 @@
  */
 import type { AuditEvent } from '../signer/index.js';
 import { LabelledCounter, renderExposition, type MetricFamily } from '../../common/metrics/exposition.js';
+import { buildInfoFamily } from '../../common/metrics/build-info.js';
+import { processFamilies } from '../../common/metrics/process.js';
 
 export interface AgentMetricsSources {
   /** KernelSteering.counters(): per-branch BPF counters summed over CPUs; undefined before attach. */
@@ -19,6 +21,10 @@ export interface AgentMetricsSources {
   programRepairs?: () => Array<{ program: string; problem: string; action: string; count: number }>;
   /** AttachWatcher.problems.length: faults not repaired yet. */
   attachProblems?: () => number;
+  /** HashCache.stats (via Attestor.hashStats): executable digests served from the cache, or read. */
+  attestationCache?: () => { hits: number; misses: number; joined: number };
+  /** CredentialManager.stats: session-token exchanges that succeeded, and that failed. */
+  tokenRefreshes?: () => { refreshes: number; failures: number };
 }
 
 /** "passedNotListed" → "passed_not_listed". */
@@ -27,8 +33,6 @@ const snake = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1_$
 export class AgentMetrics {
   readonly #signed = new LabelledCounter();
   readonly #denials = new LabelledCounter();
-  readonly #attestCache = new LabelledCounter();
-  readonly #refreshes = new LabelledCounter();
   readonly #sources: AgentMetricsSources;
 
   constructor(sources: AgentMetricsSources = {}) {
@@ -49,19 +53,12 @@ export class AgentMetrics {
     this.#denials.inc(reason);
   }
 
-  /** An executable hash served from (hit) or missing in (miss) the attestation hash cache. */
-  attestationCache(hit: boolean): void {
-    this.#attestCache.inc(hit ? 'hit' : 'miss');
-  }
-
-  /** One session-token exchange for a binding finished. */
-  tokenRefresh(ok: boolean): void {
-    this.#refreshes.inc(ok ? 'ok' : 'failed');
-  }
-
   families(): MetricFamily[] {
     const bpf = this.#sources.bpfCounters?.() ?? {};
     const revision = this.#sources.policyRevision?.();
+    // Counted where they happen (the hash cache, each binding's exchange), read here: never stale.
+    const cache = this.#sources.attestationCache?.();
+    const refreshes = this.#sources.tokenRefreshes?.();
     const families: MetricFamily[] = [
       { name: 'sigil_agent_steered_connections_total', type: 'counter', help: 'Connections the kernel redirected to the signer.',
         samples: bpf['steered'] === undefined ? [] : [{ value: bpf['steered'] }] },
@@ -70,9 +67,9 @@ export class AgentMetrics {
       { name: 'sigil_agent_denials_total', type: 'counter', help: 'Requests or connections the agent refused, by reason (SIGIL error code).',
         samples: this.#denials.samples('reason') },
       { name: 'sigil_agent_attestation_cache_total', type: 'counter', help: 'Executable hash lookups in the attestation cache, by result.',
-        samples: this.#attestCache.samples('result') },
+        samples: cache === undefined ? [] : [{ labels: { result: 'hit' }, value: cache.hits + cache.joined }, { labels: { result: 'miss' }, value: cache.misses }] },
       { name: 'sigil_agent_token_refreshes_total', type: 'counter', help: 'Session-token exchanges, by result (ok or failed).',
-        samples: this.#refreshes.samples('result') },
+        samples: refreshes === undefined ? [] : [{ labels: { result: 'ok' }, value: refreshes.refreshes }, { labels: { result: 'failed' }, value: refreshes.failures }] },
       { name: 'sigil_agent_bpf_counter_total', type: 'counter', help: 'BPF program branch counters (summed over CPUs), by counter.',
         samples: Object.entries(bpf).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ labels: { counter: snake(name) }, value })) },
       { name: 'sigil_agent_policy_revision', type: 'gauge', help: 'Policy bundle revision the agent runs (absent before the first bundle).',
@@ -94,6 +91,7 @@ export class AgentMetrics {
       families.push({ name: 'sigil_agent_attach_problems', type: 'gauge', help: 'Faults in the agent\'s kernel attachments not repaired yet (0 when healthy).',
         samples: [{ value: this.#sources.attachProblems() }] });
     }
+    families.push(buildInfoFamily('agent'), ...processFamilies());
     return families;
   }
 

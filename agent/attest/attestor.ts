@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../log.js';
 import { debuggerSignals } from './debugger-signals.js';
 import { ATTEST_ERR } from './errors.js';
 import { readProcessFacts, type ProcessFacts } from './facts.js';
-import { HashCache } from './hash-cache.js';
+import { HashCache, type HashCacheStats } from './hash-cache.js';
 import { Matcher, type UnboundReason, type WorkloadEntry } from './matcher.js';
 import { PasswdNames } from './passwd.js';
 import { isKernelThread, nsFromTicks, readProcStat, sameStart, ticksFromNs } from './proc-stat.js';
@@ -126,6 +126,11 @@ export class Attestor {
     this.pendingTimeoutMs = options.pendingTimeoutMs ?? 3000;
     this.matcher = Matcher.compile(options.bindings ?? []);
     this.queue = new KeyedWorkQueue(options.concurrency ?? 4, (tgid) => this.attestJob(tgid));
+  }
+
+  /** The executable-digest cache's counters (hits, misses, joined), for the agent's metrics. */
+  get hashStats(): HashCacheStats {
+    return { ...this.hashes.stats };
   }
 
   /** The workload table whose 1-based indexes are written to the kernel. */

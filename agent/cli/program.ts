@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createProgram } from '../../common/cli/program.js';
 import { completionCommand } from '../../common/cli/completion.js';
 import * as attest from './commands/attest.js';
+import * as detach from './commands/detach.js';
 import * as doctor from './commands/doctor.js';
 import * as enroll from './commands/enroll.js';
 import * as ociConfig from './commands/oci-config.js';
@@ -11,7 +12,7 @@ import * as trust from './commands/trust.js';
 
 export function agentProgram(): Command {
   const program = createProgram('sigil-agent', 'The Sigil host agent: steers connections to OCI into a local signer, attests each process, signs its requests.');
-  for (const mod of [run, doctor, attest, trust, ociConfig, enroll]) program.addCommand(mod.command());
+  for (const mod of [run, doctor, attest, trust, ociConfig, enroll, detach]) program.addCommand(mod.command());
   program.addCommand(completionCommand('sigil-agent', agentProgram));
   return program;
 }

@@ -65,6 +65,8 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       credentialStats: () => agent.credentials.stats,
       programRepairs: () => agent.attachments.totals(),
       attachProblems: () => agent.attachments.problems.length,
+      attestationCache: () => agent.attestor.hashStats,
+      tokenRefreshes: () => agent.credentials.stats,
     });
     fleet = await FleetClient.start({
       stateDir: config.stateDir,
@@ -86,6 +88,10 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
       repairs: () => agent.attachments.drain(),
       counters: () => agent.steering.counters(),
       workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
+      bindings: () => agent.credentials.statuses().map((s) => ({
+        id: s.bindingId, state: s.state,
+        ...(s.lastError ? { error: { code: s.lastError.code, message: s.lastError.message.slice(0, 1024) } } : {}),
+      })),
       onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
     });
     shipper.start();

@@ -4,7 +4,7 @@ import { release } from 'node:os';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { AgentBundle } from '../../protocol/bundle.js';
-import type { AttachRepairReport, BundleAck, IdentityProtection, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../protocol/fleet.js';
+import type { AttachRepairReport, BindingCredentialState, BundleAck, IdentityProtection, BundleGetReply, Heartbeat, ProgramInfo, RefusedBundle, ShippedProgram, WorkloadUsage } from '../../protocol/fleet.js';
 import { subjects } from '../../protocol/subjects.js';
 import { BundleVerifier } from './bundle-verifier.js';
 import { loadEnrollment, natsServersFor, type Enrollment } from './enrollment.js';
@@ -27,6 +27,8 @@ export interface FleetClientOptions {
   repairs?(): AttachRepairReport[];
   counters?(): Record<string, number>;
   workloads?(): WorkloadUsage[];
+  /** Each binding's credential state, so the fleet shows a binding that cannot get a token as degraded. */
+  bindings?(): BindingCredentialState[];
   version: string;
   log: Logger;
   /** Mean heartbeat interval, jittered ±20% (default 5 s). */
@@ -236,6 +238,7 @@ export class FleetClient {
         programs: await this.options.programs(), counters: this.options.counters?.() ?? {}, workloads: this.options.workloads?.() ?? [], refused,
         ...(this.options.shippedPrograms ? { shippedPrograms: this.options.shippedPrograms() } : {}),
         ...(this.options.protection ? { protection: this.options.protection() } : {}),
+        ...(this.options.bindings ? { bindings: this.options.bindings() } : {}),
       };
       this.#repairs = [...this.#repairs, ...(this.options.repairs?.() ?? [])].slice(-64);
       const repairs = this.#repairs;

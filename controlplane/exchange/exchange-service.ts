@@ -26,6 +26,17 @@ export interface ExchangeServiceOptions {
   audienceOf?: (source: CredentialSourceSpec) => string;
   /** Hears each successful exchange (the inventory's OCI principal); must not keep the token. */
   onExchanged?: ExchangedListener;
+  /** Told how each exchange ended (metrics): ok, denied (the agent asked for what it may not have), failed. */
+  onExchange?: (result: ExchangeOutcome) => void;
+}
+
+export type ExchangeOutcome = 'ok' | 'denied' | 'failed';
+
+/** Refusals of the request itself (not of the credential source): the agent's side is wrong. */
+const DENIED_CODES: ReadonlySet<string> = new Set([EXCHANGE_CODES.BAD_MESSAGE, EXCHANGE_CODES.BAD_KEY, EXCHANGE_CODES.NOT_OWNED]);
+
+function outcomeOf(reply: ExchangeReply): ExchangeOutcome {
+  return reply.ok ? 'ok' : DENIED_CODES.has(reply.code) ? 'denied' : 'failed';
 }
 
 /** `token` is the session token just issued: read its principal, never store it. */
@@ -66,6 +77,7 @@ export class ExchangeService {
     const decoded = decodeExchangeRequest(data);
     if (!decoded.ok) {
       this.#options.log?.warn({ agentId, code: decoded.code, reason: decoded.message }, 'malformed exchange request');
+      this.#options.onExchange?.(outcomeOf(decoded));
       return decoded;
     }
     const { bindingId, publicKey } = decoded.value;
@@ -89,6 +101,7 @@ export class ExchangeService {
       }
     }
     else this.#options.log?.warn({ ...context, code: reply.code, reason: reply.message, ms }, 'exchange refused');
+    this.#options.onExchange?.(outcomeOf(reply));
     return reply;
   }
 

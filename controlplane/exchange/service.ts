@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
 import type { Service } from '../../common/service.js';
 import { untilAborted } from '../../common/abort.js';
-import { ExchangeService, type ExchangedListener } from './exchange-service.js';
+import { ExchangeService, type ExchangedListener, type ExchangeOutcome } from './exchange-service.js';
 import { OciTokenExchangeDriver } from './oci-driver.js';
 import type { BindingOwnership, SvidMinter } from './ports.js';
 import { startExchangeResponder } from './responder.js';
@@ -13,7 +13,7 @@ export class ExchangeResponderService implements Service {
   readonly name = 'exchange';
   constructor(
     private readonly nc: NatsConnection,
-    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger; onRefusedReply?: RefusedReplyListener; onExchanged?: ExchangedListener },
+    private readonly deps: { ownership: BindingOwnership; minter: SvidMinter; log: Logger; onRefusedReply?: RefusedReplyListener; onExchanged?: ExchangedListener; onExchange?: (result: ExchangeOutcome) => void },
   ) {}
 
   async run(signal: AbortSignal): Promise<void> {

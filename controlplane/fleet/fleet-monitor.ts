@@ -57,6 +57,13 @@ const ACTION_TEXT: Record<string, string> = {
 
 const keyOf = (p: { name: string; attachType: string }): string => `${p.attachType}/${p.name}`;
 
+/** Bindings the agent cannot get (or renew) a session token for, with the exchange's reason. */
+function credentialProblems(heartbeat: Heartbeat): string[] {
+  return (heartbeat.bindings ?? []).filter((b) => b.error !== undefined).map((b) => b.state === 'fresh'
+    ? `binding ${b.id}: session token refresh failing, old token still in use: ${b.error?.message} (${b.error?.code})`
+    : `binding ${b.id}: no session token: ${b.error?.message} (${b.error?.code})`);
+}
+
 /**
  * Per-agent health, rebuilt from heartbeats and acks (in memory: after a control-plane restart the
  * first heartbeat of each agent restores it). Heartbeats and acks are only taken when their agentId
@@ -112,7 +119,7 @@ export class FleetMonitor {
     if (!observed?.heartbeat || observed.lastHeartbeatAt === undefined) return { state: 'silent', reasons: ['no heartbeat yet'] };
     const age = this.now() - observed.lastHeartbeatAt;
     if (age > this.#silentAfterMs()) return { state: 'silent', reasons: [`no heartbeat for ${Math.round(age / 1000)}s`] };
-    const reasons = [...this.#programProblems(observed.heartbeat), ...this.#recentRepairs(observed)];
+    const reasons = [...this.#programProblems(observed.heartbeat), ...this.#recentRepairs(observed), ...credentialProblems(observed.heartbeat)];
     // A bundle is given two heartbeat intervals to be applied before the agent counts as behind.
     if (issued && observed.appliedRevision < issued.revision && this.now() - Date.parse(issued.issuedAt) > 2 * this.settings.heartbeatIntervalMs) {
       reasons.push(`stale revision: runs ${observed.appliedRevision}, current ${issued.revision}`);

@@ -44,6 +44,12 @@ export interface FleetSettings {
   maxTokenTtlSeconds: number;
 }
 
+export interface FleetHooks {
+  onRefusedReply?: RefusedReplyListener;
+  /** An agent acked (applied) a bundle, or reported refusing one. */
+  onBundleResult?: (applied: boolean) => void;
+}
+
 /** The servers init-nats recorded for agents (`agentNatsServers`, or the older one-string `agentNatsUrl`). */
 function agentServersOf(auth: FleetNatsAuth): string[] | undefined {
   const listed = auth.agentNatsServers ?? auth.agentNatsUrl;
@@ -87,21 +93,22 @@ export class FleetService implements Service {
     private readonly store: ResourceStore,
     private readonly key: BundleSigningKey,
     private readonly log: Logger,
+    private readonly hooks: FleetHooks = {},
   ) {}
 
-  static async open(nc: NatsConnection, nats: NatsTarget, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: { onRefusedReply?: RefusedReplyListener } = {}): Promise<FleetService> {
+  static async open(nc: NatsConnection, nats: NatsTarget, store: ResourceStore, settings: FleetSettings, log: Logger, hooks: FleetHooks = {}): Promise<FleetService> {
     const kv = await openBucket(nc, settings.bucket, settings.buckets);
     const registry = new AgentRegistry(kv, nc, settings.bucket, log);
     await registry.view.loaded();
     const key = await BundleSigningKey.loadOrCreate(settings.bundleKeyFile);
-    const distributor = new BundleDistributor({ nc, store, registry, key, log, ...hooks });
+    const distributor = new BundleDistributor({ nc, store, registry, key, log, ...(hooks.onRefusedReply ? { onRefusedReply: hooks.onRefusedReply } : {}) });
     const monitor = new FleetMonitor({
       heartbeatIntervalMs: settings.heartbeatIntervalMs, silentAfterIntervals: settings.silentAfterIntervals,
       ...(settings.expectedPrograms ? { expectedPrograms: settings.expectedPrograms } : {}),
     });
     const updater = await AccountUpdater.connect(settings.auth, nats, log);
     if (settings.agentNatsCaPem === undefined && nats.caFile !== undefined) settings = { ...settings, agentNatsCaPem: await readFile(nats.caFile, 'utf8') };
-    return new FleetService(settings, registry, new JoinTokens(kv), distributor, monitor, updater, nc, store, key, log);
+    return new FleetService(settings, registry, new JoinTokens(kv), distributor, monitor, updater, nc, store, key, log, hooks);
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -115,10 +122,13 @@ export class FleetService implements Service {
     const acks = listen(subjects.bundleAck('*'), (agentId, data) => {
       const ack = decodeBundleAck(data);
       if (!ack.ok || !this.monitor.recordAck(agentId, ack.value)) log.warn({ agentId, reason: ack.ok ? 'agentId differs from subject' : ack.reason }, 'bundle ack refused');
+      else this.hooks.onBundleResult?.(true);
     });
     const heartbeats = listen(subjects.heartbeat('*'), (agentId, data) => {
       const hb = decodeHeartbeat(data);
       if (!hb.ok || !this.monitor.recordHeartbeat(agentId, hb.value)) log.warn({ agentId, reason: hb.ok ? 'agentId differs from subject' : hb.reason }, 'heartbeat refused');
+      // An agent reports each refusal once, in the next heartbeat after it (then drops it).
+      else for (const _ of hb.value.refused) this.hooks.onBundleResult?.(false);
     });
     signal.addEventListener('abort', () => {
       void acks.drain().catch(() => undefined);

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ControlPlaneError } from '../errors.js';
 import { resolveKind, type Kind } from '../resources/kinds.js';
 import { checkDocuments } from '../resources/validate.js';
-import type { ResourceStore } from '../store/resource-store.js';
+import type { ChangeReport, ResourceStore } from '../store/resource-store.js';
+import { secretFileWarnings } from '../resources/secret-files.js';
 import type { Logger } from '../log.js';
 import { readBody, sendJson } from './respond.js';
 import { HTTP_CODES } from './errors.js';
@@ -11,27 +12,35 @@ import { FLEET_CODES } from '../fleet/index.js';
 /** The largest apply body (and file `sigil validate` accepts). */
 export const MAX_APPLY_BYTES = 1024 * 1024;
 
+export interface ApiHooks {
+  /** An apply committed: every change it reports (the metrics count what was stored). */
+  onApplied?: (changes: ChangeReport[]) => void;
+}
+
 /**
  * The admin API (bearer token checked by the server before this is called):
- *   POST   /v1/apply                 body: YAML/JSON documents → {revision, changes[]}
- *   POST   /v1/apply?dryRun=true     the same checks and report, nothing stored → {revision, changes[], dryRun: true}
+ *   POST   /v1/apply                 body: YAML/JSON documents → {revision, changes[], warnings?[]}
+ *   POST   /v1/apply?dryRun=true     the same checks and report, nothing stored → {revision, changes[], warnings?[], dryRun: true}
  *   GET    /v1/resources/<kind>       → {revision, items[]}
  *   GET    /v1/resources/<kind>/<name> → resource
  *   DELETE /v1/resources/<kind>/<name> → {revision, changes[]}
  * `<kind>` accepts the CLI's aliases (wi, cs, wc, ...).
  */
-export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, store: ResourceStore, log: Logger): Promise<boolean> {
+export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, store: ResourceStore, log: Logger, hooks: ApiHooks = {}): Promise<boolean> {
   if (path === '/v1/apply') {
     if (req.method !== 'POST') return methodNotAllowed(['POST']);
     const dryRun = dryRunOf(req);
     const resources = checkDocuments(await readBody(req, MAX_APPLY_BYTES));
     if (dryRun) {
-      sendJson(res, 200, { ...(await store.dryRun(resources)), dryRun: true });
+      const warnings = await secretFileWarnings(resources);
+      sendJson(res, 200, { ...(await store.dryRun(resources)), ...(warnings.length ? { warnings } : {}), dryRun: true });
       return true;
     }
     const result = await store.apply(resources);
-    log.info({ revision: result.revision, changes: result.changes }, 'applied');
-    sendJson(res, 200, result);
+    hooks.onApplied?.(result.changes);
+    const warnings = await secretFileWarnings(resources);
+    log.info({ revision: result.revision, changes: result.changes, ...(warnings.length ? { warnings } : {}) }, 'applied');
+    sendJson(res, 200, warnings.length ? { ...result, warnings } : result);
     return true;
   }
   const match = /^\/v1\/resources\/([^/]+)(?:\/([^/]+))?$/.exec(path);

@@ -4,6 +4,8 @@
  * scrape time from the fleet view; applies and exchanges are counted as they happen.
  */
 import { LabelledCounter, renderExposition, type MetricFamily } from '../../common/metrics/exposition.js';
+import { buildInfoFamily } from '../../common/metrics/build-info.js';
+import { processFamilies } from '../../common/metrics/process.js';
 
 /** The part of `sigil fleet status` (controlplane/fleet/views.ts FleetStatus) the metrics need. */
 export interface FleetSnapshot {
@@ -73,6 +75,8 @@ export class ControlPlaneMetrics {
       { name: 'sigil_controlplane_requests_refused_reply_total', type: 'counter',
         help: 'Agent requests dropped unanswered because the reply subject was not the agent\'s own _INBOX.<agentId>., by handler.',
         samples: this.#refusedReplies.samples('handler') },
+      buildInfoFamily('controlplane'),
+      ...processFamilies(),
     ];
   }
 

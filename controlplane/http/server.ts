@@ -6,7 +6,7 @@ import { JwtSvidIssuer } from '../issuer/issuer.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Logger } from '../log.js';
 import { isReadMethod, type AccessControl } from './access-tokens.js';
-import { handleApi } from './api.js';
+import { handleApi, type ApiHooks } from './api.js';
 import { sendError, sendJson } from './respond.js';
 import { HTTP_CODES, accessError } from './errors.js';
 
@@ -22,6 +22,8 @@ export interface HttpServiceOptions {
   log: Logger;
   /** Whether the parts behind the API are ready (for /readyz), and why not. */
   ready: () => boolean | { ready: boolean; reason?: string };
+  /** Told of what the admin API changed (metrics). */
+  hooks?: ApiHooks;
 }
 
 /**
@@ -110,7 +112,7 @@ export class HttpService implements Service {
       if (role === 'viewer' && !isReadMethod(req.method)) {
         throw accessError(HTTP_CODES.API_FORBIDDEN, `a viewer token may only read (GET); ${req.method ?? ''} ${path} needs the admin token`, 403);
       }
-      if (await handleApi(req, res, path, store, log)) return;
+      if (await handleApi(req, res, path, store, log, this.options.hooks)) return;
       for (const route of this.routes.admin) if (await route(req, res, path)) return;
     }
     throw new ControlPlaneError(HTTP_CODES.API_NOT_FOUND, `no such endpoint: ${req.method} ${path}`, { status: 404 });

@@ -47,6 +47,8 @@ installTest('installs program, configs, state and units with the right modes', (
   t.is(mode(at('etc/sigil/agent.yaml')), '0600');
   t.is(mode(at('etc/sigil/controlplane.yaml')), '0640');
   t.is(mode(at('etc/sigil/nats.conf')), '0644');
+  t.is(mode(at('etc/profile.d/sigil.sh')), '0644');
+  t.regex(readFileSync(at('etc/profile.d/sigil.sh'), 'utf8'), /export SIGIL_TOKEN_FILE=\/var\/lib\/sigil\/controlplane\/admin.token/, 'what the operator guide says it sets');
   t.is(mode(at('var/lib/sigil/agent')), '0755', 'workloads of every uid read ca.pem in it');
   t.is(mode(at('var/lib/sigil/controlplane')), '0700');
   // The fleet's NATS authority: private keys 0600, and a nats-server config that trusts it.

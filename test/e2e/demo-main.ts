@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OS_HOST, ROOT, SPIFFE_ID, startStack, type Stack } from './stack.js';
 import { reportedIdentity, type WorkloadRun } from './workload-runner.js';
+import { explainRun } from './workload-failure.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, 'no-hold': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -79,9 +80,25 @@ async function main(): Promise<number> {
     say('3. sigil fleet status:');
     const fleetText = await cli(stack, ['fleet', 'status']);
     say(fleetText.trimEnd().split('\n').map((l) => `     ${l}`).join('\n'));
-    const fleet = JSON.parse(await cli(stack, ['fleet', 'status', '-o', 'json'])) as { agents?: Array<{ id: string; state: string }> };
+    const fleetJson = await cli(stack, ['fleet', 'status', '-o', 'json']);
+    let fleet: { agents?: Array<{ id: string; state: string; reasons?: string[] }> } = {};
+    const problems = [...explainRun('1. bound workload', bound, 'served'), ...explainRun('2. unbound copy', unbound, 'refused')];
+    try {
+      fleet = JSON.parse(fleetJson) as typeof fleet;
+    } catch {
+      problems.push(`3. \`sigil fleet status -o json\` did not print JSON:\n  | ${fleetJson.trimEnd().split('\n').join('\n  | ')}`);
+    }
+    for (const agent of fleet.agents ?? []) {
+      if (agent.state !== 'healthy') problems.push(`3. agent ${agent.id} is ${agent.state}: ${(agent.reasons ?? []).join('; ') || 'no reason given'}`);
+    }
+    if (problems.length > 0) {
+      // The agent's own words usually say why (attestation, exchange, steering): its last lines.
+      const agentLog = stack.agent.output().trimEnd().split('\n').slice(-20);
+      problems.push(`the agent's last ${agentLog.length} log lines:\n  | ${agentLog.join('\n  | ')}`);
+    }
     const summary = {
-      ok: summarize(bound).accepted === bound.lines.length && bound.lines.length > 0 && summarize(unbound).accepted === 0 && unbound.lines.length > 0,
+      ok: problems.length === 0,
+      problems,
       workload: { uids: who?.uids ?? [], capEff: who?.capEff ?? '?', capAmb: who?.capAmb ?? '?' },
       bound: summarize(bound),
       unbound: summarize(unbound),
@@ -94,7 +111,12 @@ async function main(): Promise<number> {
       console: `${stack.cp.url}/ui/`,
     };
     say('');
-    say(summary.ok ? 'The bound workload was served; the unbound copy was refused.' : 'UNEXPECTED: see the results above.');
+    if (summary.ok) {
+      say('The bound workload was served; the unbound copy was refused.');
+    } else {
+      // Also with --json (stdout is then the summary only): the causes go to stderr.
+      process.stderr.write(`UNEXPECTED: ${problems.length} problem(s):\n${problems.map((p) => `- ${p}`).join('\n')}\n`);
+    }
     const viewer = await stack.api<{ token: string; expiresAt: string }>('POST', '/v1/access-tokens', { role: 'viewer', ttl: '8h' });
     say('');
     say(`4. The console (read-only): ${stack.cp.url}/ui/`);

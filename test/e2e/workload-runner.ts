@@ -13,7 +13,10 @@ import path from 'node:path';
 import { WORKLOAD_UID } from '../helpers/test-app.js';
 
 export interface WorkloadRun {
+  /** Exit code; 97/98 are the runner's own (see workload-failure.ts); null when killed. */
   code: number | null;
+  /** The signal that ended it, when code is null. */
+  signal?: string;
   /** One parsed object per JSON line the program printed. */
   lines: Array<Record<string, unknown>>;
   stdout: string;
@@ -64,10 +67,10 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRun
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
       child.on('error', reject);
-      child.on('close', (code) => {
+      child.on('close', (code, signal) => {
         clearTimeout(timer);
         const parsed = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-        resolve({ code, lines: parsed, stdout, stderr, pid: child.pid as number });
+        resolve({ code, ...(signal ? { signal } : {}), lines: parsed, stdout, stderr, pid: child.pid as number });
       });
     });
   } finally {

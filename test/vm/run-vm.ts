@@ -10,6 +10,12 @@
  *      plane and the agent from our units; guest-check reports on the second serial port and powers off.
  *   4. Here: the report is printed, and the exit code says whether the units came up and doctor passed.
  *
+ * SIGIL_VM_DEB=1: the Debian package instead of install.sh. Builds two .debs (deploy/deb/build-deb.sh:
+ * this version and a `+vm2` one, uncompressed), and the guest (test/vm/deb-guest-check.sh) installs the
+ * first with `apt install ./…deb`, enrols and starts everything, upgrades to the second (conffile
+ * edits, NATS authority, pins kept; agent restarted) and purges (all gone, programs detached, checked
+ * with bpftool copied from this host).
+ *
  * Needs a built checkout (`make build`). Environment: SIGIL_VM_CACHE, SIGIL_VM_TIMEOUT (s, default 900),
  * SIGIL_VM_ACCEL (kvm or tcg, default: kvm if the guest shows life within 20 s, else tcg), SIGIL_VM_DEBUG=1
  * (the guest's journal on its console, /var/cache/sigil-vm/run/console.log).
@@ -18,10 +24,43 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseVmReport, vmFailures } from './vm-report.js';
+import { debFailures, parseVmReport, vmFailures } from './vm-report.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TIMEOUT_S = Number(process.env['SIGIL_VM_TIMEOUT'] ?? 900);
+const DEB_MODE = (process.env['SIGIL_VM_DEB'] ?? '') !== '';
+
+const DEB_CHECK_UNIT = `[Unit]
+Description=Sigil VM test: install, upgrade and purge the Debian package, report, power off
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash /root/deb-guest-check.sh /dev/ttyS1
+TimeoutStartSec=1500s
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** The guest of SIGIL_VM_DEB=1: two packages, bpftool, the check script and its unit. */
+function stageDebScenario(stage: string): void {
+  const version = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  const debs = path.join(stage, 'root/debs');
+  mkdirSync(debs, { recursive: true });
+  for (const v of [version, `${version}+vm2`]) {
+    console.log(`==> building sigil ${v} (.deb)`);
+    sh('bash', [path.join(REPO, 'deploy/deb/build-deb.sh'), '--out', debs, '--compress', 'none', '--version', v], `build-deb.sh --version ${v}`);
+  }
+  copyFileSync(path.join(REPO, 'test/vm/deb-guest-check.sh'), path.join(stage, 'root/deb-guest-check.sh'));
+  // A persistent journal: after the run, the disk image holds the units' logs (journalctl --directory).
+  mkdirSync(path.join(stage, 'var/log/journal'), { recursive: true });
+  mkdirSync(path.join(stage, 'usr/local/sbin'), { recursive: true });
+  copyFileSync(sh('sh', ['-c', 'readlink -f "$(command -v bpftool)"'], 'finding bpftool').trim(), path.join(stage, 'usr/local/sbin/bpftool'));
+  chmodSync(path.join(stage, 'usr/local/sbin/bpftool'), 0o755);
+  writeFileSync(path.join(stage, 'etc/systemd/system/sigil-vm-deb-check.service'), DEB_CHECK_UNIT);
+  sh('systemctl', ['--root', stage, 'enable', 'sigil-vm-deb-check.service'], 'enabling the deb check unit');
+}
 
 const CHECK_UNIT = `[Unit]
 Description=Sigil VM test: report unit states, doctor and demo to the host, then power off
@@ -93,22 +132,29 @@ async function main(): Promise<number> {
   }
 
   const cache = sh('bash', [path.join(REPO, 'test/vm/build-rootfs.sh')], 'building the guest root filesystem').trim().split('\n').pop()!;
-  const work = path.join(cache, 'run');
+  // Its own directory per scenario, so the install.sh and the .deb runs do not share one.
+  const work = path.join(cache, DEB_MODE ? 'run-deb' : 'run');
   const stage = path.join(work, 'rootfs');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   console.log(`==> staging ${stage}`);
   sh('cp', ['-a', path.join(cache, 'rootfs'), stage], 'copying the cached root filesystem');
-  sh('bash', [path.join(REPO, 'deploy/install.sh'), '--root', stage], 'deploy/install.sh --root');
-  // The demo's workload is the official OCI SDK, a dev dependency the product install leaves out: give
-  // this test image the checkout's whole node_modules. And the /etc/hosts every installed Debian has
-  // (debootstrap makes none; the demo's workloads bind their private copy over it).
-  sh('cp', ['-a', `${path.join(REPO, 'node_modules')}/.`, path.join(stage, 'opt/sigil/node_modules')], 'copying node_modules for the demo');
   if (!existsSync(path.join(stage, 'etc/hosts'))) writeFileSync(path.join(stage, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost\n');
-  copyFileSync(process.execPath, path.join(stage, 'usr/bin/node'));
-  chmodSync(path.join(stage, 'usr/bin/node'), 0o755);
-  writeFileSync(path.join(stage, 'etc/systemd/system/sigil-vm-check.service'), CHECK_UNIT);
-  sh('systemctl', ['--root', stage, 'enable', 'sigil-vm-check.service'], 'enabling the check unit');
+  if (DEB_MODE) {
+    need('bpftool', 'bpftool');
+    stageDebScenario(stage);
+  } else {
+    sh('bash', [path.join(REPO, 'deploy/install.sh'), '--root', stage], 'deploy/install.sh --root');
+    // The demo's workload is the official OCI SDK, a dev dependency the product install leaves out: give
+    // this test image the checkout's whole node_modules. And the /etc/hosts every installed Debian has
+    // (debootstrap makes none; the demo's workloads bind their private copy over it).
+    sh('cp', ['-a', `${path.join(REPO, 'node_modules')}/.`, path.join(stage, 'opt/sigil/node_modules')], 'copying node_modules for the demo');
+    if (!existsSync(path.join(stage, 'etc/hosts'))) writeFileSync(path.join(stage, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost\n');
+    copyFileSync(process.execPath, path.join(stage, 'usr/bin/node'));
+    chmodSync(path.join(stage, 'usr/bin/node'), 0o755);
+    writeFileSync(path.join(stage, 'etc/systemd/system/sigil-vm-check.service'), CHECK_UNIT);
+    sh('systemctl', ['--root', stage, 'enable', 'sigil-vm-check.service'], 'enabling the check unit');
+  }
 
   const boot = path.join(stage, 'boot');
   const kernel = sh('sh', ['-c', `ls ${boot}/vmlinuz-* | sort -V | tail -1`], 'finding the kernel').trim();
@@ -138,7 +184,7 @@ async function main(): Promise<number> {
     console.error(`the guest did not finish its report; last console lines:\n${readFileSync(consoleLog, 'utf8').split('\n').slice(-40).join('\n')}`);
     return 1;
   }
-  const failures = vmFailures(report);
+  const failures = DEB_MODE ? debFailures(report) : vmFailures(report);
   console.log(failures.length === 0 ? '==> VM test passed' : `==> VM test FAILED: ${failures.join('; ')}`);
   return failures.length === 0 ? 0 : 1;
 }

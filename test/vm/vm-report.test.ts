@@ -4,7 +4,7 @@
  * a failing or unfinished one does not.
  */
 import test from 'ava';
-import { parseVmReport, vmFailures } from './vm-report.js';
+import { debFailures, parseVmReport, vmFailures } from './vm-report.js';
 
 const UNITS = { 'nats-server.service': { ActiveState: 'active' }, 'sigil-controlplane.service': { ActiveState: 'active' }, 'sigil-agent.service': { ActiveState: 'active' } };
 const line = (section: string, data: unknown): string => `SIGIL-VM ${JSON.stringify({ section, data })}`;
@@ -36,4 +36,12 @@ test('an unfinished report, a failed unit, doctor or demo, or a garbled line is 
   t.deepEqual(vmFailures(parseVmReport(transcript('\r\n', [['doctor', { rc: 0 }]]))), ['no unit states in the report']);
   const garbled = `${line('units', UNITS)}\r\n${line('doctor', { rc: 0 })}\r\nSIGIL-VM {"section":"demo","da\r\nSIGIL-VM-DONE\r\n`;
   t.deepEqual(vmFailures(parseVmReport(garbled)), ['unreadable report line: SIGIL-VM {"section":"demo","da']);
+});
+
+test('the .deb scenario passes only when every check passed and the purge checks were reached', (t) => {
+  const check = (name: string, ok: boolean, detail = ''): [string, unknown] => ['deb-check', { name, ok, detail }];
+  t.deepEqual(debFailures(parseVmReport(transcript('\r\n', [check('install', true), check('pins-kept', true), check('units-gone', true)]))), []);
+  t.deepEqual(debFailures(parseVmReport(transcript('\n', [check('install', true), check('pins-kept', false, 'a\nb\nc\nd')]))),
+    ['the purge checks were not reached', 'pins-kept: b | c | d']);
+  t.deepEqual(debFailures(parseVmReport(transcript('\n', [check('units-gone', true)], false))), ['the guest did not finish its report']);
 });

@@ -54,3 +54,17 @@ export function vmFailures(report: VmReport): string[] {
     ...report.garbled.map((l) => `unreadable report line: ${l.slice(0, 120)}`),
   ];
 }
+
+/**
+ * The Debian package scenario (SIGIL_VM_DEB=1, test/vm/deb-guest-check.sh): every `deb-check` passed,
+ * and the last one (programs detached after purge) was reached.
+ */
+export function debFailures(report: VmReport): string[] {
+  if (!report.done) return ['the guest did not finish its report'];
+  const checks = report.sections.filter((s) => s.section === 'deb-check').map((s) => s.data as { name: string; ok: boolean; detail: string });
+  return [
+    ...(checks.some((c) => c.name === 'units-gone') ? [] : ['the purge checks were not reached']),
+    ...checks.filter((c) => c.ok !== true).map((c) => `${c.name}: ${c.detail.split('\n').slice(-3).join(' | ')}`),
+    ...report.garbled.map((l) => `unreadable report line: ${l.slice(0, 120)}`),
+  ];
+}

@@ -14,7 +14,9 @@ export function command(): Command {
     .action(async (options: ConnectionOptions & { filename: string; dryRun?: boolean; output?: OutputFormat }) => {
       const text = await readInput(options.filename);
       const client = await ApiClient.connect(options);
-      const result = await client.request<CommitResult>('POST', `/v1/apply${options.dryRun ? '?dryRun=true' : ''}`, text);
+      const result = await client.request<CommitResult & { warnings?: string[] }>('POST', `/v1/apply${options.dryRun ? '?dryRun=true' : ''}`, text);
+      // Stored (or, in a dry run, storable), but something will not work yet (e.g. a secret file the control plane cannot read).
+      for (const warning of result.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
       const suffix = options.dryRun ? ' (dry run)' : '';
       if (options.output !== undefined) {
         process.stdout.write(render(options.output, {

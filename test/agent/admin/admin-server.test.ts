@@ -31,7 +31,9 @@ async function scrape(url: string) {
 
 test('/metrics serves text 0.0.4 that parses, and the agent\'s counters move', async (t) => {
   let revision: number | undefined;
-  const metrics = new AgentMetrics({ policyRevision: () => revision });
+  const cache = { hits: 0, misses: 0, joined: 0 };
+  const credentials = { refreshes: 0, failures: 0 };
+  const metrics = new AgentMetrics({ policyRevision: () => revision, attestationCache: () => cache, tokenRefreshes: () => credentials });
   const server = await serve(t, () => metrics.render(), () => ({ started: true, ready: true, live: true }));
 
   const first = await scrape(server.url);
@@ -46,11 +48,8 @@ test('/metrics serves text 0.0.4 that parses, and the agent\'s counters move', a
   metrics.observeRequest(event({ status: 200 }));
   metrics.observeRequest(event({ status: 404 }));
   metrics.observeRequest(event({ status: 403, binding: undefined, errorCode: 'SIGIL_ERR_SIGNER_NOT_ALLOWED' }));
-  metrics.attestationCache(true);
-  metrics.attestationCache(false);
-  metrics.attestationCache(true);
-  metrics.tokenRefresh(true);
-  metrics.tokenRefresh(false);
+  Object.assign(cache, { hits: 1, misses: 1, joined: 1 });
+  Object.assign(credentials, { refreshes: 1, failures: 1 });
   revision = 7;
 
   const { families } = await scrape(server.url);

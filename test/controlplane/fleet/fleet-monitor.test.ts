@@ -7,7 +7,7 @@
 import test from 'ava';
 import { FleetMonitor } from '../../../controlplane/fleet/fleet-monitor.js';
 import type { AgentRecord } from '../../../controlplane/fleet/agent-registry.js';
-import type { Heartbeat, ProgramInfo, ShippedProgram } from '../../../protocol/fleet.js';
+import { decodeHeartbeat, type Heartbeat, type ProgramInfo, type ShippedProgram } from '../../../protocol/fleet.js';
 
 const AGENT_ID = 'agt_0123456789abcdef';
 const agent: AgentRecord = { id: AGENT_ID, hostname: 'h', labels: {}, publicNkey: 'U', enrolledAt: new Date(0).toISOString() };
@@ -90,4 +90,26 @@ test('a repair the agent reports keeps it degraded for a few intervals (at least
   for (; beats < 20 && state.state !== 'healthy'; beats++) state = beat(OURS);
   t.true(beats >= 3, `shown for ${beats} more heartbeats`);
   t.deepEqual(state, { state: 'healthy', reasons: [] });
+});
+
+test('a binding without a session token degrades the agent with the exchange\'s reason; a failing refresh says the old token is in use; success clears it', (t) => {
+  const { beat } = world();
+  const error = { code: 'SIGIL_ERR_EXCHANGE_SOURCE_MISCONFIGURED', message: 'client secret file /x cannot be opened (ENOENT)' };
+  t.deepEqual(beat(OURS, { bindings: [{ id: 'b1', state: 'failing', error }, { id: 'b2', state: 'fresh' }] }), {
+    state: 'degraded', reasons: ['binding b1: no session token: client secret file /x cannot be opened (ENOENT) (SIGIL_ERR_EXCHANGE_SOURCE_MISCONFIGURED)'],
+  });
+  t.deepEqual(beat(OURS, { bindings: [{ id: 'b1', state: 'fresh', error }] }).reasons,
+    ['binding b1: session token refresh failing, old token still in use: client secret file /x cannot be opened (ENOENT) (SIGIL_ERR_EXCHANGE_SOURCE_MISCONFIGURED)']);
+  t.deepEqual(beat(OURS, { bindings: [{ id: 'b1', state: 'fresh' }, { id: 'b3', state: 'pending' }] }), { state: 'healthy', reasons: [] });
+});
+
+test('decodeHeartbeat takes binding states and refuses malformed ones', (t) => {
+  const base = { agentId: 'agent-0123456789ab', version: '0.1.0', revision: 0, sentAt: new Date(0).toISOString(), programs: [], counters: {}, workloads: [], refused: [] };
+  const ok = decodeHeartbeat(JSON.stringify({ ...base, bindings: [{ id: 'b1', state: 'failing', error: { code: 'C', message: 'm' } }] }));
+  t.true(ok.ok, ok.ok ? '' : ok.reason);
+  t.true(decodeHeartbeat(JSON.stringify(base)).ok, 'absent from older agents');
+  for (const bindings of [{}, [{ id: 'b1', state: 'broken' }], [{ id: '', state: 'fresh' }], [{ id: 'b1', state: 'fresh', error: { code: 'C' } }]]) {
+    const r = decodeHeartbeat(JSON.stringify({ ...base, bindings }));
+    t.false(r.ok, JSON.stringify(bindings));
+  }
 });
