@@ -65,12 +65,13 @@ kernelTest.serial('no request waits on a token refresh: client-side latency arou
   const s = stack;
   const app = await nodeCopy(work!.dir, 'latency', 21);
   const spiffeId = 'spiffe://demo.sigil.dev/hardening/latency';
-  await applyAndWait(s, identityDocs('latency', spiffeId, [`unix:sha256:${app.sha256}`]));
-  // Before this binding's first exchange, which happens during the run.
+  // Before the apply: the agent starts this binding's first exchange as soon as it has the binding,
+  // which can be before applyAndWait returns; that exchange must already get the short lifetime.
   s.iam.setTokenLifetime(TOKEN_LIFETIME_S);
   s.iam.setAnswerDelay(ANSWER_DELAY_MS);
   t.teardown(() => { s.iam.setAnswerDelay(0); s.iam.setTokenLifetime(3600); });
   const exchangesFrom = s.iam.exchanges.length;
+  await applyAndWait(s, identityDocs('latency', spiffeId, [`unix:sha256:${app.sha256}`]));
   const run = await runWorkload({
     cgroup: s.workloadCgroup, hosts: { [OS_HOST]: s.objectStorage.address }, command: app.file, uid: NOBODY,
     args: [LATENCY_CLIENT, '--host', OS_HOST, '--seconds', String(LATENCY_RUN_S), '--tag', 'latency'],
