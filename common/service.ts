@@ -1,4 +1,5 @@
 import type { Logger } from './log.js';
+import { untilAborted } from './abort.js';
 
 /**
  * A long-running part of a program (an HTTP listener, a NATS responder, a key-rotation loop): it runs
@@ -32,4 +33,28 @@ export async function runServices(services: readonly Service[], signal: AbortSig
     signal.removeEventListener('abort', onStop);
   }
   if (first !== undefined) throw first;
+}
+
+/** What a part with its own start and stop hands back once started. */
+export interface Stoppable {
+  stop(): Promise<void> | void;
+}
+
+/**
+ * A part that has start/stop methods, as a Service: `start` runs when the service runs, `stop` once
+ * the signal fires (also when the start itself was cut short by it). A failing start is the
+ * service's failure.
+ */
+export function serviceOf(name: string, start: () => Promise<Stoppable | undefined> | Stoppable | undefined): Service {
+  return {
+    name,
+    async run(signal: AbortSignal): Promise<void> {
+      const part = await start();
+      try {
+        await untilAborted(signal);
+      } finally {
+        await part?.stop();
+      }
+    },
+  };
 }

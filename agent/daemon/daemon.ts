@@ -9,12 +9,12 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { AgentMetrics, startAdminServer, type AdminServer } from '../admin/index.js';
+import { AgentMetrics, startAdminServer } from '../admin/index.js';
 import type { AgentConfig } from '../config.js';
 import { FleetClient, loadEnrollment, savedBindings } from '../fleet/index.js';
 import { createSystemdNotifier } from '../../common/systemd/index.js';
 import { Agent } from './agent.js';
-import { untilAborted } from '../../common/abort.js';
+import { runServices, serviceOf, type Service } from '../../common/service.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
 import { AuditShipper } from './audit-shipper.js';
 
@@ -55,51 +55,59 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     initialBindings: await savedBindings(config.stateDir),
   });
   started = agent;
-  let admin: AdminServer | undefined;
   let ready = false;
-  try {
-    metrics = new AgentMetrics({
-      bpfCounters: () => agent.steering.counters(),
-      policyRevision: () => agent.revision || undefined,
-      activeBindings: () => agent.credentials.statuses().filter((s) => s.state === 'fresh').length,
-      credentialStats: () => agent.credentials.stats,
-      programRepairs: () => agent.attachments.totals(),
-      attachProblems: () => agent.attachments.problems.length,
-      attestationCache: () => agent.attestor.hashStats,
-      tokenRefreshes: () => agent.credentials.stats,
-    });
-    fleet = await FleetClient.start({
-      stateDir: config.stateDir,
-      ...(config.controlPlane.natsServers ? { natsServers: config.controlPlane.natsServers } : {}),
-      version: AGENT_VERSION,
-      log: log.child({ part: 'fleet' }),
-      ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
-      apply: async (bundle) => {
-        await agent.apply(bundle);
-        if (!ready) {
-          ready = true;
-          systemd.ready(`serving policy revision ${bundle.revision}`);
-          log.info({ revision: bundle.revision }, 'ready');
-        }
-      },
-      programs: () => agent.steering.query(),
-      shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
-      protection: () => agent.steering.protectionChoice,
-      repairs: () => agent.attachments.drain(),
-      counters: () => agent.steering.counters(),
-      workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
-      bindings: () => agent.credentials.statuses().map((s) => ({
-        id: s.bindingId, state: s.state,
-        ...(s.lastError ? { error: { code: s.lastError.code, message: s.lastError.message.slice(0, 1024) } } : {}),
-      })),
-      onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
-    });
-    shipper.start();
-    void fleet.connected.then(() => {
-      if (fleet?.connection) resolveNats(fleet.connection);
-    });
-    if (config.admin.listen) {
-      admin = await startAdminServer({
+  metrics = new AgentMetrics({
+    bpfCounters: () => agent.steering.counters(),
+    policyRevision: () => agent.revision || undefined,
+    activeBindings: () => agent.credentials.statuses().filter((s) => s.state === 'fresh').length,
+    credentialStats: () => agent.credentials.stats,
+    programRepairs: () => agent.attachments.totals(),
+    attachProblems: () => agent.attachments.problems.length,
+    attestationCache: () => agent.attestor.hashStats,
+    tokenRefreshes: () => agent.credentials.stats,
+  });
+  // The agent's long-running parts beside the kernel/signer core (which the Agent owns): each a
+  // Service, run side by side until the signal; the first to fail stops the others.
+  const services: Service[] = [
+    serviceOf('fleet', async () => {
+      fleet = await FleetClient.start({
+        stateDir: config.stateDir,
+        ...(config.controlPlane.natsServers ? { natsServers: config.controlPlane.natsServers } : {}),
+        version: AGENT_VERSION,
+        log: log.child({ part: 'fleet' }),
+        ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
+        apply: async (bundle) => {
+          await agent.apply(bundle);
+          if (!ready) {
+            ready = true;
+            systemd.ready(`serving policy revision ${bundle.revision}`);
+            log.info({ revision: bundle.revision }, 'ready');
+          }
+        },
+        programs: () => agent.steering.query(),
+        shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
+        protection: () => agent.steering.protectionChoice,
+        repairs: () => agent.attachments.drain(),
+        counters: () => agent.steering.counters(),
+        workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
+        bindings: () => agent.credentials.statuses().map((s) => ({
+          id: s.bindingId, state: s.state,
+          ...(s.lastError ? { error: { code: s.lastError.code, message: s.lastError.message.slice(0, 1024) } } : {}),
+        })),
+        onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
+      });
+      const client = fleet;
+      void client.connected.then(() => {
+        if (client.connection) resolveNats(client.connection);
+      });
+      return { stop: () => client.stop().catch(() => undefined) };
+    }),
+    serviceOf('audit-shipper', () => {
+      shipper.start();
+      return shipper;
+    }),
+    ...(config.admin.listen ? [serviceOf('admin', async () => {
+      const admin = await startAdminServer({
         listen: config.admin.listen,
         log: log.child({ part: 'admin' }),
         metrics: () => metrics?.render() ?? '',
@@ -108,15 +116,16 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
           return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
         },
       });
-    }
-    const watchdog = systemd.startWatchdog();
-    await untilAborted(signal);
-    watchdog?.stop();
-    systemd.stopping();
+      return { stop: () => admin.close().catch(() => undefined) };
+    })] : []),
+    serviceOf('watchdog', () => systemd.startWatchdog()),
+  ];
+  const stopping = (): void => { systemd.stopping(); };
+  signal.addEventListener('abort', stopping, { once: true });
+  try {
+    await runServices(services, signal, log);
   } finally {
-    await admin?.close().catch(() => undefined);
-    shipper.stop();
-    await fleet?.stop().catch(() => undefined);
+    signal.removeEventListener('abort', stopping);
     await agent.close();
   }
 }
