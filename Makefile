@@ -45,7 +45,8 @@ man: build
 	node scripts/cli-docs.mjs build
 
 test: build
-	npx ava
+	# A hard limit above the suite's ~10 minutes: a test that hangs fails the run instead of holding CI.
+	timeout --kill-after=30s 30m npx ava
 
 demo: build
 	node dist/test/e2e/demo-main.js $(DEMO_ARGS)

@@ -66,63 +66,62 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     attestationCache: () => agent.attestor.hashStats,
     tokenRefreshes: () => agent.credentials.stats,
   });
-  // The agent's long-running parts beside the kernel/signer core (which the Agent owns): each a
-  // Service, run side by side until the signal; the first to fail stops the others.
-  const services: Service[] = [
-    serviceOf('fleet', async () => {
-      fleet = await FleetClient.start({
-        stateDir: config.stateDir,
-        ...(config.controlPlane.natsServers ? { natsServers: config.controlPlane.natsServers } : {}),
-        version: AGENT_VERSION,
-        log: log.child({ part: 'fleet' }),
-        ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
-        apply: async (bundle) => {
-          await agent.apply(bundle);
-          if (!ready) {
-            ready = true;
-            systemd.ready(`serving policy revision ${bundle.revision}`);
-            log.info({ revision: bundle.revision }, 'ready');
-          }
-        },
-        programs: () => agent.steering.query(),
-        shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
-        protection: () => agent.steering.protectionChoice,
-        repairs: () => agent.attachments.drain(),
-        counters: () => agent.steering.counters(),
-        workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
-        bindings: () => agent.credentials.statuses().map((s) => ({
-          id: s.bindingId, state: s.state,
-          ...(s.lastError ? { error: { code: s.lastError.code, message: s.lastError.message.slice(0, 1024) } } : {}),
-        })),
-        onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
-      });
-      const client = fleet;
-      void client.connected.then(() => {
-        if (client.connection) resolveNats(client.connection);
-      });
-      return { stop: () => client.stop().catch(() => undefined) };
-    }),
-    serviceOf('audit-shipper', () => {
-      shipper.start();
-      return shipper;
-    }),
-    ...(config.admin.listen ? [serviceOf('admin', async () => {
-      const admin = await startAdminServer({
-        listen: config.admin.listen,
-        log: log.child({ part: 'admin' }),
-        metrics: () => metrics?.render() ?? '',
-        health: () => {
-          const degraded = [...agent.attachments.problems, ...agent.destinations.unresolved().map((h) => `destination ${h} does not resolve`)];
-          return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
-        },
-      });
-      return { stop: () => admin.close().catch(() => undefined) };
-    })] : []),
-    serviceOf('watchdog', () => systemd.startWatchdog()),
-  ];
   const stopping = (): void => { systemd.stopping(); };
   signal.addEventListener('abort', stopping, { once: true });
   try {
+    // The fleet client first: it applies the last good bundle before anything answers /readyz.
+    fleet = await FleetClient.start({
+      stateDir: config.stateDir,
+      ...(config.controlPlane.natsServers ? { natsServers: config.controlPlane.natsServers } : {}),
+      version: AGENT_VERSION,
+      log: log.child({ part: 'fleet' }),
+      ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
+      apply: async (bundle) => {
+        await agent.apply(bundle);
+        if (!ready) {
+          ready = true;
+          systemd.ready(`serving policy revision ${bundle.revision}`);
+          log.info({ revision: bundle.revision }, 'ready');
+        }
+      },
+      programs: () => agent.steering.query(),
+      shippedPrograms: () => agent.attachments.shippedCgroupPrograms(),
+      protection: () => agent.steering.protectionChoice,
+      repairs: () => agent.attachments.drain(),
+      counters: () => agent.steering.counters(),
+      workloads: () => agent.usage.workloads(agent.attestor.boundProcesses()),
+      bindings: () => agent.credentials.statuses().map((s) => ({
+        id: s.bindingId, state: s.state,
+        ...(s.lastError ? { error: { code: s.lastError.code, message: s.lastError.message.slice(0, 1024) } } : {}),
+      })),
+      onRevoked: () => log.error('this agent was revoked by the control plane; its bindings are withdrawn'),
+    });
+    const client = fleet;
+    void client.connected.then(() => {
+      if (client.connection) resolveNats(client.connection);
+    });
+    // Then the agent's long-running parts beside the kernel/signer core (which the Agent owns), each
+    // a Service, side by side until the signal; the first to fail stops the others.
+    const services: Service[] = [
+      serviceOf('fleet', () => ({ stop: () => client.stop().catch(() => undefined) })),
+      serviceOf('audit-shipper', () => {
+        shipper.start();
+        return shipper;
+      }),
+      ...(config.admin.listen ? [serviceOf('admin', async () => {
+        const admin = await startAdminServer({
+          listen: config.admin.listen,
+          log: log.child({ part: 'admin' }),
+          metrics: () => metrics?.render() ?? '',
+          health: () => {
+            const degraded = [...agent.attachments.problems, ...agent.destinations.unresolved().map((h) => `destination ${h} does not resolve`)];
+            return { started: true, ready, live: true, ...(ready ? {} : { detail: 'waiting for the first policy bundle' }), ...(degraded.length ? { degraded } : {}) };
+          },
+        });
+        return { stop: () => admin.close().catch(() => undefined) };
+      })] : []),
+      serviceOf('watchdog', () => systemd.startWatchdog()),
+    ];
     await runServices(services, signal, log);
   } finally {
     signal.removeEventListener('abort', stopping);
