@@ -26,6 +26,7 @@ import { deployTestApp } from '../test/helpers/test-app.js';
 import { mintUpst } from '../test/standins/upst.js';
 import { benchNativeClients, type NativeResult } from './native-clients.js';
 import { requireTool } from './native-tools.js';
+import { unitNodeFlags } from '../test/helpers/agent-unit.js';
 
 const LOAD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.js');
 const LOAD_SPIFFE_ID = 'spiffe://demo.sigil.dev/bench/load';
@@ -157,14 +158,6 @@ async function agentMetric(stack: Stack, name: string): Promise<number> {
   const samples = text.split('\n').filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{'));
   if (samples.length === 0) throw new Error(`the agent's /metrics has no sample of ${name}`);
   return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
-
-const AGENT_UNIT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/systemd/sigil-agent.service');
-
-/** The NODE_OPTIONS the agent's systemd unit sets (`Environment=NODE_OPTIONS=…`), if any. */
-async function unitNodeFlags(): Promise<string[]> {
-  const value = /^Environment=NODE_OPTIONS=(.*)$/m.exec(await readFile(AGENT_UNIT, 'utf8'))?.[1];
-  return value === undefined ? [] : value.replace(/^"|"$/g, '').split(/\s+/).filter((w) => w !== '');
 }
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;

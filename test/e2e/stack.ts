@@ -36,6 +36,7 @@ import { WORKLOAD_UID, deployTestApp, installDir, runAs, type TestApp } from '..
 import { startIamStandIn, type IamStandIn, type PrincipalRule } from '../standins/oci-iam.js';
 import { startObjectStorageStandIn, type ObjectStorageStandIn } from '../standins/oci-objectstorage.js';
 import { runWorkload, type WorkloadRun } from './workload-runner.js';
+import { unitNodeFlags } from '../helpers/agent-unit.js';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const AGENT_MAIN = path.join(ROOT, 'dist/agent/cli/main.js');
@@ -286,8 +287,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     let child!: ChildProcess;
     let output = '';
+    const agentNodeFlags = await unitNodeFlags();
     const startAgent = (): void => {
-      child = spawn(process.execPath, [AGENT_MAIN, 'run', '--config', configFile, '--heartbeat-ms', String(heartbeatMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // With the unit's NODE_OPTIONS (deploy/systemd/sigil-agent.service): the agent as it runs in production.
+      child = spawn(process.execPath, [...agentNodeFlags, AGENT_MAIN, 'run', '--config', configFile, '--heartbeat-ms', String(heartbeatMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
       const onData = (d: Buffer): void => {
         output += d.toString();
         if (options.agentLogFile) appendFileSync(options.agentLogFile, d);
