@@ -15,6 +15,7 @@ import type { NativeProgramStats } from '../native/binding.js';
 import { KernelSteering, findCgroup2Mount, loadNative } from '../agent/steering/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from '../agent/steering/probe.js';
 import { spread, type Spread } from './median-spread.js';
+import { perRun, type Snapshot } from './program-runs.js';
 
 const CONNECT4_PROGRAMS = ['sigil_connect4', 'sigil_guard4'];
 
@@ -41,19 +42,11 @@ export interface BpfBench {
   spread: Record<keyof Round, Spread>;
 }
 
-type Snapshot = Map<string, { runs: number; ns: number }>;
 
 function snapshot(stats: NativeProgramStats[], prefix = ''): Snapshot {
   const out: Snapshot = new Map();
   for (const s of stats) out.set(prefix + s.name, { runs: Number(s.runCount), ns: Number(s.runTimeNs) });
   return out;
-}
-
-function perRun(before: Snapshot, after: Snapshot, name: string): number {
-  const a = after.get(name);
-  const b = before.get(name) ?? { runs: 0, ns: 0 };
-  if (!a || a.runs - b.runs <= 0) throw new Error(`${name} did not run`);
-  return (a.ns - b.ns) / (a.runs - b.runs);
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { NativeProgramStats } from '../native/binding.js';
 import { KernelSteering, findCgroup2Mount, loadNative } from '../agent/steering/index.js';
 import { PROBE_PEER, PeerProcess, spawnInCgroup } from '../agent/steering/probe.js';
+import { perRun, type Snapshot } from './program-runs.js';
 
 export interface IdentityCostBench {
   protection: string;
@@ -21,7 +22,6 @@ export interface IdentityCostBench {
   openat: { sigilNs: number; noopNs: number; overNoop: number; opens: number } | null;
 }
 
-type Snapshot = Map<string, { runs: number; ns: number }>;
 
 /** By kernel name; names are cut to 15 characters, so same-prefix programs (the three open exits) add up. */
 function snapshot(stats: NativeProgramStats[]): Snapshot {
@@ -31,14 +31,6 @@ function snapshot(stats: NativeProgramStats[]): Snapshot {
     out.set(s.name, { runs: seen.runs + s.runCount, ns: seen.ns + s.runTimeNs });
   }
   return out;
-}
-
-/** Mean ns per run of `name` between two snapshots. */
-function perRun(before: Snapshot, after: Snapshot, name: string): number {
-  const a = after.get(name);
-  const b = before.get(name) ?? { runs: 0, ns: 0 };
-  if (!a || a.runs - b.runs <= 0) throw new Error(`${name} did not run`);
-  return (a.ns - b.ns) / (a.runs - b.runs);
 }
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
