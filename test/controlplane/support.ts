@@ -52,16 +52,23 @@ export interface CliResult {
   stderr: string;
 }
 
+/** No CLI call in a test runs this long; one that does is ended and fails its test with what it printed. */
+const CLI_DEADLINE_MS = 60_000;
+
 /** Runs the `sigil` CLI binary. */
 export function runCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sigil ${args.join(' ')} ran longer than ${CLI_DEADLINE_MS / 1000} s and was ended\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, CLI_DEADLINE_MS);
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.once('error', reject);
-    child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
+    child.once('error', (err) => { clearTimeout(deadline); reject(err); });
+    child.once('exit', (code) => { clearTimeout(deadline); resolveRun({ code, stdout, stderr }); });
     child.stdin.end(stdin ?? '');
   });
 }

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { join } from 'node:path';
 import { startNatsServer } from '../../helpers/nats-server.js';
 import { ROOT, runCli, startServerProcess, tempDir } from '../support.js';
@@ -63,6 +64,23 @@ test('exit codes: 2 for usage, 1 for refused or failed calls, with the field nam
   const unreachable = await runCli(['get', 'wi'], { ...env, SIGIL_SERVER: 'http://127.0.0.1:9' });
   t.is(unreachable.code, 1);
   t.regex(unreachable.stderr, /cannot reach the control plane/);
+  t.is((await runCli(['get', 'wi', '--request-timeout', 'soon'], env)).code, 2);
+});
+
+test('an API call the control plane never answers ends with a clear error at --request-timeout', async (t) => {
+  // Accepts the connection and reads the request, answers nothing: a server stuck on its store.
+  const silent = net.createServer((socket) => socket.resume());
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => { silent.close(); });
+  const dir = await tempDir(t, 'cli-silent');
+  const tokenFile = join(dir, 'admin.token');
+  await writeFile(tokenFile, 'sat_0123456789abcdef\n');
+  const started = Date.now();
+  const r = await runCli(['fleet', 'status', '--request-timeout', '2s'], { SIGIL_SERVER: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, SIGIL_TOKEN_FILE: tokenFile });
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /did not answer GET \/v1\/fleet\/status within 2 s/);
+  t.regex(r.stderr, /SIGIL_ERR_API_TIMEOUT/);
+  t.true(Date.now() - started < 20_000, 'ended near its timeout');
 });
 
 test('apply -f - reads stdin; a control-plane restart and a NATS restart lose nothing', async (t) => {
