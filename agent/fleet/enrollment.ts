@@ -36,6 +36,9 @@ export function natsServersFor(enrollment: Enrollment, configured: string[] | un
 
 export const DEFAULT_AGENT_NATS_URL = 'nats://127.0.0.1:4222';
 
+/** A control plane that accepts the call and never answers must not hold `sigil-agent enroll` for minutes. */
+const ENROLL_TIMEOUT_MS = 30_000;
+
 /**
  * Enrols this host: generates the agent's NATS user nkey pair here (the seed never leaves the host),
  * trades the one-time join token for an agent id and a user JWT, and stores both (0600 files).
@@ -44,12 +47,15 @@ export async function enroll(options: { token: string; controlPlaneUrl: string; 
   const user = createUser();
   const url = `${options.controlPlaneUrl.replace(/\/+$/, '')}/v1/enroll`;
   let res: Response;
+  const signal = AbortSignal.timeout(ENROLL_TIMEOUT_MS);
   try {
     res = await fetch(url, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: options.token, publicNkey: user.getPublicKey(), hostname: options.hostname ?? osHostname() }),
+      signal,
     });
   } catch (err) {
+    if (signal.aborted) throw new AgentError(AGENT_FLEET_CODES.ENROLL_FAILED, `the control plane at ${url} did not answer within ${ENROLL_TIMEOUT_MS / 1000} s`, { cause: err });
     throw new AgentError(AGENT_FLEET_CODES.ENROLL_FAILED, `cannot reach the control plane at ${url}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, { cause: err });
   }
   const body = await res.json().catch(() => undefined) as (EnrollResponse & { code?: string; message?: string }) | undefined;
