@@ -50,13 +50,15 @@ export class Restartable {
     }
   }
 
-  /** SIGKILL (or `signal`) by pid; resolves once it has exited. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** SIGKILL (or `signal`, then SIGKILL after `graceMs` if it is still running) by pid; resolves once it has exited. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL', graceMs = 15_000): Promise<void> {
     const child = this.#child;
     if (!child || !this.running) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
+    const timer = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
+    clearTimeout(timer);
   }
 }
 
