@@ -4,7 +4,10 @@
  * state dir, one real agent (enrolled through one replica, told the cluster's servers at enrolment,
  * no NATS setting of its own). Policy is applied through one replica and read through the other.
  *
- * Then each NATS node and each replica is killed (SIGKILL) in turn, and during each outage: apply
+ * Then each NATS node and each replica is killed (SIGKILL) in turn — the nodes leaders first and on
+ * purpose: the stream leader of the policy bucket (KV_sigil-resources, from $JS.API.STREAM.INFO), then
+ * the JetStream meta leader (/jsz meta_cluster.leader), then the node left; each checked to lead just
+ * before it dies and another node to lead after — and during each outage: apply
  * still works, the agent runs the new revision within 5 s of the apply, `fleet status` answers within
  * 2 s (and /metrics too), heartbeats reach the other replica, a bound workload (uid 1001, no capabilities) gets its
  * requests signed and accepted by the Object Storage stand-in, every earlier apply is still there, and
