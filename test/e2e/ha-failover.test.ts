@@ -301,9 +301,12 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
     log(`workload signed with ${victim.name} down (UPSTs issued meanwhile: ${iam.issued - exchangesBefore})`);
 
     if (victim.check) {
-      // The leader it held was really lost: another node leads now (elected during the outage).
-      const next = await leaderOf(victim.check, 20_000);
-      t.true(next !== undefined && next !== victim.name, `after ${victim.name} died the ${victim.role} is another node (${next})`);
+      // The leader it held was really lost: another node leads now (elected during the outage; a
+      // live node's /jsz may name the dead meta leader until then, hence the wait).
+      const check = victim.check;
+      let next: string | undefined;
+      const moved = await until(async () => (next = await check()) !== undefined && next !== victim.name, 20_000);
+      t.true(moved, `after ${victim.name} died the ${victim.role} is another node (${next})`);
     }
     await victim.proc.start(victim.rejoined, 60_000);
     log(`${victim.name} rejoined`);
