@@ -8,6 +8,8 @@
  * (the bigger thread pool stands in for 1,000 hosts' own disks: each agent fsyncs its bundle).
  * With `processes` > 0 the agents run in that many child processes (bench/fleet-agents.ts) instead of
  * this one, so the control plane's figure is not bounded by one event loop running every agent too.
+ * With `--nats` it runs against a given NATS (cluster) instead of a server of its own (ExternalNats);
+ * bench/fleet-ha.ts uses that for the figures on a 3-node cluster.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -139,10 +141,8 @@ export interface FleetOptions {
   afterRounds?: (world: RoundsWorld) => Promise<void>;
 }
 
-/** What afterRounds gets: the world's NATS, and a way to time one apply to every real agent running it. */
+/** What afterRounds gets: the admin user's creds, and a way to time one apply to every real agent running it. */
 export interface RoundsWorld {
-  servers: string[];
-  caFile: string | undefined;
   adminCreds: string;
   /** Also watch acks on this connection (duplicates are ignored). */
   watchAcksOn(nc: NatsConnection): Promise<void>;
@@ -334,7 +334,7 @@ export async function benchFleet(n = 1000, options: FleetOptions = {}): Promise<
     }
     if (options.afterRounds) {
       await options.afterRounds({
-        servers: world.nats.servers, caFile: world.nats.caFile, adminCreds: world.nats.adminCreds, watchAcksOn,
+        adminCreds: world.nats.adminCreds, watchAcksOn,
         async timedApply(round, t0) {
           ackAt.clear();
           realAcked = 0;
