@@ -15,7 +15,7 @@
  */
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { FleetClient } from '../agent/fleet/index.js';
-import { loadEnrollment } from '../agent/fleet/enrollment.js';
+import { loadEnrollment, natsServersFor } from '../agent/fleet/enrollment.js';
 import { createLogger } from '../agent/log.js';
 import { subjects } from '../protocol/subjects.js';
 
@@ -40,8 +40,8 @@ async function startLite(stateDir: string): Promise<Agent> {
   for (let attempt = 1; !nc; attempt++) {
     try {
       nc = await connect({
-        servers: enrollment.natsUrl, name: `sigil-bench-lite-${agentId}`, authenticator: credsAuthenticator(creds), inboxPrefix: subjects.inboxPrefix(agentId),
-        maxReconnectAttempts: -1,
+        servers: natsServersFor(enrollment, undefined), name: `sigil-bench-lite-${agentId}`, authenticator: credsAuthenticator(creds), inboxPrefix: subjects.inboxPrefix(agentId),
+        maxReconnectAttempts: -1, ...(enrollment.natsCaFile ? { tls: { caFile: enrollment.natsCaFile } } : {}),
       });
     } catch (err) {
       if (attempt >= 10) throw err; // a loaded machine can time out the JWT handshake: try again, as FleetClient does

@@ -8,19 +8,23 @@
  * (the bigger thread pool stands in for 1,000 hosts' own disks: each agent fsyncs its bundle).
  * With `processes` > 0 the agents run in that many child processes (bench/fleet-agents.ts) instead of
  * this one, so the control plane's figure is not bounded by one event loop running every agent too.
+ * With `--nats` it runs against a given NATS (cluster) instead of a server of its own (ExternalNats);
+ * bench/fleet-ha.ts uses that for the figures on a 3-node cluster.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import { parseArgs } from 'node:util';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { fmtCreds } from '@nats-io/jwt';
 import { createUser } from '@nats-io/nkeys';
 import { loadConfig } from '../controlplane/config/config.js';
 import { createLogger } from '../controlplane/log.js';
 import { startControlPlane } from '../controlplane/server.js';
-import { createNatsAuth, mintAgentUserJwt, natsServerConfig } from '../controlplane/fleet/nats-auth.js';
+import { createNatsAuth, mintAgentUserJwt, natsServerConfig, type FleetNatsAuth } from '../controlplane/fleet/nats-auth.js';
+import { loadFleetAuth } from '../controlplane/fleet/fleet-service.js';
 import { parseResources } from '../controlplane/resources/parse.js';
 import { decodeBundleAck } from '../protocol/fleet.js';
 import { subjects } from '../protocol/subjects.js';
@@ -111,27 +115,87 @@ const phase = (name: string): void => {
   if (process.env['SIGIL_BENCH_DEBUG']) process.stderr.write(`${new Date().toISOString()} ${name}\n`);
 };
 
-interface FleetOptions {
+/**
+ * A NATS (cluster) the benchmark uses instead of starting its own server: its servers and the state dir
+ * `sigil-controlplane init-nats` wrote for it (fleet/nats-auth.json, controlplane.creds, admin.creds,
+ * nats-ca.pem for tls:// servers). The benchmark writes the usual buckets (sigil-resources,
+ * sigil-fleet, ...): give it a cluster of its own, not a production one.
+ */
+export interface ExternalNats {
+  servers: string[];
+  stateDir: string;
+  /** CA of the servers' certificates; default `<stateDir>/nats-ca.pem` when it exists. */
+  caFile?: string;
+}
+
+export interface FleetOptions {
   /** Agents in the child processes (0: all in this process, real only). */
   processes?: number;
   /** Lite stand-ins (bench/fleet-agents.ts --lite) for all but `realAgents` agents. */
   lite?: boolean;
   realAgents?: number;
   rounds?: number;
+  /** Run against this NATS (cluster) instead of a server of its own. */
+  nats?: ExternalNats;
+  /** After the rounds, in the same world: more applies, timed to the real agents running them (bench/fleet-ha.ts). */
+  afterRounds?: (world: RoundsWorld) => Promise<void>;
+}
+
+/** What afterRounds gets: the admin user's creds, and a way to time one apply to every real agent running it. */
+export interface RoundsWorld {
+  adminCreds: string;
+  /** Also watch acks on this connection (duplicates are ignored). */
+  watchAcksOn(nc: NatsConnection): Promise<void>;
+  /**
+   * Applies round `round`'s policy; resolves once every real agent acked it (a FleetClient acks only
+   * after applying: it runs it), with the apply's duration and each real agent's time, both from `t0`.
+   */
+  timedApply(round: number, t0: number): Promise<{ revision: number; applyMs: number; realRunningMs: number[] }>;
 }
 
 const REGIONS = ['us-phoenix-1', 'us-ashburn-1'];
 const destination = (round: number): string => `objectstorage.${REGIONS[round % 2]}.oraclecloud.com`;
 
-/** nats-server, control plane (in this process) and `n` agents enrolled straight into its registry. */
-async function fleetWorld(root: string, n: number, stop: AbortSignal, log: ReturnType<typeof createLogger>, stateDirs = true) {
+interface FleetNats {
+  servers: string[];
+  caFile: string | undefined;
+  fleetAuth: FleetNatsAuth;
+  controlPlaneCredsFile: string;
+  adminCreds: string;
+  cleanup(): Promise<void>;
+}
+
+/** A nats-server of its own (JWT auth as init-nats sets it up, no TLS), sized for `n` agents. */
+async function ownNats(root: string, n: number): Promise<FleetNats> {
   const auth = await createNatsAuth();
   const nats = await startNatsServer({ config: `${natsServerConfig(auth, join(root, 'resolver'))}\nmax_connections: ${n + 100}\n` });
+  await writeFile(join(root, 'cp.creds'), auth.controlPlaneCreds, { mode: 0o600 });
+  return { servers: [nats.url], caFile: undefined, fleetAuth: auth.fleet, controlPlaneCredsFile: join(root, 'cp.creds'), adminCreds: auth.adminCreds, cleanup: () => nats.cleanup() };
+}
+
+async function externalNats(given: ExternalNats): Promise<FleetNats> {
+  const fleetAuth = await loadFleetAuth(given.stateDir);
+  if (!fleetAuth) throw new Error(`${given.stateDir}/fleet/nats-auth.json is missing: give the state dir sigil-controlplane init-nats wrote`);
+  const defaultCa = join(given.stateDir, 'nats-ca.pem');
+  const caFile = given.caFile ?? (await access(defaultCa).then(() => defaultCa, () => undefined));
+  return {
+    servers: given.servers, caFile, fleetAuth, controlPlaneCredsFile: join(given.stateDir, 'controlplane.creds'),
+    adminCreds: await readFile(join(given.stateDir, 'admin.creds'), 'utf8'), cleanup: async () => undefined,
+  };
+}
+
+/** nats-server (own or given), control plane (in this process) and `n` agents enrolled straight into its registry. */
+async function fleetWorld(root: string, n: number, stop: AbortSignal, log: ReturnType<typeof createLogger>, stateDirs = true, given?: ExternalNats) {
+  const nats = given ? await externalNats(given) : await ownNats(root, n);
   try {
-    await writeFile(join(root, 'cp.creds'), auth.controlPlaneCreds, { mode: 0o600 });
-    const config = await loadConfig(undefined, { natsUrl: nats.url, listen: '127.0.0.1:0', stateDir: join(root, 'cp'), logLevel: 'error' });
-    config.nats.credsFile = join(root, 'cp.creds');
-    const cp = await startControlPlane(config, log, stop, { fleet: { auth: auth.fleet, heartbeatIntervalMs: 60_000 } });
+    const config = await loadConfig(undefined, {
+      natsUrl: nats.servers.join(','), listen: '127.0.0.1:0', stateDir: join(root, 'cp'), logLevel: 'error',
+      // Required with several servers (replicas must agree); nothing here fetches it.
+      ...(nats.servers.length > 1 ? { issuerUrl: 'http://127.0.0.1:1' } : {}),
+    });
+    config.nats.credsFile = nats.controlPlaneCredsFile;
+    if (nats.caFile) config.nats.caFile = nats.caFile;
+    const cp = await startControlPlane(config, log, stop, { fleet: { auth: nats.fleetAuth, heartbeatIntervalMs: 60_000 } });
     const fleet = cp.fleet!;
     const revision = (await cp.store.apply(parseResources(policy(destination(1))))).revision;
     phase('control plane up');
@@ -148,14 +212,20 @@ async function fleetWorld(root: string, n: number, stop: AbortSignal, log: Retur
         if (stateDirs) {
           const dir = join(root, id);
           await mkdir(dir, { mode: 0o700 });
-          await writeFileAtomic(join(dir, 'nats.creds'), new TextDecoder().decode(fmtCreds(await mintAgentUserJwt(auth.fleet, id, publicNkey), user)));
-          await writeFileAtomic(join(dir, 'enrollment.json'), JSON.stringify({ agentId: id, natsUrl: nats.url, bundleSigningJwk: publicJwk, controlPlane: cp.url, enrolledAt: new Date().toISOString() }));
+          await writeFileAtomic(join(dir, 'nats.creds'), new TextDecoder().decode(fmtCreds(await mintAgentUserJwt(nats.fleetAuth, id, publicNkey), user)));
+          await writeFileAtomic(join(dir, 'enrollment.json'), JSON.stringify({
+            agentId: id, natsUrl: nats.servers[0], natsServers: nats.servers, ...(nats.caFile ? { natsCaFile: nats.caFile } : {}),
+            bundleSigningJwk: publicJwk, controlPlane: cp.url, enrolledAt: new Date().toISOString(),
+          }));
         }
         await fleet.registry.add({ id, hostname: id, labels: { fleet: 'bench' }, publicNkey, enrolledAt: new Date().toISOString() });
       }));
     }
     phase(`enrolled ${n}`);
-    const observer = await connect({ servers: nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(auth.adminCreds)) });
+    const observer = await connect({
+      servers: nats.servers, authenticator: credsAuthenticator(new TextEncoder().encode(nats.adminCreds)), maxReconnectAttempts: -1,
+      ...(nats.caFile ? { tls: { caFile: nats.caFile } } : {}),
+    });
     return { nats, cp, fleet, revision, ids, dirs: ids.map((id) => join(root, id)), observer };
   } catch (err) {
     await nats.cleanup();
@@ -194,7 +264,7 @@ export async function benchFleet(n = 1000, options: FleetOptions = {}): Promise<
   const log = createLogger({ level: 'error' });
   let world: Awaited<ReturnType<typeof fleetWorld>> | undefined;
   try {
-    world = await fleetWorld(root, n, stop.signal, log);
+    world = await fleetWorld(root, n, stop.signal, log, true, options.nats);
     const { cp, fleet, dirs, ids, observer } = world;
     let revision = world.revision;
     await allIssued(fleet, ids, revision);
@@ -223,13 +293,20 @@ export async function benchFleet(n = 1000, options: FleetOptions = {}): Promise<
     const ackAt = new Map<string, number>();
     let target = Number.POSITIVE_INFINITY;
     let allAcked: () => void = () => undefined;
-    observer.subscribe(subjects.bundleAck('*'), { callback: (_err, msg) => {
-      const ack = decodeBundleAck(msg.data);
-      if (!ack.ok || ack.value.revision < target || ackAt.has(ack.value.agentId)) return;
-      ackAt.set(ack.value.agentId, performance.now());
-      if (ackAt.size === n) allAcked();
-    } });
-    await observer.flush();
+    let realAcked = 0;
+    let allRealAcked: () => void = () => undefined;
+    // Acks are watched on every observer connection given (afterRounds may add one that avoids a node it kills).
+    const watchAcksOn = async (nc: NatsConnection): Promise<void> => {
+      nc.subscribe(subjects.bundleAck('*'), { callback: (_err, msg) => {
+        const ack = decodeBundleAck(msg.data);
+        if (!ack.ok || ack.value.revision < target || ackAt.has(ack.value.agentId)) return;
+        ackAt.set(ack.value.agentId, performance.now());
+        if (real.has(ack.value.agentId) && ++realAcked === real.size) allRealAcked();
+        if (ackAt.size === n) allAcked();
+      } });
+      await nc.flush();
+    };
+    await watchAcksOn(observer);
     let pushedAt = Number.NaN;
     fleet.distributor.onRefreshed((r) => {
       if (r >= target && Number.isNaN(pushedAt)) pushedAt = performance.now();
@@ -254,6 +331,23 @@ export async function benchFleet(n = 1000, options: FleetOptions = {}): Promise<
         pushAllMs: Math.round(pushedAt - t0), realApplyToAckP99Ms: realOnly ? quantile(realOnly, 0.99) : null,
       });
       phase(`round ${round}: ${JSON.stringify(results.at(-1))}`);
+    }
+    if (options.afterRounds) {
+      await options.afterRounds({
+        adminCreds: world.nats.adminCreds, watchAcksOn,
+        async timedApply(round, t0) {
+          ackAt.clear();
+          realAcked = 0;
+          const done = new Promise<void>((resolve) => (allRealAcked = resolve));
+          target = revision + 1;
+          revision = (await cp.store.apply(parseResources(policy(destination(round))))).revision;
+          const applyMs = performance.now() - t0;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([done, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`only ${realAcked}/${real.size} real agents ran revision ${revision} within 60 s`)), 60_000); })]);
+          clearTimeout(timer);
+          return { revision, applyMs, realRunningMs: [...ackAt.entries()].filter(([id]) => real.has(id)).map(([, t]) => t - t0) };
+        },
+      });
     }
     const p99 = spread(results.map((r) => r.applyToAckP99Ms), 1);
     const pushAll = spread(results.map((r) => r.pushAllMs), 0);
@@ -283,13 +377,13 @@ export async function benchFleet(n = 1000, options: FleetOptions = {}): Promise<
  * bindings, timed to the distributor's end of the refresh (every bundle computed, signed, published)
  * and to an observer subscribed to every push subject having received all `n`.
  */
-export async function benchFleetPush(n = 10_000, rounds = 3): Promise<FleetPushResult> {
+export async function benchFleetPush(n = 10_000, rounds = 3, nats?: ExternalNats): Promise<FleetPushResult> {
   const root = await mkdtemp(join(tmpdir(), 'sigil-bench-fleet-push-'));
   const stop = new AbortController();
   const log = createLogger({ level: 'error' });
   let world: Awaited<ReturnType<typeof fleetWorld>> | undefined;
   try {
-    world = await fleetWorld(root, n, stop.signal, log, false);
+    world = await fleetWorld(root, n, stop.signal, log, false, nats);
     const { cp, fleet, ids, observer } = world;
     let revision = world.revision;
     await allIssued(fleet, ids, revision);
@@ -341,13 +435,27 @@ function quantile(values: number[], q: number): number {
  *   node fleet.js [n] [processes]          all agents real (FleetClient), in this process or `processes` children
  *   node fleet.js [n] [processes] --lite   lite agents in `processes` children beside 20 real ones in another
  *   node fleet.js [n] --push               control-plane fan-out only (no agents connected)
+ *   node fleet.js [n] [processes] --ha     the cluster figures (bench/fleet-ha.ts): its own 3-node cluster and one node
+ *   ... --nats <url,url,...> --nats-state <dir> [--nats-ca <pem>]
+ *                                          any of the first three against that NATS (cluster) instead of a server of
+ *                                          its own: `dir` is the state dir init-nats wrote (creds, fleet/nats-auth.json)
  */
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const numbers = args.filter((a) => !a.startsWith('--')).map(Number);
-  const run = args.includes('--push')
-    ? benchFleetPush(numbers[0] ?? 10_000).then((fleetPush) => ({ fleetPush }))
-    : benchFleet(numbers[0] ?? 1000, { processes: numbers[1] ?? 0, lite: args.includes('--lite') }).then((fleet) => ({ fleet }));
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { lite: { type: 'boolean' }, push: { type: 'boolean' }, ha: { type: 'boolean' }, nats: { type: 'string' }, 'nats-state': { type: 'string' }, 'nats-ca': { type: 'string' } },
+  });
+  const numbers = positionals.map(Number);
+  if (values.nats !== undefined && values['nats-state'] === undefined) throw new Error('--nats needs --nats-state <dir> (the state dir init-nats wrote for that NATS)');
+  const nats: ExternalNats | undefined = values.nats === undefined ? undefined : {
+    servers: values.nats.split(',').map((u) => u.trim()).filter((u) => u !== ''), stateDir: values['nats-state'] as string,
+    ...(values['nats-ca'] ? { caFile: values['nats-ca'] } : {}),
+  };
+  const run = values.ha
+    ? import('./fleet-ha.js').then(({ benchFleetHa }) => benchFleetHa(numbers[0] ?? 1000, { processes: numbers[1] ?? 2 })).then((fleetHa) => ({ fleetHa }))
+    : values.push
+      ? benchFleetPush(numbers[0] ?? 10_000, 3, nats).then((fleetPush) => ({ fleetPush }))
+      : benchFleet(numbers[0] ?? 1000, { processes: numbers[1] ?? 0, lite: values.lite === true, ...(nats ? { nats } : {}) }).then((fleet) => ({ fleet }));
   run.then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (err: unknown) => {

@@ -1,4 +1,4 @@
-/** The goals of issues 9 and 19 and the table main.ts prints: each figure, its goal, met or not (min–max where measured in rounds). */
+/** The goals of issues 9, 15 and 19 and the table main.ts prints: each figure, its goal, met or not (min–max where measured in rounds). */
 
 export interface Goal {
   /** Dotted path into the results JSON. */
@@ -39,6 +39,15 @@ export const GOALS: Goal[] = [
   { path: 'fleet.realApplyToAckP99Ms', unit: 'ms' },
   { path: 'fleet.allReal.applyToAckP99Ms', unit: 'ms' },
   { path: 'fleet.pushAll10kMs', unit: 'ms' },
+  // Issue 15 (bench/fleet-ha.ts, full run only): the same 1,000 agents on a 3-node NATS cluster from
+  // init-nats --cluster 3 and on one node, same run. Issue 7's 500 ms holds for the cluster too: an HA
+  // installation is the production one. Apply → running with the policy bucket's stream leader killed
+  // during the run has no goal in the issue (its test asks 5 s from the apply's return, not its start).
+  { path: 'fleet.ha.applyToAckP99MsCluster', unit: 'ms', max: 500 },
+  { path: 'fleet.ha.applyToAckP99MsOneNode', unit: 'ms' },
+  { path: 'fleet.ha.applyToRunningP50Ms', unit: 'ms' },
+  { path: 'fleet.ha.applyToRunningP99Ms', unit: 'ms' },
+  { path: 'fleet.ha.killedApplyMs', unit: 'ms' },
   { path: 'agent.rssIdleMB', unit: 'MB', max: 60 },
   { path: 'agent.rssMB1000Conns', unit: 'MB', max: 100 },
   { path: 'bulk.putOverNginx', unit: '×', min: 0.9 },
@@ -47,8 +56,9 @@ export const GOALS: Goal[] = [
   { path: 'credentials.blockedOnRefresh', unit: '', max: 0 },
 ];
 
+/** The figure at `dotted`; null when a part on the way is null (a phase this run left out: "not run"). */
 function valueAt(results: unknown, dotted: string): unknown {
-  return dotted.split('.').reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), results);
+  return dotted.split('.').reduce<unknown>((v, key) => (v === null ? null : typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), results);
 }
 
 export function verdict(goal: Goal, value: unknown): string {

@@ -1,11 +1,12 @@
 /**
- * `npm run bench` (`node dist/bench/main.js [--quick] [--out FILE]`): every Sigil benchmark side by side
+ * `npm run bench` (`node dist/bench/main.js [--quick] [--out FILE] [--only-stack | --only-ha]`): every Sigil benchmark side by side
  * in one run, as root on the real kernel. Writes bench/results/latest.json (or --out) and prints a
  * table of the figures against the goals of issue 9. `--quick` takes 1–2 minutes; the full run ~6–8.
  *
  * The fleet runs in child processes of its own (lite agents beside 20 real ones, then, in the full run,
- * 1,000 real agents over 4 processes; and the control plane's push to 10,000 agents alone), so neither
- * the stack nor this process's event loop is in its figures.
+ * 1,000 real agents over 4 processes; the control plane's push to 10,000 agents alone; and, full run
+ * only, the same 1,000 agents on a 3-node NATS cluster vs one node with a node killed, bench/fleet-ha.ts),
+ * so neither the stack nor this process's event loop is in its figures.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { benchAttest } from './attest.js';
 import { benchIdentityCost } from './identity-cost.js';
 import { benchBpf } from './bpf.js';
 import type { FleetBenchResult, FleetPushResult } from './fleet.js';
+import type { FleetHaResult } from './fleet-ha.js';
 import { benchSignCost } from './sign.js';
 import { benchThroughStack } from './through-stack.js';
 import { GOALS, formatTable } from './goals.js';
@@ -24,7 +26,7 @@ import { GOALS, formatTable } from './goals.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, 'profile-agent': { type: 'string' }, 'only-stack': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, 'profile-agent': { type: 'string' }, 'only-stack': { type: 'boolean', default: false }, 'only-ha': { type: 'boolean', default: false } } });
 const quick = values.quick ?? false;
 const out = values.out ?? path.join(ROOT, 'bench/results/latest.json');
 const started = Date.now();
@@ -33,7 +35,7 @@ const log = (line: string): void => {
 };
 
 /** Runs bench/fleet.js in a child with the bigger thread pool it documents; returns its figures. */
-function fleetInChild<T>(key: 'fleet' | 'fleetPush', args: string[]): Promise<T> {
+function fleetInChild<T>(key: 'fleet' | 'fleetPush' | 'fleetHa', args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(HERE, 'fleet.js'), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -82,6 +84,16 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (values['only-ha']) {
+    // The NATS-cluster figures alone (bench/fleet-ha.ts); like --only-stack, written only to an explicit --out.
+    log('fleet: 1,000 agents on a 3-node NATS cluster vs one node; apply → running with a node killed');
+    const ha = await fleetInChild<FleetHaResult>('fleetHa', ['1000', '2', '--ha']);
+    const partial = { run: { mode: 'full, only-ha', seconds: Math.round((Date.now() - started) / 1000) }, machine, fleet: { ha }, spread: spreadsOf({ 'fleet.ha': ha.spread }) };
+    if (values.out) await writeFile(values.out, `${JSON.stringify(partial, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(partial, null, 2)}\n${formatTable(partial, GOALS.filter((g) => g.path.startsWith('fleet.ha.')))}\n`);
+    return;
+  }
+
   log('connect4 hook run time against no-op programs on the same hook');
   const bpf = await benchBpf(quick ? 1000 : 2000, quick ? 3 : 5);
 
@@ -107,6 +119,14 @@ async function main(): Promise<void> {
   log('fleet: control-plane push to 10,000 agents');
   const fleetPush = await fleetInChild<FleetPushResult>('fleetPush', [quick ? '2000' : '10000', '--push']);
   log(`  ${JSON.stringify(fleetPush)}`);
+  // Full run only (~2 min): the fleet on a 3-node NATS cluster (init-nats --cluster 3) vs one node, and
+  // apply → running with the policy bucket's stream leader killed during the run.
+  let fleetHa: FleetHaResult | null = null;
+  if (!quick) {
+    log('fleet: 1,000 agents on a 3-node NATS cluster vs one node; apply → running with a node killed');
+    fleetHa = await fleetInChild<FleetHaResult>('fleetHa', ['1000', '2', '--ha']);
+    log(`  ${JSON.stringify(fleetHa)}`);
+  }
 
   const { signer, bulk, agent, credentials, spread } = signerFigures(signCostUs, stackBench);
   const results = {
@@ -126,10 +146,11 @@ async function main(): Promise<void> {
       lite: fleetLite,
       allReal: fleetAllReal,
       push: fleetPush,
+      ha: fleetHa,
     },
     agent,
     credentials,
-    spread,
+    spread: { ...spread, ...spreadsOf({ 'fleet.ha': fleetHa?.spread ?? null }) },
   };
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);

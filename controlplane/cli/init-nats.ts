@@ -19,7 +19,6 @@
  * of stateDir, and they share nothing else but NATS (the issuer's keys are kept in NATS KV).
  */
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ControlPlaneError } from '../errors.js';
@@ -27,7 +26,9 @@ import { BundleSigningKey, FLEET_AUTH_FILE, createNatsAuth, fleetSettings, natsS
 import { ensureAdminToken } from '../http/admin-token.js';
 import { COMMON_CODES } from '../../common/errors.js';
 import { parseServerList } from '../../common/nats/servers.js';
-import { clusterCa } from './nats-pki.js';
+import { clusterCa, readCa } from './nats-pki.js';
+import { authorityOf, certificateNames, hostPort, nodeConfigText, writeAuthority } from './nats-node-config.js';
+import { writeNode, type NodeOptions } from './init-nats-node.js';
 
 export interface InitNatsOptions {
   stateDir: string;
@@ -41,27 +42,56 @@ export interface InitNatsOptions {
   agentNatsUrl?: string;
   force?: boolean;
   cluster?: ClusterOptions;
+  /** One node's config (`--node`), for the authority already in stateDir. */
+  node?: NodeOptions;
   /** Written as issuer.url into the cluster's controlplane.yaml (required with several servers). */
   issuerUrl?: string;
 }
 
 /** The value-taking flags of the cluster form (beyond the single-node ones), for the CLI's parser. */
-export const CLUSTER_FLAGS = ['cluster', 'hosts', 'client-port', 'cluster-port', 'monitor-port', 'tls-ca-cert', 'tls-ca-key', 'issuer-url'] as const;
+export const CLUSTER_FLAGS = ['cluster', 'hosts', 'client-port', 'cluster-port', 'monitor-port', 'tls-ca-cert', 'tls-ca-key', 'issuer-url', 'node', 'host', 'routes'] as const;
 
 export const CLUSTER_USAGE = `       sigil-controlplane init-nats --cluster <N> --state-dir <dir> --nats-config <dir> [--data-dir <dir>]
                               [--hosts <h1,h2,...>] [--client-port 4222] [--cluster-port 6222] [--monitor-port 8222]
-                              [--tls-ca-cert <pem> --tls-ca-key <pem>] [--issuer-url <url>] [--agent-nats-url <urls>] [--force]`;
+                              [--tls-ca-cert <pem> --tls-ca-key <pem>] [--issuer-url <url>] [--agent-nats-url <urls>] [--force]
+       sigil-controlplane init-nats --node <name> --routes <host:port,...> --state-dir <dir> --nats-config <file> [--data-dir <dir>]
+                              [--host <addr>] [--client-port 4222] [--cluster-port 6222] [--monitor-port 8222]
+                              [--tls-ca-cert <pem> --tls-ca-key <pem>]`;
+
+type Flag = (name: (typeof CLUSTER_FLAGS)[number]) => string | undefined;
+
+const intFlag = (flag: Flag) => (name: (typeof CLUSTER_FLAGS)[number], fallback: number): number => {
+  const value = flag(name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--${name} "${value}" must be a whole number`);
+  return Number(value);
+};
+
+/** NodeOptions from the CLI's flag values; undefined without --node. */
+export function nodeOptionsFromFlags(flag: Flag): NodeOptions | undefined {
+  const name = flag('node');
+  if (name === undefined) return undefined;
+  if (flag('cluster') !== undefined) throw new ControlPlaneError(COMMON_CODES.CONFIG, '--node and --cluster go apart: --cluster writes every node, --node one');
+  const int = intFlag(flag);
+  const caCertFile = flag('tls-ca-cert');
+  const caKeyFile = flag('tls-ca-key');
+  return {
+    name,
+    host: flag('host') ?? '127.0.0.1',
+    routes: (flag('routes') ?? '').split(',').map((r) => r.trim()).filter((r) => r !== ''),
+    clientPort: int('client-port', 4222),
+    clusterPort: int('cluster-port', 6222),
+    monitorPort: int('monitor-port', 8222),
+    ...(caCertFile ? { caCertFile } : {}),
+    ...(caKeyFile ? { caKeyFile } : {}),
+  };
+}
 
 /** ClusterOptions from the CLI's flag values; undefined without --cluster. */
-export function clusterOptionsFromFlags(flag: (name: (typeof CLUSTER_FLAGS)[number]) => string | undefined): ClusterOptions | undefined {
+export function clusterOptionsFromFlags(flag: Flag): ClusterOptions | undefined {
   const nodes = flag('cluster');
   if (nodes === undefined) return undefined;
-  const int = (name: (typeof CLUSTER_FLAGS)[number], fallback: number): number => {
-    const value = flag(name);
-    if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value)) throw new ControlPlaneError(COMMON_CODES.CONFIG, `--${name} "${value}" must be a whole number`);
-    return Number(value);
-  };
+  const int = intFlag(flag);
   const caCertFile = flag('tls-ca-cert');
   const caKeyFile = flag('tls-ca-key');
   return {
@@ -101,6 +131,8 @@ export interface ClusterNode {
 }
 
 export async function initNats(options: InitNatsOptions): Promise<{ files: string[]; nodes?: ClusterNode[]; controlPlaneConfig?: string }> {
+  // One node of a cluster: uses the authority made before (no new one), writes that node's files only.
+  if (options.node) return { files: await writeNode(options, options.node) };
   const authFile = path.join(options.stateDir, FLEET_AUTH_FILE);
   if (!options.force && (await access(authFile).then(() => true, () => false))) {
     throw new ControlPlaneError(COMMON_CODES.CONFIG, `${authFile} exists: this installation already has a NATS authority (use --force to replace it and re-enrol every agent)`);
@@ -120,6 +152,8 @@ export async function initNats(options: InitNatsOptions): Promise<{ files: strin
     [path.join(options.stateDir, 'admin.creds'), setup.adminCreds],
   ];
   for (const [file, text] of files) await writeFile(file, text, { mode: 0o600 });
+  // Public: what `init-nats --node` (on any host) needs to write a node of this installation.
+  const authorityFile = await writeAuthority(options.stateDir, authorityOf(setup));
   if (!options.cluster || !cluster) {
     const [host, port] = splitListen(options.listen);
     const config = [
@@ -131,10 +165,10 @@ export async function initNats(options: InitNatsOptions): Promise<{ files: strin
     await mkdir(path.dirname(options.natsConfig), { recursive: true });
     // Only public material (operator and account JWTs): readable by nats-server's own (dynamic) user.
     await writeFile(options.natsConfig, config, { mode: 0o644 });
-    return { files: [...files.map(([f]) => f), options.natsConfig] };
+    return { files: [...files.map(([f]) => f), authorityFile, options.natsConfig] };
   }
   const written = await writeCluster(setup, options, options.cluster, cluster);
-  return { files: [...files.map(([f]) => f), ...written.files], nodes: cluster, controlPlaneConfig: written.controlPlaneConfig };
+  return { files: [...files.map(([f]) => f), authorityFile, ...written.files], nodes: cluster, controlPlaneConfig: written.controlPlaneConfig };
 }
 
 function clusterLayout(options: ClusterOptions, dir: string): ClusterNode[] {
@@ -157,7 +191,6 @@ function clusterLayout(options: ClusterOptions, dir: string): ClusterNode[] {
   return all;
 }
 
-const hostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 const clientUrl = (node: ClusterNode): string => `tls://${hostPort(node.host, node.clientPort)}`;
 
 async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, cluster: ClusterOptions, nodes: ClusterNode[]): Promise<{ files: string[]; controlPlaneConfig: string }> {
@@ -177,44 +210,16 @@ async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, clus
   await write(caFile, ca.certPem, 0o644);
   if (ca.keyPem) await write(path.join(tlsDir, 'ca-key.pem'), ca.keyPem, 0o600);
   for (const node of nodes) {
-    // nats.js sends no TLS server name for a server given by IP address, and Node then checks the
-    // certificate against "localhost": IP-addressed nodes also carry that name. Such a node is then
-    // verified as "a node certified by this cluster's own CA"; nodes given by DNS name, by that name.
-    const names = [node.host, ...(isIP(node.host) !== 0 || node.host === 'localhost' ? ['localhost'] : [])];
-    const leaf = await ca.issue([...new Set(names)], cluster.certDays ?? 825);
+    const leaf = await ca.issue(certificateNames(node.host), cluster.certDays ?? 825);
     const certFile = path.join(tlsDir, `${node.name}.pem`);
     const keyFile = path.join(tlsDir, `${node.name}-key.pem`);
     await write(certFile, leaf.certPem, 0o644);
     // nats-server reads it: run it as root, or chown this file to its user (docs/operator-guide.md).
     await write(keyFile, leaf.keyPem, 0o600);
-    const data = path.join(options.dataDir, node.name);
-    const tls = (extra: string[]): string[] => [
-      'tls {',
-      `  cert_file: ${JSON.stringify(certFile)}`,
-      `  key_file: ${JSON.stringify(keyFile)}`,
-      `  ca_file: ${JSON.stringify(caFile)}`,
-      '  timeout: 5',
-      ...extra.map((l) => `  ${l}`),
-      '}',
-    ];
-    const config = [
-      `# Written by sigil-controlplane init-nats --cluster ${nodes.length}: node ${node.name}.`,
-      '# Decentralised JWT auth (operator -> accounts -> users); TLS for clients and routes.',
-      `server_name: ${JSON.stringify(node.name)}`,
-      `listen: ${JSON.stringify(hostPort(node.host, node.clientPort))}`,
-      `http: ${JSON.stringify(hostPort(node.host, node.monitorPort))}`,
-      ...tls([]),
-      `jetstream { store_dir: ${JSON.stringify(path.join(data, 'jetstream'))} }`,
-      'cluster {',
-      '  name: "sigil"',
-      `  listen: ${JSON.stringify(hostPort(node.host, node.clusterPort))}`,
-      '  routes: [',
-      ...nodes.filter((n) => n !== node).map((n) => `    ${JSON.stringify(`nats-route://${hostPort(n.host, n.clusterPort)}`)}`),
-      '  ]',
-      ...tls(['verify: true']).map((l) => `  ${l}`),
-      '}',
-      natsServerConfig(setup, path.join(data, 'resolver')),
-    ].join('\n');
+    const config = nodeConfigText({
+      ...node, certFile, keyFile, caFile, dataDir: options.dataDir, writtenBy: `sigil-controlplane init-nats --cluster ${nodes.length}`,
+      routes: nodes.filter((n) => n !== node).map((n) => `nats-route://${hostPort(n.host, n.clusterPort)}`),
+    }, authorityOf(setup));
     await write(node.configFile, config, 0o644);
   }
   // Everything a replica needs, made once here so every replica gets the same by copying stateDir:
@@ -242,13 +247,6 @@ async function writeCluster(setup: NatsAuthSetup, options: InitNatsOptions, clus
   return { files, controlPlaneConfig };
 }
 
-async function readCa(certFile: string | undefined, keyFile: string | undefined): Promise<{ certPem: string; keyPem: string }> {
-  if (!certFile || !keyFile) throw new ControlPlaneError(COMMON_CODES.CONFIG, '--tls-ca-cert and --tls-ca-key go together');
-  const read = (file: string): Promise<string> => readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${file}: cannot read (${err.code ?? err.message})`, { cause: err });
-  });
-  return { certPem: await read(certFile), keyPem: await read(keyFile) };
-}
 
 function splitListen(listen: string): [string, number] {
   const m = /^(.+):(\d{1,5})$/.exec(listen);

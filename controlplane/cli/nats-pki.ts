@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto, createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { ControlPlaneError } from '../errors.js';
 import { COMMON_CODES } from '../../common/errors.js';
@@ -84,4 +85,13 @@ export async function clusterCa(existing?: { certPem: string; keyPem: string }, 
       return { certPem: `${leaf.toString('pem')}\n`, keyPem: await pkcs8Pem(keys.privateKey) };
     },
   };
+}
+
+/** The operator's CA from its PEM files (--tls-ca-cert, --tls-ca-key). */
+export async function readCa(certFile: string | undefined, keyFile: string | undefined): Promise<{ certPem: string; keyPem: string }> {
+  if (!certFile || !keyFile) throw new ControlPlaneError(COMMON_CODES.CONFIG, '--tls-ca-cert and --tls-ca-key go together');
+  const read = (file: string): Promise<string> => readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ControlPlaneError(COMMON_CODES.CONFIG, `${file}: cannot read (${err.code ?? err.message})`, { cause: err });
+  });
+  return { certPem: await read(certFile), keyPem: await read(keyFile) };
 }

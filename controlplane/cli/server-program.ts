@@ -9,7 +9,7 @@ import { createSystemdNotifier } from '../../common/systemd/index.js';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
 import { startControlPlane } from '../server.js';
-import { CLUSTER_FLAGS, clusterOptionsFromFlags, initNats } from './init-nats.js';
+import { CLUSTER_FLAGS, clusterOptionsFromFlags, initNats, nodeOptionsFromFlags } from './init-nats.js';
 
 interface RunOptions { config?: string; natsUrl?: string; listen?: string; stateDir?: string; issuerUrl?: string; logLevel?: string }
 
@@ -65,18 +65,23 @@ function initNatsCommand(): Command {
     .option('--force', 'replace an existing authority (every agent must enrol again)')
     .option('--cluster <N>', 'an HA cluster of N nats-server nodes instead of one server')
     .option('--hosts <h1,h2,...>', 'with --cluster: the nodes\' hosts (default 127.0.0.1)')
-    .option('--client-port <port>', 'with --cluster: client port (default 4222)')
-    .option('--cluster-port <port>', 'with --cluster: route port (default 6222)')
-    .option('--monitor-port <port>', 'with --cluster: HTTP monitoring port (default 8222)')
-    .option('--tls-ca-cert <pem>', 'with --cluster: CA certificate for the nodes\' TLS')
-    .option('--tls-ca-key <pem>', 'with --cluster: that CA\'s key')
+    .option('--node <name>', 'one node of a cluster (its server_name), for the authority already in --state-dir')
+    .option('--host <addr>', 'with --node: its address (default 127.0.0.1)')
+    .option('--routes <host:port,...>', 'with --node: the other nodes\' route addresses')
+    .option('--client-port <port>', 'with --cluster or --node: client port (default 4222)')
+    .option('--cluster-port <port>', 'with --cluster or --node: route port (default 6222)')
+    .option('--monitor-port <port>', 'with --cluster or --node: HTTP monitoring port (default 8222)')
+    .option('--tls-ca-cert <pem>', 'with --cluster or --node: CA certificate for the nodes\' TLS')
+    .option('--tls-ca-key <pem>', 'with --cluster or --node: that CA\'s key')
     .option('--issuer-url <url>', 'with --cluster: the issuer URL every replica publishes')
     .action(async (options: InitNatsFlags) => {
       const flag = (name: (typeof CLUSTER_FLAGS)[number]): string | undefined => options[camel(name)] as string | undefined;
       const cluster = clusterOptionsFromFlags(flag);
+      const node = nodeOptionsFromFlags(flag);
       const issuerUrl = flag('issuer-url');
       const { files, controlPlaneConfig } = await initNats({
         ...(cluster ? { cluster } : {}),
+        ...(node ? { node } : {}),
         ...(issuerUrl ? { issuerUrl } : {}),
         stateDir: options.stateDir,
         natsConfig: options.natsConfig,
@@ -85,7 +90,9 @@ function initNatsCommand(): Command {
         force: options.force === true,
         ...(options.agentNatsUrl ? { agentNatsUrl: options.agentNatsUrl } : {}),
       });
-      process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\n${controlPlaneConfig
+      process.stdout.write(`wrote:\n${files.map((f) => `  ${f}`).join('\n')}\n${node
+        ? `start it with: nats-server -c ${options.natsConfig}`
+        : controlPlaneConfig
         ? `start each nats-server with -c on its node-<i>.conf, then: sigil-controlplane run --config ${controlPlaneConfig} --listen <host:port>${issuerUrl ? '' : ' --issuer-url <url>'}`
         : `start nats-server with -c on that config, then set nats.credsFile to ${options.stateDir}/controlplane.creds`}\n`);
     });

@@ -136,7 +136,7 @@ export async function createNatsAuth(agentNatsServers?: string[]): Promise<NatsA
  * storing account JWTs under `resolverDir`, preloaded with SYS and SIGIL. Listen address, port and
  * JetStream come from the caller (flags or more config).
  */
-export function natsServerConfig(setup: NatsAuthSetup, resolverDir: string): string {
+export function natsServerConfig(setup: Pick<NatsAuthSetup, 'operatorJwt' | 'systemAccountPublicKey' | 'systemAccountJwt' | 'accountJwt'> & { fleet: Pick<FleetNatsAuth, 'accountPublicKey'> }, resolverDir: string): string {
   return [
     `operator: ${setup.operatorJwt}`,
     `system_account: ${setup.systemAccountPublicKey}`,

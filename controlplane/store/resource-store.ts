@@ -8,7 +8,7 @@ import { resourceKey, type Resource } from '../resources/types.js';
 import { checkResource } from '../resources/parse.js';
 import { duplicateIssues, referenceIssues } from '../resources/references.js';
 import { ValidationError } from '../resources/issues.js';
-import { DEFAULT_BUCKET, openBucket, type BucketOptions } from './bucket.js';
+import { DEFAULT_BUCKET, JS_REQUEST_TIMEOUT_MS, openBucket, type BucketOptions } from './bucket.js';
 import { META_KEY, type Change, type MetaEntry, type PolicyRecord, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
 import { sleep } from '../../common/abort.js';
@@ -52,7 +52,7 @@ export class ResourceStore {
 
   static async open(nc: NatsConnection, bucket: string = DEFAULT_BUCKET, options: BucketOptions = {}): Promise<ResourceStore> {
     const kv = await openBucket(nc, bucket, options);
-    return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc)), bucket);
+    return new ResourceStore(kv, await withRetry(() => jetstreamManager(nc, { timeout: JS_REQUEST_TIMEOUT_MS })), bucket);
   }
 
   /**

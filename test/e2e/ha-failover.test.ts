@@ -4,14 +4,16 @@
  * state dir, one real agent (enrolled through one replica, told the cluster's servers at enrolment,
  * no NATS setting of its own). Policy is applied through one replica and read through the other.
  *
- * Then each NATS node and each replica is killed (SIGKILL) in turn, and during each outage: apply
+ * Then each NATS node and each replica is killed (SIGKILL) in turn — the nodes leaders first and on
+ * purpose: the stream leader of the policy bucket (KV_sigil-resources, from $JS.API.STREAM.INFO), then
+ * the JetStream meta leader (/jsz meta_cluster.leader), then the node left; each checked to lead just
+ * before it dies and another node to lead after — and during each outage: apply
  * still works, the agent runs the new revision within 5 s of the apply, `fleet status` answers within
  * 2 s (and /metrics too), heartbeats reach the other replica, a bound workload (uid 1001, no capabilities) gets its
  * requests signed and accepted by the Object Storage stand-in, every earlier apply is still there, and
  * revisions only go up. OCI IAM (stand-in) fetches the JWKS through a balancer in front of both replicas. Each victim is started again and
  * must rejoin (node healthy / replica ready) before the next one dies.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,18 +24,21 @@ import { kernelTest } from '../helpers/kernel.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AGENT_MAIN, APP_SCRIPTS, OS_HOST, PRINCIPAL, REGION, SPIFFE_ID, defaultPolicy, detachPinned, freePrivilegedPort, rmdirWhenEmpty, runNode } from './stack.js';
-import { Restartable, SERVER_MAIN, httpStatus, startTcpBalancer } from './ha-cluster.js';
+import { Restartable, SERVER_MAIN, adminConnection, httpStatus, initNatsCluster, leaderOf, metaLeader, startTcpBalancer, stepDownMetaLeader, streamLeader } from './ha-cluster.js';
 import { createTestPki } from '../helpers/test-pki.js';
 import { WORKLOAD_UID, deployTestApp, installDir } from '../helpers/test-app.js';
 import { startIamStandIn } from '../standins/oci-iam.js';
 import { startObjectStorageStandIn } from '../standins/oci-objectstorage.js';
 import { runWorkload } from './workload-runner.js';
 
-const NET = '127.77.15';
-const NODES = [1, 2, 3].map((i) => ({ host: `${NET}.${i}`, client: 24100 + i - 1, monitor: 24300 + i - 1 }));
-const ISSUER_URL = `http://${NET}.10:24010`;
-const REPLICAS = [{ name: 'replica-a', listen: `${NET}.11:24011` }, { name: 'replica-b', listen: `${NET}.12:24012` }];
-const AGENT_ADMIN = `${NET}.30:24030`;
+const NET = '127.77.150';
+const HOSTS = [1, 2, 3].map((i) => `${NET}.${i}`);
+const ISSUER_URL = `http://${NET}.10:15170`;
+const REPLICAS = [{ name: 'replica-a', listen: `${NET}.11:15171` }, { name: 'replica-b', listen: `${NET}.12:15172` }];
+const AGENT_ADMIN = `${NET}.30:15173`;
+/** The policy bucket's stream: the leader an apply waits for. */
+const POLICY_STREAM = 'KV_sigil-resources';
+const BUCKET_STREAMS = [POLICY_STREAM, 'KV_sigil-fleet', 'KV_sigil-controlplane'];
 /** How long after an apply returns the agent must be running it. */
 const PROPAGATION_MS = 5_000;
 
@@ -67,19 +72,16 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
   const log = (msg: string): void => t.log(`${new Date().toISOString().slice(11, 23)} ${msg}`);
 
   // The operator's steps (docs/operator-guide.md, "High availability"): init-nats --cluster 3 ...
-  const stateDir = path.join(root, 'cp');
-  const init = spawnSync(process.execPath, [SERVER_MAIN, 'init-nats', '--cluster', '3', '--hosts', NODES.map((n) => n.host).join(','),
-    '--client-port', '24100', '--cluster-port', '24200', '--monitor-port', '24300', '--state-dir', stateDir,
-    '--nats-config', path.join(root, 'nats'), '--data-dir', path.join(root, 'nats-data'), '--issuer-url', ISSUER_URL], { encoding: 'utf8' });
-  t.is(init.status, 0, init.stderr);
-
+  const cluster = initNatsCluster({ root, hosts: HOSTS, clientPort: 15140, clusterPort: 15150, monitorPort: 15160, issuerUrl: ISSUER_URL });
+  const stateDir = cluster.stateDir;
+  const nodes = cluster.nodes;
   // ... each node: nats-server -c node-<i>.conf ...
-  const nodes = NODES.map((n, i) => ({ ...n, proc: new Restartable(`nats-${i + 1}`, 'nats-server', ['-c', path.join(root, 'nats', `node-${i + 1}.conf`)]) }));
   for (const n of nodes) undo.push(() => n.proc.kill('SIGTERM'));
-  const nodeHealthy = (n: (typeof nodes)[number]) => async (): Promise<boolean> => (await httpStatus(`http://${n.host}:${n.monitor}/healthz`)) === 200;
-  await Promise.all(nodes.map((n) => n.proc.start(async () => n.proc.output().includes('Server is ready'))));
-  await Promise.all(nodes.map(async (n) => { while (!(await nodeHealthy(n)().catch(() => false))) await new Promise((r) => setTimeout(r, 200)); }));
+  await cluster.start();
   log('NATS cluster up');
+  // An operator's view of the cluster (admin.creds): which node leads what, so leaders are killed on purpose.
+  const observer = await adminConnection(cluster);
+  undo.push(() => observer.close());
 
   // ... each replica: its own copy of the state dir, run on the written config unchanged.
   const replicas = await Promise.all(REPLICAS.map(async (r) => {
@@ -153,7 +155,7 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
   await installDir(path.join(host, 'var/lib/sigil'), 0o755);
   const agentState = path.join(host, 'var/lib/sigil/agent');
   const enrolled = await runNode([AGENT_MAIN, 'enroll', '--token', token.body.token, '--control-plane', replicas[1]!.url, '--state-dir', agentState]);
-  t.regex(enrolled, new RegExp(NODES.map((n) => `tls://${n.host.replace(/\./g, '\\.')}:${n.client}`).join(', ')), 'enrolment hands over every server');
+  t.regex(enrolled, new RegExp(cluster.servers.map((u) => u.replace(/\./g, '\\.')).join(', ')), 'enrolment hands over every server');
   const signerHost = `${NET}.30`;
   const signerPort = await freePrivilegedPort([signerHost, '::1']);
   const agentConfig = path.join(root, 'agent.yaml');
@@ -211,15 +213,45 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
   };
   t.is(await readBack(replicas[1]!), '15m', 'read through the other replica');
 
-  // The failover matrix: every NATS node, then every replica.
+  // The failover matrix: every NATS node, leaders first and on purpose — the policy bucket's stream
+  // leader (the node every apply's writes go through), then the JetStream meta leader, then the node
+  // left — then every replica. A node is picked when its turn comes: leadership moves with each kill.
+  const killedNodes = new Set<string>();
+  const leaders = async (): Promise<Record<string, string | undefined>> => Object.fromEntries(await Promise.all(
+    [...BUCKET_STREAMS.map((st) => [st, () => streamLeader(observer, st)] as const), ['meta', () => metaLeader(cluster)] as const]
+      .map(async ([k, read]) => [k, await read().catch(() => undefined)] as const)));
+  const nodePicks: Array<{ role: string; pick: () => Promise<string | undefined>; check?: () => Promise<string | undefined> }> = [
+    { role: `stream leader of ${POLICY_STREAM}`, pick: () => leaderOf(() => streamLeader(observer, POLICY_STREAM)), check: () => streamLeader(observer, POLICY_STREAM) },
+    { role: 'JetStream meta leader', pick: async () => {
+      // Rarely the meta leader is the node killed before (it rejoined and won an election): move it.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const leader = await leaderOf(() => metaLeader(cluster));
+        if (leader === undefined || !killedNodes.has(leader)) return leader;
+        await stepDownMetaLeader(cluster);
+        await until(async () => (await metaLeader(cluster)) !== leader, 10_000);
+      }
+      return undefined;
+    }, check: () => metaLeader(cluster) },
+    { role: 'the node left', pick: async () => nodes.find((n) => !killedNodes.has(n.name))?.name },
+  ];
   const victims = [
-    ...nodes.map((n) => ({ name: n.proc.name, proc: n.proc, rejoined: nodeHealthy(n) })),
-    ...replicas.map((r) => ({ name: r.name, proc: r.proc, rejoined: replicaReady(r) })),
+    ...nodePicks.map((p) => async () => {
+      const name = await p.pick();
+      t.truthy(name, `a ${p.role} to kill`);
+      const n = cluster.node(name as string);
+      return { name: n.name, role: p.role, proc: n.proc, rejoined: n.healthy, check: p.check };
+    }),
+    ...replicas.map((r) => async () => ({ name: r.name, role: 'replica', proc: r.proc, rejoined: replicaReady(r), check: undefined })),
   ];
   let ttl = 15;
-  for (const [step, victim] of victims.entries()) {
+  for (const [step, pickVictim] of victims.entries()) {
+    const victim = await pickVictim();
+    const led = victim.role === 'replica' ? {} : await leaders();
+    if (victim.check) t.is(await victim.check(), victim.name, `${victim.name} is the ${victim.role} when it is killed`);
     await victim.proc.kill('SIGKILL');
-    log(`killed ${victim.name}`);
+    if (victim.role !== 'replica') killedNodes.add(victim.name);
+    const ledNow = Object.entries(led).filter(([, l]) => l === victim.name).map(([k]) => k);
+    log(`killed ${victim.name} (${victim.role}${ledNow.length > 0 ? `; it led ${ledNow.join(', ')}` : ''})`);
     const live = replicas.filter((r) => r.proc.running);
     const via = live[step % live.length]!;
     const other = live.find((r) => r !== via) ?? via;
@@ -248,7 +280,7 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
     }, 5_000);
     t.true(heard, `with ${victim.name} down, ${other.name} hears the agent's heartbeats`);
     const exchangesBefore = iam.issued;
-    const restartAgent = victim.name === 'nats-1' || victim.name === 'replica-a';
+    const restartAgent = step === 0 || victim.name === 'replica-a';
     if (restartAgent) {
       // A restarted agent finds the cluster whichever node is down (it has every server from
       // enrolment), and, holding no token, exchanges for one through whichever replica answers.
@@ -256,28 +288,37 @@ kernelTest.serial('HA: any one NATS node or replica may die — apply, distribut
       await agent.start(async () => (await agentRevision()) === revision, 60_000);
       log(`agent restarted with ${victim.name} down: runs the current revision`);
     }
-    if (victim.name === 'nats-2') {
+    if (step === 1) {
       // A replica (re)started while one node is down starts and serves.
       const r = replicas[1]!;
       await r.proc.kill('SIGTERM');
       await r.proc.start(replicaReady(r), 60_000);
       t.is(await readBack(r), `${ttl}m`);
-      log(`${r.name} restarted with nats-2 down: ready`);
+      log(`${r.name} restarted with ${victim.name} down: ready`);
     }
     t.true(await workloadSigned(`during-${victim.name}`), `with ${victim.name} down, the bound workload's requests are signed and accepted`);
     if (restartAgent) t.true(iam.issued > exchangesBefore, `with ${victim.name} down, the restarted agent's exchange went through (UPSTs issued: ${iam.issued - exchangesBefore})`);
     log(`workload signed with ${victim.name} down (UPSTs issued meanwhile: ${iam.issued - exchangesBefore})`);
 
+    if (victim.check) {
+      // The leader it held was really lost: another node leads now (elected during the outage; a
+      // live node's /jsz may name the dead meta leader until then, hence the wait).
+      const check = victim.check;
+      let next: string | undefined;
+      const moved = await until(async () => (next = await check()) !== undefined && next !== victim.name, 20_000);
+      t.true(moved, `after ${victim.name} died the ${victim.role} is another node (${next})`);
+    }
     await victim.proc.start(victim.rejoined, 60_000);
     log(`${victim.name} rejoined`);
   }
+  t.is(killedNodes.size, nodes.length, 'every NATS node was killed once');
 
   // Everything rejoined: both replicas ready, every node healthy, the last apply everywhere, one JWKS.
   for (const r of replicas) {
     t.is(await httpStatus(`${r.url}/readyz`), 200, `${r.name} ready`);
     t.is(await readBack(r), `${ttl}m`);
   }
-  for (const n of nodes) t.true(await nodeHealthy(n)(), `${n.proc.name} healthy`);
+  for (const n of nodes) t.true(await n.healthy(), `${n.name} healthy`);
   const after = await Promise.all(replicas.map(async (r) => (await fetch(`${r.url}/.well-known/jwks.json`)).json()));
   t.deepEqual(after[0], after[1]);
   t.is(await agentRevision(), revision);

@@ -84,3 +84,17 @@ test("the operator's own CA is used when given, and bad layouts are refused", as
   t.is(clash.status, 1);
   t.regex(clash.stderr, /port ranges overlap/);
 });
+
+test('--cluster 1 writes one TLS node without a cluster block (nats-server refuses JetStream clustering without routes)', async (t) => {
+  const dir = await tempDir(t, 'init-nats-one');
+  const run = initNats(['--cluster', '1', '--hosts', '127.77.150.81', '--state-dir', join(dir, 'cp'), '--nats-config', join(dir, 'nats'), '--data-dir', join(dir, 'data')]);
+  t.is(run.status, 0, run.stderr);
+  const check = spawnSync('nats-server', ['-t', '-c', join(dir, 'nats/node-1.conf')], { encoding: 'utf8' });
+  t.is(check.status, 0, check.stderr);
+  const text = await readFile(join(dir, 'nats/node-1.conf'), 'utf8');
+  t.notRegex(text, /cluster \{/);
+  t.is((text.match(/cert_file:/g) ?? []).length, 1, 'TLS for clients');
+  const cp = parse(await readFile(join(dir, 'cp/controlplane.yaml'), 'utf8')) as { nats: { servers: string[]; replicas: number } };
+  t.deepEqual(cp.nats.servers, ['tls://127.77.150.81:4222']);
+  t.is(cp.nats.replicas, 1);
+});
