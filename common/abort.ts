@@ -3,6 +3,20 @@
  * service never hangs on a timer.
  */
 
+/**
+ * Runs `fn` once when `signal` fires, or at once if it already has; returns what cancels it. A bare
+ * addEventListener misses a signal that fired before it was called: a program told to stop while it
+ * was still starting then ran on until SIGKILL.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) {
+    fn();
+    return () => undefined;
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
+}
+
 /** Resolves once `signal` fires (at once if it already has). */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {

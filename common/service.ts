@@ -1,5 +1,5 @@
 import type { Logger } from './log.js';
-import { untilAborted } from './abort.js';
+import { onAbort, untilAborted } from './abort.js';
 
 /**
  * A long-running part of a program (an HTTP listener, a NATS responder, a key-rotation loop): it runs
@@ -16,8 +16,7 @@ export interface Service {
  */
 export async function runServices(services: readonly Service[], signal: AbortSignal, log: Logger): Promise<void> {
   const stop = new AbortController();
-  const onStop = (): void => stop.abort();
-  signal.addEventListener('abort', onStop, { once: true });
+  const cancel = onAbort(signal, () => stop.abort());
   let first: unknown;
   try {
     await Promise.all(services.map(async (service) => {
@@ -30,7 +29,7 @@ export async function runServices(services: readonly Service[], signal: AbortSig
       }
     }));
   } finally {
-    signal.removeEventListener('abort', onStop);
+    cancel();
   }
   if (first !== undefined) throw first;
 }

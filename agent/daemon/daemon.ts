@@ -17,6 +17,7 @@ import { Agent } from './agent.js';
 import { runServices, serviceOf, type Service } from '../../common/service.js';
 import { DeferredExchangeClient } from './deferred-exchange.js';
 import { AuditShipper } from './audit-shipper.js';
+import { onAbort } from '../../common/abort.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -67,7 +68,7 @@ export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: Da
     tokenRefreshes: () => agent.credentials.stats,
   });
   const stopping = (): void => { systemd.stopping(); };
-  signal.addEventListener('abort', stopping, { once: true });
+  onAbort(signal, stopping);
   try {
     // The fleet client first: it applies the last good bundle before anything answers /readyz.
     fleet = await FleetClient.start({

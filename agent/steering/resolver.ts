@@ -3,6 +3,7 @@ import net from 'node:net';
 import { SteeringError, SteeringErrorCode } from './errors.js';
 import { AGENT_SETTINGS } from '../settings.js';
 import { unmapV4 } from '../../common/addresses.js';
+import { onAbort } from '../../common/abort.js';
 
 /** One policy destination: a hostname and port, optionally refused to unbound processes. */
 export interface DestinationSpec {
@@ -214,7 +215,7 @@ export class DestinationResolver {
     this.stop();
     this.timer = setInterval(() => { this.refresh().catch((err: unknown) => options.onError?.(err)); }, options.intervalMs ?? 1_000);
     this.timer.unref();
-    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+    if (options.signal) onAbort(options.signal, () => this.stop());
   }
 
   stop(): void {

@@ -6,7 +6,7 @@ import { agentIdOfSubject, subjects } from '../../protocol/subjects.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { AgentRegistry, AgentRecord } from './agent-registry.js';
 import { BindingsMemo } from './bindings-memo.js';
-import { sleep } from '../../common/abort.js';
+import { onAbort, sleep } from '../../common/abort.js';
 
 /** How often each replica reads the policy record in case its watch missed a commit. */
 const POLL_MS = 1_000;
@@ -92,10 +92,10 @@ export class BundleDistributor {
       if (!answersOwnInbox('bundle.get', msg.subject, msg.reply, log, this.parts.onRefusedReply)) return;
       void this.#answerGet(msg.subject).then((reply) => msg.respond(JSON.stringify(reply)), (e: unknown) => log.error({ err: e }, 'bundle.get failed'));
     } });
-    signal.addEventListener('abort', () => {
+    onAbort(signal, () => {
       unfollow();
       void getSub.drain().catch(() => undefined);
-    }, { once: true });
+    });
     await this.refresh().catch((err: unknown) => log.error({ err }, 'bundle refresh failed'));
     await Promise.all([
       this.#followPolicy(store, signal),

@@ -20,6 +20,7 @@ import { DEFAULT_JOIN_TOKEN_TTL_SECONDS, JoinTokens, type CreatedJoinToken } fro
 import { mintAgentUserJwt, type FleetNatsAuth } from './nats-auth.js';
 import type { RefusedReplyListener } from './reply-guard.js';
 import { fleetStatus, inventory, type FleetStatus, type InventoryItem } from './views.js';
+import { onAbort } from '../../common/abort.js';
 
 export const FLEET_BUCKET = 'sigil-fleet';
 /** Where the control plane finds its fleet NATS authority (written by the setup helper), under stateDir. */
@@ -130,10 +131,10 @@ export class FleetService implements Service {
       // An agent reports each refusal once, in the next heartbeat after it (then drops it).
       else for (const _ of hb.value.refused) this.hooks.onBundleResult?.(false);
     });
-    signal.addEventListener('abort', () => {
+    onAbort(signal, () => {
       void acks.drain().catch(() => undefined);
       void heartbeats.drain().catch(() => undefined);
-    }, { once: true });
+    });
     try {
       await Promise.all([this.registry.run(signal), this.distributor.run(signal)]);
     } finally {

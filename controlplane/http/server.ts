@@ -9,6 +9,7 @@ import { isReadMethod, type AccessControl } from './access-tokens.js';
 import { handleApi, type ApiHooks } from './api.js';
 import { sendError, sendJson } from './respond.js';
 import { HTTP_CODES, accessError } from './errors.js';
+import { untilAborted } from '../../common/abort.js';
 
 /** Extra endpoints mounted by other parts (fleet): true when the request was handled. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
@@ -79,10 +80,7 @@ export class HttpService implements Service {
   async run(signal: AbortSignal): Promise<void> {
     const server = this.server;
     if (!server) throw new Error('listen() first');
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

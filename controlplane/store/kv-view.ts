@@ -1,7 +1,7 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { sleep } from '../../common/abort.js';
+import { onAbort, sleep } from '../../common/abort.js';
 import type { Logger } from '../log.js';
 import { withRetry } from './kv-errors.js';
 
@@ -81,15 +81,14 @@ export class KvView<T> {
     while (!signal.aborted) {
       try {
         const watch = await this.kv.watch({ key: `${this.prefix}>`, ...(this.#watchSeq > 0 ? { resumeFromRevision: this.#watchSeq + 1 } : {}) });
-        const stop = (): void => watch.stop();
-        signal.addEventListener('abort', stop, { once: true });
+        const cancel = onAbort(signal, () => watch.stop());
         try {
           for await (const entry of watch) {
             this.#watchSeq = Math.max(this.#watchSeq, entry.revision);
             this.#apply(entry);
           }
         } finally {
-          signal.removeEventListener('abort', stop);
+          cancel();
         }
       } catch (err) {
         if (!signal.aborted) this.log.warn({ err: (err as Error).message, bucket: this.bucket, prefix: this.prefix }, 'KV watch failed; re-opening');

@@ -11,7 +11,7 @@ import { ValidationError } from '../resources/issues.js';
 import { DEFAULT_BUCKET, JS_REQUEST_TIMEOUT_MS, openBucket, type BucketOptions } from './bucket.js';
 import { META_KEY, type Change, type MetaEntry, type PolicyRecord, readMeta, settle, writeMeta } from './journal.js';
 import { withRetry } from './kv-errors.js';
-import { sleep } from '../../common/abort.js';
+import { onAbort, sleep } from '../../common/abort.js';
 import { HTTP_CODES } from '../http/errors.js';
 import { STORE_CODES } from './errors.js';
 
@@ -81,8 +81,7 @@ export class ResourceStore {
    */
   async *watchCommits(signal: AbortSignal): AsyncGenerator<number> {
     const watch = await this.kv.watch({ key: META_KEY });
-    const stop = (): void => watch.stop();
-    signal.addEventListener('abort', stop, { once: true });
+    const cancel = onAbort(signal, () => watch.stop());
     try {
       for await (const entry of watch) {
         if (entry.operation !== 'PUT') continue;
@@ -90,7 +89,7 @@ export class ResourceStore {
         if (record.pending === undefined) yield record.revision;
       }
     } finally {
-      signal.removeEventListener('abort', stop);
+      cancel();
       watch.stop();
     }
   }

@@ -27,3 +27,19 @@ test('the first failure stops the others and is what runServices rejects with', 
   t.is(err?.message, 'cannot listen');
   t.deepEqual(stopped, ['steady']);
 });
+
+test('a stop that came before runServices was called still stops every service (SIGTERM during start-up)', async (t) => {
+  const events: string[] = [];
+  const part = (name: string): Service => serviceOf(name, () => {
+    events.push(`start ${name}`);
+    return { stop: () => { events.push(`stop ${name}`); } };
+  });
+  const stop = new AbortController();
+  stop.abort();
+  const outcome = await Promise.race([
+    runServices([part('a'), part('b')], stop.signal, log).then(() => 'returned'),
+    new Promise((r) => setTimeout(() => r('still running after 5 s'), 5_000)),
+  ]);
+  t.is(outcome, 'returned');
+  t.deepEqual(events.sort(), ['start a', 'start b', 'stop a', 'stop b']);
+});
