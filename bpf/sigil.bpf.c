@@ -13,6 +13,7 @@
 #include <bpf/bpf_endian.h>
 #include "abi.h"
 #include "v4_mapped.h"
+#include "dest_filter.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -64,6 +65,17 @@ struct {
 	__type(key, struct sigil_dest_key);
 	__type(value, struct sigil_dest);
 } sigil_dests SEC(".maps");
+
+/*
+ * One bit per sigil_dests key (dest_filter.h), a superset written by the agent: a connect whose bit is
+ * clear is not listed, known from one word (an inlined array access) instead of a hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SIGIL_DEST_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sigil_dest_filter SEC(".maps");
 
 /* Run-time settings (scan_complete, identity of the pinned set). Written by the agent. */
 struct {
@@ -161,6 +173,16 @@ static __always_inline __u32 sigil_taint_of(__u32 tgid)
 	return image ? image->taint : 0;
 }
 
+/* False when key's filter bit is clear: then it is not in sigil_dests (the filter is a superset). */
+static __always_inline int sigil_maybe_listed(const struct sigil_dest_key *key)
+{
+	__u32 bit = sigil_dest_filter_bit(key);
+	__u32 word = bit / 64;
+	__u64 *bits = bpf_map_lookup_elem(&sigil_dest_filter, &word);
+
+	return bits && (*bits & (1ull << (bit % 64)));
+}
+
 /* The connect address is already the signer's: the other program on this hook steered it. */
 static __always_inline int sigil_is_signer4(const struct bpf_sock_addr *ctx)
 {
@@ -192,6 +214,11 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 			sigil_count(SIGIL_CNT_PASSED_NOT_TCP);
 		return 0;
 	}
+	if (!sigil_maybe_listed(key)) {
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_NOT_LISTED);
+		return 0;
+	}
 	dest = bpf_map_lookup_elem(&sigil_dests, key);
 	if (!dest) {
 		if (!guard)
@@ -205,13 +232,17 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 			sigil_count(SIGIL_CNT_PASSED_EXEMPT);
 		return 0;
 	}
-	/* One lookup for both the taint and the exec sequence the record carries. */
-	image = bpf_map_lookup_elem(&sigil_images, &tgid);
-	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && image && image->taint) {
-		/* A taint outranks whatever user space wrote: the process is unbound from this connect on. */
-		if (!guard)
-			sigil_count(SIGIL_CNT_PASSED_TAINTED);
-		state = SIGIL_PROC_UNBOUND;
+	/* One lookup for both the taint and the exec sequence the record carries; only a process that
+	 * would be steered needs it. */
+	image = 0;
+	if (state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) {
+		image = bpf_map_lookup_elem(&sigil_images, &tgid);
+		if (image && image->taint) {
+			/* A taint outranks whatever user space wrote: the process is unbound from this connect on. */
+			if (!guard)
+				sigil_count(SIGIL_CNT_PASSED_TAINTED);
+			state = SIGIL_PROC_UNBOUND;
+		}
 	}
 	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING) {
 		if (dest->flags & SIGIL_DEST_DENY) {

@@ -18,6 +18,7 @@ int* MapSlot(MapFds& maps, const std::string& name) {
   if (name == "sigil_counters") return &maps.counters;
   if (name == "sigil_events") return &maps.events;
   if (name == "sigil_clients") return &maps.clients;
+  if (name == "sigil_dest_filter") return &maps.dest_filter;
   return nullptr;
 }
 
