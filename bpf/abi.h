@@ -124,6 +124,20 @@ SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, exec_seq) == 28, "sigil_conn.exec_s
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, start_time) == 32, "sigil_conn.start_time");
 SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_conn, cookie) == 40, "sigil_conn.cookie");
 
+/*
+ * A steered client socket's record in the slot table (sigil_client_slots, an array indexed by the low
+ * bits of the socket cookie): `owner` is the cookie of the socket the slot belongs to, 0 when free,
+ * claimed with one compare-and-swap at connect and freed when the socket reaches TCP_CLOSE. A socket
+ * whose slot another live socket holds keeps its record in sigil_clients instead (an LRU hash).
+ */
+struct sigil_client_slot {
+	__u64 owner;
+	struct sigil_conn rec;
+	__u64 pad;           /* one 64-byte slot */
+};
+SIGIL_ASSERT(sizeof(struct sigil_client_slot) == 64, "sigil_client_slot size");
+SIGIL_ASSERT(SIGIL_OFFSET(struct sigil_client_slot, rec) == 8, "sigil_client_slot.rec");
+
 /* Handoff map key: the client's local endpoint, seen as the remote endpoint by the accepted socket. */
 struct sigil_endpoint_key {
 	__u32 addr[4];       /* v4-mapped for IPv4 */
@@ -233,6 +247,8 @@ enum sigil_counter {
 #define SIGIL_MAX_HANDOFF 16384
 /* Steered client sockets between connect and close (~7 MB of preallocated kernel memory). */
 #define SIGIL_MAX_CLIENTS 65536
+/* Slots of sigil_client_slots (a power of two; 1 MB): most steered sockets' records live here. */
+#define SIGIL_CLIENT_SLOTS 16384
 /* Room for ~500 exec events (each reserves a whole struct sigil_exec_event) before the agent drains it. */
 #define SIGIL_RINGBUF_BYTES (8 * 1024 * 1024)
 
