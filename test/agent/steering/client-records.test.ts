@@ -13,7 +13,7 @@ import { KernelFixture, kernelTest as test, until } from '../../helpers/kernel.j
  * connection ends, so they cannot fill up with dead sockets.
  */
 
-const SLOTS = 16384; // SIGIL_CLIENT_SLOTS
+const SLOTS = 4096; // SIGIL_CLIENT_SLOTS
 
 function dump(pin: string): Array<{ key: string[]; value: string[] }> {
   return JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', pin], { encoding: 'utf8', maxBuffer: 64 << 20 })) as
