@@ -245,8 +245,6 @@ enum sigil_counter {
 #define SIGIL_MAX_PROCS 65536
 #define SIGIL_MAX_DESTS 4096
 #define SIGIL_MAX_HANDOFF 16384
-/* Steered client sockets between connect and close (~7 MB of preallocated kernel memory). */
-#define SIGIL_MAX_CLIENTS 65536
 /*
  * Slots of sigil_client_slots (a power of two): most steered sockets' records live here. Cookies count
  * up, so connects walk the table; 256 KB stays in cache and TLB reach where 1 MB did not (on the
@@ -254,6 +252,8 @@ enum sigil_counter {
  * slot a live socket 4096 cookies older still holds uses sigil_clients.
  */
 #define SIGIL_CLIENT_SLOTS 4096
+/* Steered client sockets between connect and close (~7 MB of preallocated kernel memory). */
+#define SIGIL_MAX_CLIENTS 65536
 /* Room for ~500 exec events (each reserves a whole struct sigil_exec_event) before the agent drains it. */
 #define SIGIL_RINGBUF_BYTES (8 * 1024 * 1024)
 
