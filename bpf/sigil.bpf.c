@@ -13,6 +13,7 @@
 #include <bpf/bpf_endian.h>
 #include "abi.h"
 #include "v4_mapped.h"
+#include "dest_filter.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -65,6 +66,17 @@ struct {
 	__type(value, struct sigil_dest);
 } sigil_dests SEC(".maps");
 
+/*
+ * One bit per sigil_dests key (dest_filter.h), a superset written by the agent: a connect whose bit is
+ * clear is not listed, known from one word (an inlined array access) instead of a hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SIGIL_DEST_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sigil_dest_filter SEC(".maps");
+
 /* Run-time settings (scan_complete, identity of the pinned set). Written by the agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -82,11 +94,27 @@ struct {
 } sigil_records SEC(".maps");
 
 /*
- * Client socket cookie -> its record (role CLIENT). Written by connect4/6, deleted by sockops when the
- * socket reaches TCP_CLOSE (state callback switched on for steered sockets at TCP_CONNECT_CB).
- * Preallocated, so a connect never allocates; LRU, so records of connects that failed before SYN (no
- * state callback: no source port, a later program refused) cannot fill it: the oldest go first.
- * Cookies are never reused, so a stale record can never be read as another socket's.
+ * Steered client sockets' records (role CLIENT), one 64-byte slot per cookie & (SIGIL_CLIENT_SLOTS - 1)
+ * (abi.h, struct sigil_client_slot): claimed by connect4/6 with one compare-and-swap of the owner
+ * cookie, freed by sockops when the socket reaches TCP_CLOSE (state callback switched on for steered
+ * sockets at TCP_CONNECT_CB). An array access is inlined and touches one slot, where a hash update
+ * takes bucket and free-list locks and touches several lines. Only the owner's own connect writes
+ * the record, and every reader checks the owner first, so a record is never read as another socket's.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SIGIL_CLIENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sigil_client_slot);
+} sigil_client_slots SEC(".maps");
+
+/*
+ * Client socket cookie -> its record (role CLIENT), for a socket whose slot another socket holds
+ * (or a connect that failed before SYN left holding: no state callback frees it; the slot then only
+ * sends its later namesakes here). Same lifetime as a slot's record. Preallocated, so a connect never
+ * allocates; LRU, so records of connects that failed before SYN (no source port, a later program
+ * refused) cannot fill it: the oldest go first. Cookies are never reused, so a stale record can never
+ * be read as another socket's.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -161,6 +189,60 @@ static __always_inline __u32 sigil_taint_of(__u32 tgid)
 	return image ? image->taint : 0;
 }
 
+static __always_inline struct sigil_client_slot *sigil_slot_of(__u64 cookie)
+{
+	__u32 index = (__u32)cookie & (SIGIL_CLIENT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&sigil_client_slots, &index);
+}
+
+/* Records a steered socket: in its slot if free (or already this socket's), else in sigil_clients. */
+static __always_inline int sigil_client_store(__u64 cookie, const struct sigil_conn *rec)
+{
+	struct sigil_client_slot *slot = sigil_slot_of(cookie);
+
+	if (slot) {
+		__u64 owner = __sync_val_compare_and_swap(&slot->owner, 0, cookie);
+
+		if (owner == 0 || owner == cookie) {
+			/* Written after the claim, read only by this socket's own later callbacks. */
+			__builtin_memcpy(&slot->rec, rec, sizeof(*rec));
+			return 0;
+		}
+	}
+	return bpf_map_update_elem(&sigil_clients, &cookie, rec, BPF_ANY);
+}
+
+/* The record of the steered socket with this cookie, or NULL. */
+static __always_inline struct sigil_conn *sigil_client_find(__u64 cookie)
+{
+	struct sigil_client_slot *slot = sigil_slot_of(cookie);
+
+	if (slot && slot->owner == cookie)
+		return &slot->rec;
+	return bpf_map_lookup_elem(&sigil_clients, &cookie);
+}
+
+/* The socket is closed: free its slot, or drop its record from sigil_clients. */
+static __always_inline void sigil_client_forget(__u64 cookie)
+{
+	struct sigil_client_slot *slot = sigil_slot_of(cookie);
+
+	if (slot && __sync_val_compare_and_swap(&slot->owner, cookie, 0) == cookie)
+		return;
+	bpf_map_delete_elem(&sigil_clients, &cookie);
+}
+
+/* False when key's filter bit is clear: then it is not in sigil_dests (the filter is a superset). */
+static __always_inline int sigil_maybe_listed(const struct sigil_dest_key *key)
+{
+	__u32 bit = sigil_dest_filter_bit(key);
+	__u32 word = bit / 64;
+	__u64 *bits = bpf_map_lookup_elem(&sigil_dest_filter, &word);
+
+	return bits && (*bits & (1ull << (bit % 64)));
+}
+
 /* The connect address is already the signer's: the other program on this hook steered it. */
 static __always_inline int sigil_is_signer4(const struct bpf_sock_addr *ctx)
 {
@@ -192,6 +274,11 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 			sigil_count(SIGIL_CNT_PASSED_NOT_TCP);
 		return 0;
 	}
+	if (!sigil_maybe_listed(key)) {
+		if (!guard)
+			sigil_count(SIGIL_CNT_PASSED_NOT_LISTED);
+		return 0;
+	}
 	dest = bpf_map_lookup_elem(&sigil_dests, key);
 	if (!dest) {
 		if (!guard)
@@ -205,13 +292,17 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 			sigil_count(SIGIL_CNT_PASSED_EXEMPT);
 		return 0;
 	}
-	/* One lookup for both the taint and the exec sequence the record carries. */
-	image = bpf_map_lookup_elem(&sigil_images, &tgid);
-	if ((state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) && image && image->taint) {
-		/* A taint outranks whatever user space wrote: the process is unbound from this connect on. */
-		if (!guard)
-			sigil_count(SIGIL_CNT_PASSED_TAINTED);
-		state = SIGIL_PROC_UNBOUND;
+	/* One lookup for both the taint and the exec sequence the record carries; only a process that
+	 * would be steered needs it. */
+	image = 0;
+	if (state == SIGIL_PROC_BOUND || state == SIGIL_PROC_PENDING) {
+		image = bpf_map_lookup_elem(&sigil_images, &tgid);
+		if (image && image->taint) {
+			/* A taint outranks whatever user space wrote: the process is unbound from this connect on. */
+			if (!guard)
+				sigil_count(SIGIL_CNT_PASSED_TAINTED);
+			state = SIGIL_PROC_UNBOUND;
+		}
 	}
 	if (state != SIGIL_PROC_BOUND && state != SIGIL_PROC_PENDING) {
 		if (dest->flags & SIGIL_DEST_DENY) {
@@ -236,7 +327,7 @@ static __always_inline int sigil_connect_decide(struct bpf_sock_addr *ctx, const
 	rec.exec_seq = image ? image->exec_seq : 0;
 	rec.start_time = start_time;
 	rec.cookie = cookie;
-	if (bpf_map_update_elem(&sigil_clients, &cookie, &rec, BPF_ANY)) {
+	if (sigil_client_store(cookie, &rec)) {
 		/* Fail closed: a steerable connection we cannot record must not reach the endpoint unsigned. */
 		sigil_count(SIGIL_CNT_STORAGE_FAIL);
 		return -ENOMEM;
@@ -366,11 +457,11 @@ static __always_inline int sigil_handoff_store(struct bpf_sock_ops *skops)
 	struct bpf_sock *sk = skops->sk;
 	struct sigil_conn *rec;
 
-	__u64 cookie = bpf_get_socket_cookie(skops);
-
 	if (!sk)
 		return -ENOENT;
-	rec = bpf_map_lookup_elem(&sigil_clients, &cookie);
+	if (sigil_sockops_remote_port(skops) != signer_port)
+		return 0; /* not steered: the steered dial goes to the signer port */
+	rec = sigil_client_find(bpf_get_socket_cookie(skops));
 	if (!rec || rec->role != SIGIL_ROLE_CLIENT)
 		return 0;
 	if (sigil_sockops_endpoint(skops, 1, &key))
@@ -424,7 +515,7 @@ static __always_inline void sigil_watch_client(struct bpf_sock_ops *skops)
 	if (sigil_sockops_remote_port(skops) != signer_port)
 		return; /* not steered: the steered dial goes to the signer port */
 	cookie = bpf_get_socket_cookie(skops);
-	if (bpf_map_lookup_elem(&sigil_clients, &cookie))
+	if (sigil_client_find(cookie))
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
@@ -436,7 +527,7 @@ static __always_inline void sigil_client_closing(struct bpf_sock_ops *skops)
 	if (skops->args[1] != BPF_TCP_CLOSE)
 		return;
 	cookie = bpf_get_socket_cookie(skops);
-	bpf_map_delete_elem(&sigil_clients, &cookie);
+	sigil_client_forget(cookie);
 }
 
 SEC("sockops")
@@ -464,9 +555,11 @@ int sigil_sockops(struct bpf_sock_ops *skops)
 /* The client's own view: its steered socket's peer is the address it dialled. */
 static __always_inline struct sigil_conn *sigil_client_record(struct bpf_sock_addr *ctx)
 {
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct sigil_conn *rec = bpf_map_lookup_elem(&sigil_clients, &cookie);
+	struct sigil_conn *rec;
 
+	if (sigil_ctx_port(ctx) != signer_port)
+		return 0; /* not steered: a steered socket's peer is the signer port */
+	rec = sigil_client_find(bpf_get_socket_cookie(ctx));
 	if (!rec || rec->role != SIGIL_ROLE_CLIENT)
 		return 0;
 	return rec;

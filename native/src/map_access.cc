@@ -9,6 +9,7 @@
 
 #include "abi.h"
 #include "addr.h"
+#include "dest_filter_map.h"
 #include "errors.h"
 #include "events.h"
 #include "js_convert.h"
@@ -42,6 +43,11 @@ Napi::Value Steering::SetDestination(const Napi::CallbackInfo& info) {
   if (!deny.IsUndefined() && !deny.IsBoolean()) throw Usage(env, usage);
   value.flags = deny.IsBoolean() && deny.As<Napi::Boolean>().Value() ? SIGIL_DEST_DENY : 0;
   RequireMaps(env, "setDestination");
+  try {
+    DestFilterAdd(maps_.dest_filter, key);  // the bit first: the kernel must never see a listed key with a clear bit
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
   if (bpf_map_update_elem(maps_.dests, &key, &value, BPF_ANY) != 0) throw ToJsError(env, {errno, "bpf_map_update_elem", "sigil_dests"});
   return env.Undefined();
 }
@@ -51,9 +57,14 @@ Napi::Value Steering::DeleteDestination(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sigil_dest_key key = DestKeyOf(env, ObjectArg(info, 0, usage), usage);
   RequireMaps(env, "deleteDestination");
-  if (bpf_map_delete_elem(maps_.dests, &key) == 0) return Napi::Boolean::New(env, true);
-  if (errno == ENOENT) return Napi::Boolean::New(env, false);
-  throw ToJsError(env, {errno, "bpf_map_delete_elem", "sigil_dests"});
+  bool deleted = bpf_map_delete_elem(maps_.dests, &key) == 0;
+  if (!deleted && errno != ENOENT) throw ToJsError(env, {errno, "bpf_map_delete_elem", "sigil_dests"});
+  try {
+    if (deleted) DestFilterRemoved(maps_.dest_filter, maps_.dests, key);  // the bit last, once the key is gone
+  } catch (const SysError& e) {
+    throw ToJsError(env, e);
+  }
+  return Napi::Boolean::New(env, deleted);
 }
 
 Napi::Value Steering::ListDestinations(const Napi::CallbackInfo& info) {

@@ -18,6 +18,8 @@ int* MapSlot(MapFds& maps, const std::string& name) {
   if (name == "sigil_counters") return &maps.counters;
   if (name == "sigil_events") return &maps.events;
   if (name == "sigil_clients") return &maps.clients;
+  if (name == "sigil_dest_filter") return &maps.dest_filter;
+  if (name == "sigil_client_slots") return &maps.client_slots;
   return nullptr;
 }
 

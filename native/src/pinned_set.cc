@@ -13,6 +13,7 @@
 
 #include "abi.h"
 #include "bpf_util.h"
+#include "dest_filter_map.h"
 #include "errors.h"
 #include "js_convert.h"
 #include "map_set.h"
@@ -168,6 +169,9 @@ void Steering::Upgrade(const std::string& cgroup_path) {
     next = LoadSkeleton(config_, protection_, &pinned);
     MapFds fresh;
     SkeletonMaps(next, fresh);
+    // The new programs pass whatever their filter does not name: it must cover the shared
+    // destinations before they run (an older set may have no filter, or one it kept differently).
+    DestFilterCover(fresh.dest_filter, fresh.dests);
     for (const char* name : kMapNames) {
       int fd = *MapSlot(fresh, name);
       if (!SameMap(fd, *MapSlot(pinned, name))) PinReplacing(fd, MapPin(pin_dir_, name));
