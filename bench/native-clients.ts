@@ -127,7 +127,10 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
   const base = (p: Path): string => (p === 'nginx' ? `https://${OS_HOST}:${NGINX_PORT}` : p === 'floor' ? `https://${OS_HOST}:${FLOOR_PORT}` : `https://${OS_HOST}`);
   const ns = s.objectStorage.namespace;
   const small = `/n/${ns}/b/bench/o/wrk-1k`;
-  const headersFor = (p: Path, method: string, target: string): Record<string, string> => (p === 'sigil' ? {} : presigned(ctx, method, target));
+  // The floor forwards the bytes as they are: its requests carry the Host they were signed with (nginx sets
+  // it); 'Host' spelt so, as wrk looks for it, or it adds its own with the port.
+  const headersFor = (p: Path, method: string, target: string): Record<string, string> =>
+    (p === 'sigil' ? {} : p === 'floor' ? { Host: OS_HOST, ...presigned(ctx, method, target) } : presigned(ctx, method, target));
 
   try {
     // The object every wrk GET reads: 1 KiB, put once.

@@ -6,8 +6,8 @@
 import fs from 'node:fs/promises';
 import tls from 'node:tls';
 import type { UpstreamSettings } from './config.js';
-import type { UpstreamConnection } from './http1/upstream-connection.js';
-import { UpstreamPool, type UpstreamTarget } from './http1/upstream-pool.js';
+import type { UpstreamConnection } from './http1/index.js';
+import { UpstreamPool, type UpstreamTarget } from './http1/index.js';
 
 export type { UpstreamTarget };
 

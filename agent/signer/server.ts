@@ -11,13 +11,13 @@ import { Auditor, type AuditListener } from './audit.js';
 import type { SignerSettings } from './config.js';
 import { CONNECTION_ERRORS, SIGNER_ERRORS } from './errors.js';
 import { Forwarder } from './forward.js';
-import { ClientConnection, type ConnectionEvents } from './http1/connection.js';
-import { ConnectionSweeper } from './http1/sweeper.js';
+import { ClientConnection, type ConnectionEvents } from './http1/index.js';
+import { ConnectionSweeper } from './http1/index.js';
 import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
 import type { AddressReclaimer, ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
 import { createRequestHandler, type ConnectionContext } from './request-handler.js';
-import type { Exchange } from './http1/exchange.js';
+import type { Exchange } from './http1/index.js';
 import { SigningPool } from './signing-pool.js';
 import { unmapV4 } from '../../common/addresses.js';
 
