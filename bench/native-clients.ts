@@ -4,7 +4,9 @@
  * bulk transfers. Three paths each, in rounds so every figure is a median of several runs:
  *   direct  — pre-signed headers straight to the Object Storage stand-in (the floor);
  *   nginx   — the same pre-signed request through nginx (one worker, TLS both sides, keepalive);
- *   sigil   — a plain request from the steered cgroup, signed by the agent.
+ *   sigil   — a plain request from the steered cgroup, signed by the agent;
+ *   floor   — wrk only: the pre-signed request through a minimal Node TLS pass-through
+ *             (bench/node-tls-floor.ts), what Node + OpenSSL cost for the hop's two TLS legs.
  * CPU is read from /proc for the agent (all its threads) and for nginx's worker.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,10 +17,12 @@ import { OS_HOST, type Stack } from '../test/e2e/stack.js';
 import { runWorkload, type WorkloadRun } from '../test/e2e/workload-runner.js';
 import { BULK_GET_COUNT, BULK_GET_OBJECT_BYTES, BULK_PUT_BYTES, curlGetArgs, curlPutArgs, mbPerSecond, parseCurl, sparseFile, type CurlTransfer } from './bulk.js';
 import { startNginxAnchor } from './nginx-anchor.js';
+import { startNodeTlsFloor } from './node-tls-floor.js';
 import { requireTool, spread, type Spread } from './native-tools.js';
 import { parseWrk, wrkArgs, wrkScript, type WrkResult } from './wrk.js';
 
 export const NGINX_PORT = 8443;
+export const FLOOR_PORT = 8444;
 
 export interface NativeContext {
   stack: Stack;
@@ -33,6 +37,8 @@ export interface NativeContext {
   saturationSeconds: number;
   saturationConnections: number;
   bulkRounds: number;
+  /** V8 flags of the agent's unit, which the Node floor runs with too. */
+  nodeFlags: string[];
   cpuUs(pid: number): Promise<number>;
   signedRequests(): Promise<number>;
   /** Session tokens the IAM stand-in has issued (each refresh costs the agent an RSA key generation). */
@@ -50,8 +56,14 @@ export interface NativeResult {
     hopLatencyOverNginx: Spread;
     agentCpuPerRequestUsWrk: Spread;
     nginxCpuPerRequestUs: Spread;
+    /** CPU per request of the minimal Node TLS pass-through (bench/node-tls-floor.ts). */
+    nodeTlsFloorCpuPerRequestUs: Spread;
+    /** (agent CPU − one sign) ÷ the Node floor's CPU per request. */
+    hopCpuOverNodeTlsFloor: Spread;
+    /** Added p50 of the Node floor over direct, µs. */
+    nodeTlsFloorAddedLatencyP50Us: Spread;
     addedLatencyP50Us: { sigil: Spread; nginx: Spread };
-    rps: { sigil: Spread; nginx: Spread; direct: Spread };
+    rps: { sigil: Spread; nginx: Spread; direct: Spread; floor: Spread };
     wrkRuns: Array<Record<string, WrkResult>>;
   };
   bulk: null | {
@@ -68,7 +80,7 @@ export interface NativeResult {
   };
 }
 
-type Path = 'direct' | 'nginx' | 'sigil';
+type Path = 'direct' | 'nginx' | 'sigil' | 'floor';
 
 /** x-date, host and Authorization for one request, signed with the in-app session key. */
 function presigned(ctx: NativeContext, method: string, target: string): Record<string, string> {
@@ -99,15 +111,26 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
     upstream: { address: s.objectStorage.address, port: 443, serverName: OS_HOST, caFile: s.pki.caFile },
     cert: await s.pki.issueServerCert([OS_HOST]),
   });
+  const floor = await startNodeTlsFloor({
+    listen: { address: s.objectStorage.address, port: FLOOR_PORT },
+    upstream: { address: s.objectStorage.address, port: 443, serverName: OS_HOST, caPem: s.pki.caCertPem },
+    cert: await s.pki.issueServerCert([OS_HOST]),
+  }, ctx.nodeFlags).catch(async (err: unknown) => {
+    await nginx.stop();
+    throw err;
+  });
   const run = async (p: Path, command: string, args: string[], timeoutMs = 300_000): Promise<WorkloadRun> => {
     const r = await runWorkload({ cgroup: p === 'sigil' ? s.workloadCgroup : ctx.inAppCgroup, hosts, command, args, timeoutMs });
     if (r.code !== 0) throw new Error(`${path.basename(command)} (${p}) exited ${r.code}: ${r.stderr}${r.stdout}`);
     return r;
   };
-  const base = (p: Path): string => (p === 'nginx' ? `https://${OS_HOST}:${NGINX_PORT}` : `https://${OS_HOST}`);
+  const base = (p: Path): string => (p === 'nginx' ? `https://${OS_HOST}:${NGINX_PORT}` : p === 'floor' ? `https://${OS_HOST}:${FLOOR_PORT}` : `https://${OS_HOST}`);
   const ns = s.objectStorage.namespace;
   const small = `/n/${ns}/b/bench/o/wrk-1k`;
-  const headersFor = (p: Path, method: string, target: string): Record<string, string> => (p === 'sigil' ? {} : presigned(ctx, method, target));
+  // The floor forwards the bytes as they are: its requests carry the Host they were signed with (nginx sets
+  // it); 'Host' spelt so, as wrk looks for it, or it adds its own with the port.
+  const headersFor = (p: Path, method: string, target: string): Record<string, string> =>
+    (p === 'sigil' ? {} : p === 'floor' ? { Host: OS_HOST, ...presigned(ctx, method, target) } : presigned(ctx, method, target));
 
   try {
     // The object every wrk GET reads: 1 KiB, put once.
@@ -123,7 +146,7 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
       return result;
     };
     // Warm-up: pools, JIT, the signer's leaf and threads.
-    for (const p of ['direct', 'nginx', 'sigil'] as const) await wrkOnce(p, 4, 1);
+    for (const p of ['direct', 'nginx', 'floor', 'sigil'] as const) await wrkOnce(p, 4, 1);
 
     // The agent's CPU with no request: token refreshes (an RSA-2048 key generation each), heartbeats.
     const idleSeconds = 6;
@@ -137,11 +160,14 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
     const wrkRuns: Array<Record<string, WrkResult>> = [];
     for (let round = 0; round < ctx.rounds; round++) {
       const lat: Partial<Record<Path, WrkResult>> = {};
-      for (const p of ['direct', 'nginx', 'sigil'] as const) lat[p] = await wrkOnce(p, 1, ctx.latencySeconds);
+      for (const p of ['direct', 'nginx', 'floor', 'sigil'] as const) lat[p] = await wrkOnce(p, 1, ctx.latencySeconds);
       const direct = await wrkOnce('direct', ctx.saturationConnections, ctx.saturationSeconds);
       const n0 = await ctx.cpuUs(nginx.workerPid);
       const nginxSat = await wrkOnce('nginx', ctx.saturationConnections, ctx.saturationSeconds);
       const n1 = await ctx.cpuUs(nginx.workerPid);
+      const f0 = await ctx.cpuUs(floor.pid);
+      const floorSat = await wrkOnce('floor', ctx.saturationConnections, ctx.saturationSeconds);
+      const f1 = await ctx.cpuUs(floor.pid);
       const signed0 = await ctx.signedRequests();
       const a0 = await ctx.cpuUs(agentPid);
       const t0 = performance.now();
@@ -153,6 +179,7 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
       // 10-second token's refresh, a few per second with several bindings): the requests' own CPU.
       const agentPerReq = (a1 - a0 - idleUsPerSecond * (wallUs / 1e6)) / signed;
       const nginxPerReq = (n1 - n0) / nginxSat.requests;
+      const floorPerReq = (f1 - f0) / floorSat.requests;
       const sigilAdded50 = lat.sigil!.latencyUs.p50 - lat.direct!.latencyUs.p50;
       const nginxAdded50 = lat.nginx!.latencyUs.p50 - lat.direct!.latencyUs.p50;
       const r = {
@@ -161,6 +188,9 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
         cpuOverheadRatio: agentPerReq / ctx.signCostUs,
         agentCoresUsedAtSaturation: (a1 - a0) / wallUs,
         hopCpuOverNginx: (agentPerReq - ctx.signCostUs) / nginxPerReq,
+        nodeTlsFloorCpuPerRequestUs: floorPerReq,
+        hopCpuOverNodeTlsFloor: (agentPerReq - ctx.signCostUs) / floorPerReq,
+        floorAdded50: lat.floor!.latencyUs.p50 - lat.direct!.latencyUs.p50,
         sigilAdded50,
         nginxAdded50,
         addedLatencyP50OverSign: sigilAdded50 / ctx.signCostUs,
@@ -169,11 +199,15 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
         rpsSigil: sigilSat.rps,
         rpsNginx: nginxSat.rps,
         rpsDirect: direct.rps,
+        rpsFloor: floorSat.rps,
         agentIdleCpuUsPerSecond: idleUsPerSecond,
       };
       ctx.log(`  wrk round ${round + 1}: ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 100) / 100])))}`);
       rounds.push(r);
-      wrkRuns.push({ latencyDirect: lat.direct!, latencyNginx: lat.nginx!, latencySigil: lat.sigil!, saturationDirect: direct, saturationNginx: nginxSat, saturationSigil: sigilSat });
+      wrkRuns.push({
+        latencyDirect: lat.direct!, latencyNginx: lat.nginx!, latencyFloor: lat.floor!, latencySigil: lat.sigil!,
+        saturationDirect: direct, saturationNginx: nginxSat, saturationFloor: floorSat, saturationSigil: sigilSat,
+      });
     }
     const col = (k: string): Spread => spread(rounds.map((r) => r[k]!));
     const signer: NativeResult['signer'] = {
@@ -185,8 +219,11 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
       hopLatencyOverNginx: col('hopLatencyOverNginx'),
       agentCpuPerRequestUsWrk: col('agentCpuPerRequestUs'),
       nginxCpuPerRequestUs: col('nginxCpuPerRequestUs'),
+      nodeTlsFloorCpuPerRequestUs: col('nodeTlsFloorCpuPerRequestUs'),
+      hopCpuOverNodeTlsFloor: col('hopCpuOverNodeTlsFloor'),
+      nodeTlsFloorAddedLatencyP50Us: col('floorAdded50'),
       addedLatencyP50Us: { sigil: col('sigilAdded50'), nginx: col('nginxAdded50') },
-      rps: { sigil: col('rpsSigil'), nginx: col('rpsNginx'), direct: col('rpsDirect') },
+      rps: { sigil: col('rpsSigil'), nginx: col('rpsNginx'), direct: col('rpsDirect'), floor: col('rpsFloor') },
       wrkRuns,
     };
     if (ctx.bulkRounds === 0) return { signer, bulk: null };
@@ -251,6 +288,7 @@ export async function benchNativeClients(ctx: NativeContext): Promise<NativeResu
       },
     };
   } finally {
+    await floor.stop();
     await nginx.stop();
   }
 }

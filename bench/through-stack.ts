@@ -243,7 +243,7 @@ export async function benchThroughStack(options: StackBenchOptions): Promise<Sta
     const native = await benchNativeClients({
       stack: s, dir, inAppCgroup, session, signCostUs: options.signCostUs, rounds: options.rounds,
       latencySeconds: options.wrkSeconds, saturationSeconds: options.wrkSeconds, saturationConnections: options.concurrency,
-      bulkRounds: options.bulkRounds, cpuUs: (pid) => processCpuUs(pid, ticks), signedRequests: () => agentMetric(s, 'sigil_agent_signed_requests_total'), refreshes: () => s.iam.issued, log,
+      bulkRounds: options.bulkRounds, nodeFlags: await unitNodeFlags(), cpuUs: (pid) => processCpuUs(pid, ticks), signedRequests: () => agentMetric(s, 'sigil_agent_signed_requests_total'), refreshes: () => s.iam.issued, log,
     });
 
     log(`${options.heldConnections} held connections`);

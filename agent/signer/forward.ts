@@ -1,21 +1,15 @@
 /**
  * Sends signed requests on to the original destination: TLS to the IP the process dialled, with the
  * SNI host as server name, verifying the certificate against the system store plus an optional
- * extra CA file. One keep-alive pool per destination.
+ * extra CA file. One keep-alive pool per destination (http1/upstream-pool.ts), no node:https.
  */
 import fs from 'node:fs/promises';
-import https from 'node:https';
-import type http from 'node:http';
 import tls from 'node:tls';
 import type { UpstreamSettings } from './config.js';
+import type { UpstreamConnection } from './http1/index.js';
+import { UpstreamPool, type UpstreamTarget } from './http1/index.js';
 
-export interface UpstreamTarget {
-  /** The original destination IP from the kernel record. */
-  address: string;
-  port: number;
-  /** The SNI host: TLS server name and the name the certificate must carry. */
-  servername: string;
-}
+export type { UpstreamTarget };
 
 export interface UpstreamRequest {
   method: string;
@@ -50,18 +44,12 @@ async function systemCaCertificates(): Promise<string[]> {
 }
 
 export class Forwarder {
-  readonly #settings: UpstreamSettings;
-  readonly #agents = new Map<string, https.Agent>();
-  /**
-   * The trust roots parsed once. Handing agents `ca` instead would re-parse every root for each new
-   * upstream connection and concatenate all the PEM text into the pool key of every request
-   * (https.Agent#getName): together about a tenth of the signer's CPU under load.
-   */
-  readonly #trust: tls.SecureContext;
+  readonly #pool: UpstreamPool;
 
   private constructor(ca: string[], settings: UpstreamSettings) {
-    this.#settings = settings;
-    this.#trust = tls.createSecureContext({ ca, minVersion: 'TLSv1.2' });
+    // The trust roots parsed once, for every upstream connection.
+    const trust = tls.createSecureContext({ ca, minVersion: 'TLSv1.2' });
+    this.#pool = new UpstreamPool({ trust, maxSockets: settings.maxSocketsPerDestination, timeoutMs: settings.timeoutMs });
   }
 
   /** Reads the trust roots once; a missing or unreadable `caFile` is an error naming the file. */
@@ -78,39 +66,26 @@ export class Forwarder {
     return new Forwarder(ca, settings);
   }
 
-  #agentFor(target: UpstreamTarget): https.Agent {
-    const key = `${target.address}|${target.port}|${target.servername}`;
-    let agent = this.#agents.get(key);
-    if (!agent) {
-      agent = new https.Agent({
-        keepAlive: true,
-        maxSockets: this.#settings.maxSocketsPerDestination,
-        secureContext: this.#trust,
-        servername: target.servername,
-      });
-      this.#agents.set(key, agent);
-    }
-    return agent;
+  /** A kept-alive connection to the destination, ready for one request. */
+  connection(target: UpstreamTarget): Promise<UpstreamConnection> {
+    return this.#pool.acquire(target);
   }
 
-  /** Starts the upstream request; the caller writes the body and handles 'response' and 'error'. */
-  request(target: UpstreamTarget, req: UpstreamRequest): http.ClientRequest {
-    return https.request({
-      host: target.address,
-      port: target.port,
-      servername: target.servername,
-      method: req.method,
-      path: req.path,
-      headers: req.headers as unknown as http.OutgoingHttpHeaders,
-      agent: this.#agentFor(target),
-      timeout: this.#settings.timeoutMs,
-      rejectUnauthorized: true,
-    });
+  /** Gives back a connection that was not used after all. */
+  giveBack(conn: UpstreamConnection): void {
+    this.#pool.released(conn, conn.alive);
   }
 
   /** Closes every pooled connection. */
   close(): void {
-    for (const agent of this.#agents.values()) agent.destroy();
-    this.#agents.clear();
+    this.#pool.close();
   }
+}
+
+/** The request head as sent upstream: request line, the header fields in order, the empty line. */
+export function requestHead(req: UpstreamRequest): string {
+  let text = `${req.method} ${req.path} HTTP/1.1\r\n`;
+  const h = req.headers;
+  for (let i = 0; i + 1 < h.length; i += 2) text += `${h[i]}: ${h[i + 1]}\r\n`;
+  return `${text}\r\n`;
 }

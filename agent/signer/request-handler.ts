@@ -4,18 +4,18 @@
  * stream the answer back. Every request ends in exactly one audit event.
  */
 import crypto from 'node:crypto';
-import type http from 'node:http';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Auditor, auditPath } from './audit.js';
 import type { SignerLimits } from './config.js';
 import { SignerError } from './errors.js';
-import type { Forwarder } from './forward.js';
-import { forwardableRequestHeaders, forwardableResponseHeaders, occurrences } from './headers.js';
+import { requestHead, type Forwarder } from './forward.js';
+import { forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
+import type { Exchange, ResponseFraming } from './http1/index.js';
+import type { UpstreamConnection, UpstreamResponse } from './http1/index.js';
 import { EMPTY_BODY_SHA256, authorizationHeader, bodySha256, requiredSignedHeaders, signingString, signsBody } from './oci-signature.js';
 import { bindingFor } from './policy.js';
 import type { ConnectionRecord, CredentialProvider, ResolvedWorkload } from './ports.js';
-import { relay } from './relay.js';
 import type { SigningPool } from './signing-pool.js';
 
 /** OCI answers 411 to these without a Content-Length, also where the body is not signed (PutObject). */
@@ -37,7 +37,6 @@ export interface RequestHandlerDeps {
   auditor: Auditor;
   limits: SignerLimits;
   log: Logger;
-  contextOf(socket: unknown): ConnectionContext | undefined;
 }
 
 /** Splits `host[:port]`; brackets around IPv6 literals are removed. */
@@ -47,51 +46,37 @@ function splitHost(value: string): { name: string; port: number | undefined } {
   return { name: (m[1] as string).toLowerCase(), port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
-/** Reads the whole body, refusing it with 413 as soon as it exceeds `limit`. */
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  const tooLarge = () => new SignerError('BODY_TOO_LARGE', `request body exceeds the signer's limit of ${limit} bytes for signed bodies; raise limits.maxSignedBodyBytes or use an upload operation whose body is not signed`);
-  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+/** How the response body is framed toward the client, from the upstream's framing. */
+function framingOf(method: string, up: UpstreamResponse): ResponseFraming {
+  const status = up.head.status;
+  if (method === 'HEAD' || status === 204 || status === 304) return { kind: 'none' };
+  return up.head.contentLength !== undefined && !up.head.chunked ? { kind: 'length' } : { kind: 'chunked' };
 }
 
-export function createRequestHandler(deps: RequestHandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const inFlight = new Map<number, number>();
+/** Ends `ex` with the upstream's body, with backpressure both ways. */
+function relayResponse(up: UpstreamResponse, ex: Exchange): Promise<void> {
+  return up.body.pipeTo(ex).then(() => ex.end());
+}
 
-  function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: SignerError, requestId: string): void {
-    if (res.headersSent) {
-      res.destroy(err);
+export function createRequestHandler(deps: RequestHandlerDeps): (ex: Exchange, ctx: ConnectionContext) => void {
+  const inFlight = new Map<number, number>();
+  const tooLarge = (limit: number) => () => new SignerError('BODY_TOO_LARGE', `request body exceeds the signer's limit of ${limit} bytes for signed bodies; raise limits.maxSignedBodyBytes or use an upload operation whose body is not signed`);
+
+  function sendError(ex: Exchange, err: SignerError, requestId: string): void {
+    if (ex.headersSent) {
+      ex.destroy();
       return;
     }
-    const body = JSON.stringify(err.toJSON());
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'opc-request-id': requestId,
-    };
-    // An unread body would have to be drained before the next request; close instead.
-    if (!req.complete) headers['connection'] = 'close';
-    res.writeHead(err.status ?? 500, headers);
-    res.end(body);
+    // An unread body makes the exchange close its connection (connection: close) after the answer.
+    ex.respond(err.status ?? 500, ['content-type', 'application/json', 'opc-request-id', requestId], JSON.stringify(err.toJSON()));
   }
 
-  return function handle(req, res) {
+  return function handle(ex, ctx) {
     const started = performance.now();
-    const ctx = deps.contextOf(req.socket);
-    if (!ctx) {
-      req.socket.destroy();
-      return;
-    }
     const { record, workload, sni } = ctx;
-    const method = (req.method ?? 'GET').toUpperCase();
-    const target = req.url ?? '';
+    const req = ex.head;
+    const method = req.method;
+    const target = req.target;
     const ourRequestId = `sigil-${crypto.randomUUID()}`;
     let bindingId: string | undefined;
     let errorCode: string | undefined;
@@ -100,25 +85,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const tgid = record.tgid;
     const count = (inFlight.get(tgid) ?? 0) + 1;
     inFlight.set(tgid, count);
-    // The end of this request, whichever comes first: its response closes, or its connection does.
-    // Node never closes the response of a pipelined request whose connection went away before its
-    // turn; counting on that alone leaked the in-flight count until the process got only 429s.
-    const onDone: Array<() => void> = [];
-    let done = false;
-    const socket = req.socket;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      socket.off('close', finish);
-      for (const fn of onDone) fn();
-    };
-    const whenDone = (fn: () => void): void => {
-      if (done) fn();
-      else onDone.push(fn);
-    };
-    res.once('close', finish);
-    socket.once('close', finish);
-    whenDone(() => {
+    // The end of this request, whichever comes first: its response ends, or its connection does
+    // (also for a pipelined request whose connection went away before its turn).
+    ex.whenDone(() => {
       const left = (inFlight.get(tgid) ?? 1) - 1;
       if (left <= 0) inFlight.delete(tgid);
       else inFlight.set(tgid, left);
@@ -131,33 +100,33 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         host: sni,
         method,
         path: auditPath(target),
-        status: res.statusCode,
+        status: ex.statusCode,
         latencyMs: Math.round((performance.now() - started) * 10) / 10,
         requestId: upstreamRequestId ?? ourRequestId,
         ...(errorCode === undefined ? {} : { errorCode }),
-        ...(res.writableFinished ? {} : { aborted: true }),
+        ...(ex.finished ? {} : { aborted: true }),
       });
     });
+    if (ex.done) return;
 
     const work = async (): Promise<void> => {
       if (count > deps.limits.maxConcurrentPerProcess) {
         throw new SignerError('TOO_MANY_REQUESTS', `process ${tgid} already has ${deps.limits.maxConcurrentPerProcess} requests in flight through the signer; lower its concurrency or raise limits.maxConcurrentPerProcess`);
       }
-      // Node keeps only the first maxHeadersCount lines and drops the rest without a word; refuse instead.
-      if (req.rawHeaders.length / 2 > deps.limits.maxHeaderCount) {
+      if (req.raw.length / 2 > deps.limits.maxHeaderCount) {
         throw new SignerError('TOO_MANY_HEADERS', `more than ${deps.limits.maxHeaderCount} request headers; send fewer or raise limits.maxHeaderCount`);
       }
       // HTTP/1.0 and a version-less (0.9) request line would otherwise be signed and forwarded as 1.1.
-      if (req.httpVersion !== '1.1') {
-        throw new SignerError('BAD_REQUEST', `HTTP/${req.httpVersion} is not supported; the signer speaks HTTP/1.1 only`);
+      if (req.version !== '1.1') {
+        throw new SignerError('BAD_REQUEST', `HTTP/${req.version} is not supported; the signer speaks HTTP/1.1 only`);
       }
       if (!target.startsWith('/')) {
         throw new SignerError('BAD_REQUEST', 'request target must be an origin-form path (/...)');
       }
-      if (occurrences(req.rawHeaders, 'host') !== 1 || occurrences(req.rawHeaders, 'content-type') > 1) {
+      if (req.hostCount !== 1 || req.contentTypeCount > 1) {
         throw new SignerError('BAD_REQUEST', 'exactly one Host header and at most one Content-Type header are allowed');
       }
-      const hostHeader = (req.headers.host ?? '').trim();
+      const hostHeader = (req.host ?? '').trim();
       const host = splitHost(hostHeader);
       if (host.name !== sni || (host.port !== undefined && host.port !== record.origPort)) {
         throw new SignerError('MISDIRECTED', `Host '${hostHeader}' does not match the TLS server name '${sni}' this connection was opened for; send each host's requests on its own connection`);
@@ -184,70 +153,88 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       }
 
       const bodySigned = signsBody(method, target);
-      const headers = forwardableRequestHeaders(req.rawHeaders);
+      const headers = forwardableRequestHeaders(req.raw);
       const values: Record<string, string> = { host: hostHeader, 'x-date': new Date().toUTCString() };
       let body: Buffer | undefined;
+      let streamed = false;
       if (bodySigned) {
-        body = await readBody(req, deps.limits.maxSignedBodyBytes);
-        values['content-type'] = req.headers['content-type'] ?? 'application/json';
+        const limit = deps.limits.maxSignedBodyBytes;
+        if (req.contentLength !== undefined && req.contentLength > limit) throw tooLarge(limit)();
+        body = await ex.body.collect(limit, tooLarge(limit));
+        values['content-type'] = req.contentType ?? 'application/json';
         values['content-length'] = String(body.length);
         values['x-content-sha256'] = body.length === 0 ? EMPTY_BODY_SHA256 : bodySha256(body);
-        if (req.headers['content-type'] === undefined) headers.push('content-type', values['content-type']);
+        if (req.contentType === undefined) headers.push('content-type', values['content-type']);
         headers.push('content-length', values['content-length'], 'x-content-sha256', values['x-content-sha256']);
-      } else if (req.headers['content-length'] !== undefined) {
-        headers.push('content-length', req.headers['content-length']);
-      } else if (LENGTH_REQUIRED_METHODS.has(method)) {
+      } else if (req.contentLength !== undefined) {
+        headers.push('content-length', String(req.contentLength));
+        streamed = req.contentLength > 0;
+      } else if (req.chunked) {
         // Forwarded chunked, OCI would refuse it (411) after the upload; refuse before anything is sent.
+        throw new SignerError('LENGTH_REQUIRED', `${method} without Content-Length: OCI does not accept chunked uploads; send the body's length (the SDKs do when the body's size is known)`);
+      } else if (LENGTH_REQUIRED_METHODS.has(method)) {
         throw new SignerError('LENGTH_REQUIRED', `${method} without Content-Length: OCI does not accept chunked uploads; send the body's length (the SDKs do when the body's size is known)`);
       }
       const signedHeaders = requiredSignedHeaders(method, target, 'x-date');
       const text = signingString({ method, requestTarget: target, headers: values, signedHeaders });
       const signature = await deps.signer.sign(text, credential.privateKey);
       // The client may have gone while its signature was being made: send nothing for it then.
-      if (done) return;
+      if (ex.done) return;
       headers.push('x-date', values['x-date'] as string, 'authorization', authorizationHeader(credential.keyId, signedHeaders, signature));
 
-      const upstream = deps.forwarder.request(
-        { address: record.origAddr, port: record.origPort, servername: sni },
-        { method, path: target, headers },
-      );
-      whenDone(() => {
-        if (!res.writableFinished) upstream.destroy();
-      });
-      upstream.once('timeout', () => upstream.destroy(new Error('upstream timed out')));
-      const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-        upstream.once('response', resolve);
-        upstream.once('error', reject);
-      });
-      const sent = body !== undefined ? (upstream.end(body), Promise.resolve()) : relay(req, upstream);
-      // Handled at once: a client that aborts its upload (or sends a bad chunk) before the upstream
-      // answers must not become an unhandled rejection, which would end the agent. An early answer
-      // (e.g. 401) may also end the upload; either way the response (or its failure) tells the client.
-      sent.catch(() => undefined);
-      let upRes: http.IncomingMessage;
+      const upstreamTarget = { address: record.origAddr, port: record.origPort, servername: sni };
+      const failed = (err: unknown): SignerError => new SignerError('UPSTREAM_FAILED', `could not reach ${sni} at ${record.origAddr}:${record.origPort}: ${(err as Error).message}`, { cause: err });
+      let conn: UpstreamConnection;
       try {
-        upRes = await response;
+        conn = await deps.forwarder.connection(upstreamTarget);
       } catch (err) {
-        throw new SignerError('UPSTREAM_FAILED', `could not reach ${sni} at ${record.origAddr}:${record.origPort}: ${(err as Error).message}`, { cause: err });
+        throw failed(err);
       }
-      const requestIdHeader = upRes.headers['opc-request-id'];
-      upstreamRequestId = Array.isArray(requestIdHeader) ? requestIdHeader[0] : requestIdHeader;
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableResponseHeaders(upRes.rawHeaders));
-      await relay(upRes, res);
+      if (ex.done) {
+        deps.forwarder.giveBack(conn);
+        return;
+      }
+      // Until the upstream's response has ended, the connection is this request's: a client that
+      // leaves early takes it down with it (it cannot carry another request half-way).
+      let upBody: UpstreamResponse['body'] | undefined;
+      let upstreamFailed = false;
+      ex.whenDone(() => {
+        if (!upstreamFailed && !ex.finished && !(upBody?.complete ?? false)) conn.destroy(new Error('the client went away'));
+      });
+      const response = conn.send(requestHead({ method, path: target, headers }), body, streamed, method === 'HEAD');
+      if (streamed) {
+        // Handled at once: a client that aborts its upload (or sends a bad chunk) before the upstream
+        // answers must not become an unhandled rejection. An early answer (e.g. 401) may also end the
+        // upload; either way the response (or its failure) tells the client.
+        ex.body.pipeTo(conn).then(() => conn.endRequest(), () => conn.destroy(new Error('the client upload ended early')));
+      }
+      let up: UpstreamResponse;
+      try {
+        up = await response;
+      } catch (err) {
+        upstreamFailed = true;
+        throw failed(err);
+      }
+      upBody = up.body;
+      upstreamRequestId = up.head.requestId;
+      if (ex.done) return;
+      ex.writeHead(up.head.status, up.head.reason, forwardableResponseHeaders(up.head.raw), framingOf(method, up));
+      await relayResponse(up, ex);
     };
 
     work().catch((err: unknown) => {
+      if (ex.done && !(err instanceof SignerError)) return;
       if (err instanceof SignerError) {
         errorCode = err.code;
         if (err.status !== 502 && err.status !== 503) deps.log.info({ code: err.code, tgid, host: sni, method }, err.message);
         else deps.log.warn({ code: err.code, tgid, host: sni, method }, err.message);
-        sendError(req, res, err, ourRequestId);
+        if (!ex.done) sendError(ex, err, ourRequestId);
         return;
       }
       // Streaming failed after the response started, or the client went away: nothing to answer.
       deps.log.debug({ err: (err as Error).message, tgid, host: sni }, 'request stream ended early');
-      if (!res.headersSent) sendError(req, res, new SignerError('UPSTREAM_FAILED', `forwarding failed: ${(err as Error).message}`), ourRequestId);
-      else res.destroy();
+      if (!ex.headersSent) sendError(ex, new SignerError('UPSTREAM_FAILED', `forwarding failed: ${(err as Error).message}`), ourRequestId);
+      else ex.destroy();
     });
   };
 }

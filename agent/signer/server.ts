@@ -3,7 +3,6 @@
  * kernel's record (never by anything the client says), tied to its attested workload, terminated
  * with a leaf for an allowed SNI and handed to an HTTP/1.1 server that signs every request.
  */
-import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { AgentError } from '../errors.js';
@@ -12,10 +11,13 @@ import { Auditor, type AuditListener } from './audit.js';
 import type { SignerSettings } from './config.js';
 import { CONNECTION_ERRORS, SIGNER_ERRORS } from './errors.js';
 import { Forwarder } from './forward.js';
+import { ClientConnection, type ConnectionEvents } from './http1/index.js';
+import { ConnectionSweeper } from './http1/index.js';
 import type { LocalCa } from './local-ca.js';
 import { destinationAllowed } from './policy.js';
 import type { AddressReclaimer, ConnectionAttributor, ConnectionRecord, CredentialProvider, DestinationIndex, WorkloadResolver } from './ports.js';
 import { createRequestHandler, type ConnectionContext } from './request-handler.js';
+import type { Exchange } from './http1/index.js';
 import { SigningPool } from './signing-pool.js';
 import { unmapV4 } from '../../common/addresses.js';
 
@@ -51,16 +53,6 @@ function addressIn(addr: string, candidates: ReadonlySet<string>): boolean {
   return list.check(addr, family) || (v4 !== undefined && list.check(v4, 'ipv4'));
 }
 
-/** Answers on a socket the HTTP server has given up on (parse error, CONNECT) and closes it. */
-function refuseRaw(socket: net.Socket, status: number, message: string): void {
-  if (!socket.writable || socket.destroyed) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ code: 'InvalidParameter', message });
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -73,10 +65,10 @@ export class SignerServer {
   readonly #deps: SignerDeps;
   readonly #log: Logger;
   readonly #listeners: net.Server[] = [];
-  readonly #http: http.Server;
+  readonly #handle: (ex: Exchange, ctx: ConnectionContext) => void;
+  readonly #sweeper: ConnectionSweeper;
   readonly #forwarder: Forwarder;
   readonly #signing: SigningPool;
-  readonly #contexts = new WeakMap<object, ConnectionContext>();
   readonly #sockets = new Set<net.Socket>();
   /** A context with no certificate: a client that sends no SNI gets no handshake. */
   readonly #noCertContext = tls.createSecureContext({ minVersion: 'TLSv1.2' });
@@ -88,41 +80,15 @@ export class SignerServer {
     this.#forwarder = forwarder;
     this.#signing = new SigningPool(deps.settings.signingThreads === undefined ? {} : { size: deps.settings.signingThreads });
     const limits = deps.settings.limits;
-    this.#http = http.createServer({
-      maxHeaderSize: limits.maxHeaderSize,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-      // Checked by the request handler instead, which answers in OCI's error shape and says why.
-      requireHostHeader: false,
-      insecureHTTPParser: false,
-    });
-    this.#http.timeout = limits.idleTimeoutMs;
-    // One more than allowed, so the request handler can tell "too many" from "exactly the limit".
-    this.#http.maxHeadersCount = limits.maxHeaderCount + 1;
-    this.#http.on('request', createRequestHandler({
+    this.#sweeper = new ConnectionSweeper(Math.min(1000, limits.headersTimeoutMs));
+    this.#handle = createRequestHandler({
       credentials: deps.credentials,
       forwarder,
       signer: this.#signing,
       auditor: new Auditor(deps.auditLog ?? deps.log, deps.agentId, deps.onAudit),
       limits,
       log: this.#log,
-      contextOf: (socket) => this.#contexts.get(socket as object),
-    }));
-    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-      this.#log.info({ code: err.code, reason: err.message }, 'malformed request refused');
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      refuseRaw(socket, status, `malformed HTTP request (${err.code ?? 'parse error'})`);
     });
-    // Without a listener Node just drops a CONNECT; say why instead. The signer is not a proxy.
-    this.#http.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
-      this.#log.info({ code: SIGNER_ERRORS.BAD_REQUEST.code, target: req.url }, 'CONNECT refused');
-      refuseRaw(socket, 400, `CONNECT is not supported: the signer is not a proxy; send origin-form requests (${SIGNER_ERRORS.BAD_REQUEST.code})`);
-    });
-    // The http server is never listened on (connections are handed to it), so start its header and
-    // request timeout checker the way listen() would.
-    this.#http.emit('listening');
   }
 
   /** Creates the signer and listens on every configured loopback host (all on one port). */
@@ -293,7 +259,6 @@ export class SignerServer {
         );
       },
     });
-    this.#contexts.set(tlsSocket, ctx);
     let established = false;
     // A TLSSocket made by hand ignores handshakeTimeout (only tls.Server applies it), so a client that
     // connects and says nothing would hold its socket forever.
@@ -323,7 +288,7 @@ export class SignerServer {
         }
         ctx.sni = host;
       }
-      this.#http.emit('connection', tlsSocket);
+      this.#serveHttp(tlsSocket, ctx);
     });
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
       if (!established) {
@@ -331,6 +296,18 @@ export class SignerServer {
       }
       tlsSocket.destroy();
     });
+  }
+
+  /** HTTP/1.1 on the terminated connection: every request goes to the handler with this connection's context. */
+  #serveHttp(tlsSocket: tls.TLSSocket, ctx: ConnectionContext): void {
+    const events: ConnectionEvents = {
+      request: (ex) => this.#handle(ex, ctx),
+      refused: (code, reason, target) => {
+        if (code === 'CONNECT') this.#log.info({ code: SIGNER_ERRORS.BAD_REQUEST.code, target }, 'CONNECT refused');
+        else this.#log.info({ code, reason }, 'malformed request refused');
+      },
+    };
+    new ClientConnection(tlsSocket, this.#deps.settings.limits, events, this.#sweeper);
   }
 
   /** Why this connection may not be served as `host`, or undefined when it may. */
@@ -343,8 +320,7 @@ export class SignerServer {
   /** Stops listening and ends every connection and upstream pool. */
   async close(): Promise<void> {
     await Promise.all(this.#listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
-    this.#http.closeAllConnections();
-    this.#http.close(() => undefined);
+    this.#sweeper.close();
     for (const s of this.#sockets) s.destroy();
     this.#forwarder.close();
     await this.#signing.close();

@@ -73,6 +73,9 @@ test('malformed request lines and headers get 400 (or 421) with the reason', asy
     { name: 'bare CR in a header value', send: () => GET('X-A: a\rb\r\n'), status: 400, says: /HPE_LF_EXPECTED/ },
     { name: 'LF-only line endings', send: () => `GET /n/ HTTP/1.1\n${host.trim()}\n\n`, status: 400, says: /malformed HTTP request/ },
     { name: 'space before the colon', send: () => GET('X-A : b\r\n'), status: 400, says: /HPE_INVALID_HEADER_TOKEN/ },
+    { name: 'separator in a header name', send: () => GET('X(A): b\r\n'), status: 400, says: /HPE_INVALID_HEADER_TOKEN/ },
+    { name: 'unknown method', send: () => `FOO /n/ HTTP/1.1\r\n${host}\r\n`, status: 400, says: /HPE_INVALID_METHOD/ },
+    { name: 'byte above 0x7e in the target', send: () => `GET /n/\u00e9 HTTP/1.1\r\n${host}\r\n`, status: 400, says: /HPE_INVALID_URL/ },
     { name: 'asterisk-form target', send: () => `OPTIONS * HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, status: 400, says: /origin-form/ },
     { name: 'absolute-form target', send: () => `GET https://${OS_HOST}/n/ HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, status: 400, says: /origin-form/ },
     { name: 'CONNECT', send: () => `CONNECT ${OS_HOST}:443 HTTP/1.1\r\n${host}\r\n`, status: 400, says: /CONNECT is not supported/ },
@@ -102,6 +105,13 @@ test('request smuggling forms are refused before anything is forwarded', async (
     { name: 'negative chunk size', send: () => POST('Transfer-Encoding: chunked\r\n', '-1\r\nabcd\r\n0\r\n\r\n'), status: 400, says: /HPE_INVALID_CHUNK_SIZE/ },
     { name: 'chunk size overflow', send: () => POST('Transfer-Encoding: chunked\r\n', 'ffffffffffffffffffff\r\nabcd\r\n0\r\n\r\n'), status: 400, says: /HPE_INVALID_CHUNK_SIZE/ },
     { name: 'chunk longer than its size', send: () => POST('Transfer-Encoding: chunked\r\n', '4\r\nabcdXX\r\n0\r\n\r\n'), status: 400, says: /HPE_STRICT/ },
+    { name: 'Content-Length with a sign', send: () => POST('Content-Length: +4\r\n', 'abcd'), status: 400, says: /HPE_INVALID_CONTENT_LENGTH/ },
+    { name: 'Content-Length of 16 digits', send: () => POST('Content-Length: 1000000000000000\r\n', 'abcd'), status: 400, says: /HPE_INVALID_CONTENT_LENGTH/ },
+    { name: 'control byte in a chunk extension', send: () => POST('Transfer-Encoding: chunked\r\n', '4;a\x01\r\nabcd\r\n0\r\n\r\n'), status: 400, says: /HPE_INVALID_CHUNK_SIZE/ },
+    { name: 'LF-only chunk size line', send: () => POST('Transfer-Encoding: chunked\r\n', '4\nabcd\r\n0\r\n\r\n'), status: 400, says: /HPE_CR_EXPECTED/ },
+    { name: 'malformed trailer', send: () => POST('Transfer-Encoding: chunked\r\n', '4\r\nabcd\r\n0\r\nbad trailer\r\n\r\n'), status: 400, says: /HPE_INVALID_HEADER_TOKEN/ },
+    // A chunked body the signer would not buffer to sign goes nowhere: OCI frames nothing chunked.
+    { name: 'chunked GET', send: () => `GET /n/ HTTP/1.1\r\n${host}Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n`, status: 411, says: /SIGIL_ERR_SIGNER_LENGTH_REQUIRED/ },
     // A chunked PutObject is refused before anything is forwarded: OCI needs its Content-Length. (It
     // used to be streamed, and a bad chunk in it once ended the agent with an unhandled rejection.)
     { name: 'chunked PutObject', send: () => PUT('Transfer-Encoding: chunked\r\n', '4\r\nabcd\r\n0\r\n\r\n'), status: 411, says: /SIGIL_ERR_SIGNER_LENGTH_REQUIRED/ },
