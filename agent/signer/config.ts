@@ -38,7 +38,7 @@ export interface SignerSettings {
   port: number;
   limits: SignerLimits;
   upstream: UpstreamSettings;
-  /** Most signing threads; absent: one per core the process may use (os.availableParallelism()). */
+  /** Most signatures at once on libuv's pool; absent: one per core, leaving one libuv thread free (signing-pool.ts). */
   signingThreads?: number;
 }
 
