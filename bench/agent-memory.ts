@@ -1,6 +1,7 @@
 /**
  * Where the agent's memory goes (docs/benchmarks.md, "Where the agent's memory goes"), as root on the
- * real kernel: `node dist/bench/agent-memory.js [--hold N] [--rounds R] [--variant NAME:ENV=V,... ...]`.
+ * real kernel: `node dist/bench/agent-memory.js [--hold N] [--rounds R] [--variant NAME:ENV=V,... ...]
+ * [--heap-snapshot DIR]` (a V8 heap snapshot of the agent while it holds the connections).
  *
  * Per variant and round, one whole stack (test/e2e/stack.ts; the agent with its systemd unit's
  * NODE_OPTIONS, plus the variant's environment) is warmed up the way bench/through-stack.ts does
@@ -11,7 +12,7 @@
  * Prints one JSON object per measurement and a summary line per variant.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,7 +130,23 @@ async function sha256File(file: string): Promise<string> {
   return createHash('sha256').update(await readFile(file)).digest('hex');
 }
 
-async function measure(variant: Variant, hold: number, dir: string): Promise<Record<string, unknown>> {
+/** A heap snapshot of the agent (SIGPWR to the hook), copied to `out` once written. */
+async function heapSnapshot(pid: number, dir: string, out: string, name: string): Promise<void> {
+  const file = path.join(dir, `agent-${pid}.heapsnapshot`);
+  process.kill(pid, 'SIGPWR');
+  const deadline = Date.now() + 60_000;
+  // Written in one go by the agent's main thread: its size stops changing when done.
+  for (let last = -1; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+    const size = (await stat(file).catch(() => undefined))?.size ?? -1;
+    if (size > 0 && size === last) {
+      await copyFile(file, path.join(out, `${name}-${pid}.heapsnapshot`));
+      return;
+    }
+    last = size;
+  }
+}
+
+async function measure(variant: Variant, hold: number, dir: string, heapSnapshotDir?: string): Promise<Record<string, unknown>> {
   const saved = { ...process.env };
   // The stack spawns the agent with this process's environment: the unit's flags, the probe, the variant.
   process.env['NODE_OPTIONS'] = [...(await unitNodeFlags()), '--import', HOOK, variant.env['NODE_OPTIONS'] ?? ''].join(' ').trim();
@@ -178,7 +195,10 @@ async function measure(variant: Variant, hold: number, dir: string): Promise<Rec
       let peak: Record<string, unknown> | undefined;
       const sampler = setInterval(() => {
         void readdir(`/proc/${s.agent.pid}/fd`).then(async (fds) => {
-          if (fds.length >= hold && !peak) peak = { fds: fds.length, ...(await snapshot(s.agent.pid, dir)) };
+          if (fds.length < hold || peak) return;
+          peak = { fds: fds.length };
+          Object.assign(peak, await snapshot(s.agent.pid, dir));
+          if (heapSnapshotDir) await heapSnapshot(s.agent.pid, dir, heapSnapshotDir, variant.name);
         }, () => undefined);
       }, 250);
       held = await run(['--hold', String(hold), '--rss-of', String(s.agent.pid)]).finally(() => clearInterval(sampler));
@@ -203,14 +223,14 @@ function parseVariant(spec: string): Variant {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { hold: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '1' }, variant: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ options: { hold: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '1' }, variant: { type: 'string', multiple: true }, 'heap-snapshot': { type: 'string' } } });
   const variants = (values.variant ?? ['unit:']).map(parseVariant);
   const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-memory-${randomBytes(3).toString('hex')}-`));
   const results: Array<Record<string, unknown>> = [];
   try {
     for (let round = 0; round < Number(values.rounds); round++) {
       for (const v of variants) {
-        const r = await measure(v, Number(values.hold), dir);
+        const r = await measure(v, Number(values.hold), dir, values['heap-snapshot']);
         results.push(r);
         process.stdout.write(`${JSON.stringify({ round, ...r })}\n`);
       }

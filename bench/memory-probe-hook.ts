@@ -2,7 +2,7 @@
  * Preloaded into the agent (NODE_OPTIONS=--import) by bench/agent-memory.ts: on SIGWINCH, `sigil-agent
  * run` writes what its main isolate holds to $SIGIL_BENCH_MEMORY_DIR/agent-<pid>.json — process
  * memoryUsage(), V8 heap spaces and code statistics, and every module loaded so far (URL, in load
- * order). What lives outside the main isolate (threads, libbpf, TLS, malloc) is read from
+ * order); on SIGPWR a heap snapshot beside it. What lives outside the main isolate (threads, libbpf, TLS, malloc) is read from
  * /proc/<pid>/smaps by the benchmark. Other commands and worker threads are left alone.
  */
 import { writeFileSync } from 'node:fs';
@@ -32,5 +32,9 @@ if (dir && process.argv[2] === 'run' && isMainThread) {
       modules,
     };
     writeFileSync(path.join(dir, `agent-${process.pid}.json`), JSON.stringify(report));
+  });
+  // A heap snapshot (for retainers of per-connection memory), on SIGPWR.
+  process.on('SIGPWR', () => {
+    v8.writeHeapSnapshot(path.join(dir, `agent-${process.pid}.heapsnapshot`));
   });
 }
