@@ -5,8 +5,8 @@
  *
  * Per variant and round, one whole stack (test/e2e/stack.ts; the agent with its systemd unit's
  * NODE_OPTIONS, plus the variant's environment) is warmed up the way bench/through-stack.ts does
- * (bench/load-client.js, 4 connections, 1.5 s), left idle, then made to hold N keep-alive connections
- * (one request each). At both points it records the agent's VmRSS, its /proc/<pid>/smaps by kind of
+ * (bench/load-client.js, 4 connections, 1.5 s) and measured idle, then loaded (8 connections, 4 s:
+ * the agent's CPU per request), then made to hold N keep-alive connections (one request each). At both points it records the agent's VmRSS, its /proc/<pid>/smaps by kind of
  * mapping, its threads, and (bench/memory-probe-hook.ts, on SIGWINCH) the main isolate's V8 heap and
  * the modules loaded. Variants run interleaved (A B A B …), so their ratios come from one run.
  * Prints one JSON object per measurement and a summary line per variant.
@@ -69,6 +69,13 @@ function smapsByKind(maps: Mapping[]): Record<string, number> {
 async function rssMB(pid: number): Promise<number> {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
   return Math.round(kb / 102.4) / 10;
+}
+
+/** user+sys CPU of a process in µs (/proc/<pid>/stat fields 14 and 15, at 100 ticks per second). */
+async function processCpuUs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function threads(pid: number): Promise<Record<string, number>> {
@@ -187,6 +194,11 @@ async function measure(variant: Variant, hold: number, dir: string, heapSnapshot
     };
     await run(['--concurrency', '4', '--duration-ms', '1500']);
     const idle = await snapshot(s.agent.pid, dir);
+    // CPU per request under load (agent user+sys from /proc ÷ the client's completed requests), so a
+    // memory change that costs request CPU shows here too.
+    const cpuBefore = await processCpuUs(s.agent.pid);
+    const load = await run(['--concurrency', '8', '--duration-ms', '4000', '--op', 'get']);
+    const agentCpuPerRequestUs = Math.round((await processCpuUs(s.agent.pid) - cpuBefore) / Math.max(1, load['requests'] as number));
     let held: Record<string, unknown> | undefined;
     let whileHeld: Record<string, unknown> | undefined;
     if (hold > 0) {
@@ -206,7 +218,7 @@ async function measure(variant: Variant, hold: number, dir: string, heapSnapshot
       held['perConnectionKB'] = Math.round((((held['agentRssMB'] as number) - before) * 1024) / Math.max(1, held['held'] as number));
       held['rssBeforeHoldMB'] = before;
     }
-    return { variant: variant.name, idle, held, whileHeld };
+    return { variant: variant.name, idle, load: { requests: load['requests'], rps: load['rps'], agentCpuPerRequestUs }, held, whileHeld };
   } finally {
     await s.stop();
   }
