@@ -38,7 +38,7 @@ export interface SignerSettings {
   port: number;
   limits: SignerLimits;
   upstream: UpstreamSettings;
-  /** Most signatures at once on libuv's pool; absent: one per core, leaving one libuv thread free (signing-pool.ts). */
+  /** Most signatures handed to libuv's pool at once; absent: two per core (signing-pool.ts). */
   signingThreads?: number;
 }
 

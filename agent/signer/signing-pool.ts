@@ -5,15 +5,17 @@
  * malloc arena), kept after it ended (V8 pools the pages), and a structured clone each way per
  * signature; docs/benchmarks.md, "Where the agent's memory goes", has the figures.
  *
- * At most `size` signatures run at once (default: the cores, but always one libuv thread left), so
- * file reads and DNS lookups of the same pool (attestation, destinations) never wait behind a burst of
- * signatures; the others wait here in arrival order. Keys never leave the process's memory.
+ * At most `size` signatures are handed to libuv at once (default: two per core), the others wait here
+ * in arrival order: enough that every core has the next signature queued when one finishes (with one
+ * per core, a core idled until the event loop got round to handing it the next), few enough that file
+ * reads and DNS lookups on the same pool (attestation, destinations) wait behind at most that many.
+ * Keys never leave the process's memory.
  */
 import { sign, type KeyObject } from 'node:crypto';
 import os from 'node:os';
 
 export interface SigningPoolOptions {
-  /** Most signatures at once; default min(cores, libuv threads − 1), at least 1. */
+  /** Most signatures handed to libuv at once; default two per core. */
   size?: number;
 }
 
@@ -24,12 +26,6 @@ interface Job {
   reject(err: Error): void;
 }
 
-/** libuv's thread pool size (UV_THREADPOOL_SIZE, default 4, at most 1024). */
-function libuvThreads(): number {
-  const n = Number(process.env['UV_THREADPOOL_SIZE']);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
-}
-
 export class SigningPool {
   readonly #size: number;
   readonly #waiting: Job[] = [];
@@ -38,10 +34,10 @@ export class SigningPool {
   #closed = false;
 
   constructor(options: SigningPoolOptions = {}) {
-    this.#size = Math.max(1, options.size || Math.min(os.availableParallelism(), libuvThreads() - 1));
+    this.#size = Math.max(1, options.size || 2 * os.availableParallelism());
   }
 
-  /** Most signatures at once. */
+  /** Most signatures handed to libuv at once. */
   get size(): number {
     return this.#size;
   }
