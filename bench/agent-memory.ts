@@ -196,6 +196,9 @@ async function measure(variant: Variant, hold: number, dir: string, heapSnapshot
     const idle = await snapshot(s.agent.pid, dir);
     // CPU per request under load (agent user+sys from /proc ÷ the client's completed requests), so a
     // memory change that costs request CPU shows here too.
+    const idleCpuStart = await processCpuUs(s.agent.pid);
+    await new Promise((r) => setTimeout(r, 5000));
+    const idleCpuUsPerS = Math.round((await processCpuUs(s.agent.pid) - idleCpuStart) / 5);
     const cpuBefore = await processCpuUs(s.agent.pid);
     const load = await run(['--concurrency', '8', '--duration-ms', '4000', '--op', 'get']);
     const agentCpuPerRequestUs = Math.round((await processCpuUs(s.agent.pid) - cpuBefore) / Math.max(1, load['requests'] as number));
@@ -218,7 +221,7 @@ async function measure(variant: Variant, hold: number, dir: string, heapSnapshot
       held['perConnectionKB'] = Math.round((((held['agentRssMB'] as number) - before) * 1024) / Math.max(1, held['held'] as number));
       held['rssBeforeHoldMB'] = before;
     }
-    return { variant: variant.name, idle, load: { requests: load['requests'], rps: load['rps'], agentCpuPerRequestUs }, held, whileHeld };
+    return { variant: variant.name, idle, load: { requests: load['requests'], rps: load['rps'], agentCpuPerRequestUs, idleCpuUsPerS }, held, whileHeld };
   } finally {
     await s.stop();
   }
