@@ -254,7 +254,8 @@ enum sigil_counter {
 #define SIGIL_CLIENT_SLOTS 4096
 /* Steered client sockets between connect and close (~7 MB of preallocated kernel memory). */
 #define SIGIL_MAX_CLIENTS 65536
-/* Room for ~500 exec events (each reserves a whole struct sigil_exec_event) before the agent drains it. */
-#define SIGIL_RINGBUF_BYTES (8 * 1024 * 1024)
+/* Room for ~125 exec events (each reserves a whole struct sigil_exec_event): the addon's pump thread copies
+ * events out as soon as it wakes (native/src/events.cc), so this holds one scheduling delay of it. */
+#define SIGIL_RINGBUF_BYTES (2 * 1024 * 1024)
 
 #endif /* SIGIL_ABI_H */

@@ -2,8 +2,11 @@
  * sha256 of open fds on worker threads (hash-worker.ts), off the agent's event loop: a 100 MB
  * executable takes ~60 ms of SHA-NI hashing that would otherwise stall every signed request.
  * Files up to `inlineBytes` are read asynchronously and hashed right here instead (under a millisecond
- * of hashing, less than a worker's round trip, and no wait for a worker to start). Workers start on first use and stay;
- * while none has work they do not keep the process alive.
+ * of hashing, less than a worker's round trip, and no wait for a worker to start). Workers start on
+ * first use and end after `idleMs` without work: each is a V8 isolate (~10 MB) plus its read buffer,
+ * while big executables are hashed once per file (hash-cache.ts), in bursts (start-up, deploys), and
+ * starting a worker (~30 ms) costs less than hashing 100 MB (~60 ms). While none has work they do
+ * not keep the process alive.
  */
 import { createHash } from 'node:crypto';
 import { read } from 'node:fs';
@@ -13,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 const WORKER = new URL('./hash-worker.js', import.meta.url);
 
 interface Pending { resolve: (sha256: string) => void; reject: (err: Error) => void }
-interface Slot { worker: Worker; pending: Map<number, Pending> }
+interface Slot { worker: Worker; index: number; pending: Map<number, Pending>; idleTimer?: NodeJS.Timeout }
 
 export interface FileHasherOptions {
   /** Worker threads (default: half the cores, 1–4). */
@@ -22,12 +25,15 @@ export interface FileHasherOptions {
   chunkBytes?: number;
   /** Files up to this size are hashed on the calling thread, read asynchronously (default 1 MiB). */
   inlineBytes?: number;
+  /** A worker this long without work ends; the next big file starts another (default 2 s). */
+  idleMs?: number;
 }
 
 export class FileHasher {
   private readonly size: number;
   private readonly chunkBytes: number;
   private readonly inlineBytes: number;
+  private readonly idleMs: number;
   private readonly slots: (Slot | undefined)[];
   private nextId = 1;
 
@@ -35,6 +41,7 @@ export class FileHasher {
     this.size = options.workers ?? Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
     this.chunkBytes = options.chunkBytes ?? 4 << 20;
     this.inlineBytes = options.inlineBytes ?? 1 << 20;
+    this.idleMs = options.idleMs ?? 2000;
     this.slots = new Array<Slot | undefined>(this.size).fill(undefined);
   }
 
@@ -48,9 +55,18 @@ export class FileHasher {
     const id = this.nextId++;
     return new Promise<string>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
+      if (slot.idleTimer) {
+        clearTimeout(slot.idleTimer);
+        slot.idleTimer = undefined;
+      }
       if (slot.pending.size === 1) slot.worker.ref();
       slot.worker.postMessage({ id, fd });
     });
+  }
+
+  /** Workers running now. */
+  get workers(): number {
+    return this.slots.filter((s) => s !== undefined).length;
   }
 
   /** Ends the workers; hashing in flight is rejected. */
@@ -71,17 +87,18 @@ export class FileHasher {
 
   private spawn(index: number): Slot {
     const worker = new Worker(WORKER, { workerData: { chunkBytes: this.chunkBytes } });
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, index, pending: new Map() };
     worker.unref();
     worker.on('message', (m: { id: number; sha256?: string; error?: { message: string; code?: string } }) => {
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
-      if (slot.pending.size === 0) worker.unref();
+      if (slot.pending.size === 0) this.idle(slot);
       if (m.sha256 !== undefined) p.resolve(m.sha256);
       else p.reject(Object.assign(new Error(m.error?.message ?? 'hashing failed'), { code: m.error?.code }));
     });
     const fail = (err: Error): void => {
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
       if (this.slots[index] === slot) this.slots[index] = undefined; // the next job starts a fresh worker
       for (const p of slot.pending.values()) p.reject(err);
       slot.pending.clear();
@@ -89,6 +106,19 @@ export class FileHasher {
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`hash worker exited (${code})`)));
     return slot;
+  }
+
+  /** No work left on `slot`: it must not keep the process alive, and ends if it stays idle. */
+  private idle(slot: Slot): void {
+    slot.worker.unref();
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (slot.pending.size > 0) return;
+      // Out of the slots first: a job arriving while it ends starts a fresh worker.
+      if (this.slots[slot.index] === slot) this.slots[slot.index] = undefined;
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 }
 

@@ -28,7 +28,16 @@ export interface DaemonOptions {
   heartbeatIntervalMs?: number;
 }
 
+/**
+ * Node 24 cuts small Buffers from 64 KiB slabs (Buffer.poolSize), and a slab lives while any slice of
+ * it does. Every TLS connection keeps a few bytes from the pool for its whole life (its ALPN list,
+ * `_tlsOptions.ALPNProtocols`), so 1,000 held connections pinned 286 slabs: 18.7 MB (heap snapshot,
+ * docs/benchmarks.md, "Where the agent's memory goes"). 8 KiB slabs, Node's size until 24, pin 8.
+ */
+const BUFFER_POOL_BYTES = 8 * 1024;
+
 export async function runDaemon({ config, log, signal, heartbeatIntervalMs }: DaemonOptions): Promise<void> {
+  Buffer.poolSize = BUFFER_POOL_BYTES;
   const systemd = createSystemdNotifier({ onError: (err) => log.warn({ err }, 'sd_notify failed') });
   const { enrollment } = await loadEnrollment(config.stateDir);
   let resolveNats!: (nc: NatsConnection) => void;

@@ -38,7 +38,7 @@ export interface SignerSettings {
   port: number;
   limits: SignerLimits;
   upstream: UpstreamSettings;
-  /** Most signing threads; absent: one per core the process may use (os.availableParallelism()). */
+  /** Most signatures handed to libuv's pool at once; absent: two per core (signing-pool.ts). */
   signingThreads?: number;
 }
 

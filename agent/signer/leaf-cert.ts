@@ -1,8 +1,10 @@
 /**
- * Mints the signer's leaf certificates (ECDSA P-256, signed by the local CA) with a few lines of DER
- * instead of a general X.509 library: the leaf has one fixed shape, and the library with its ASN.1
- * schema and reflection runtime was the largest part of the agent's idle memory (about 20 MB RSS).
- * The CA certificate itself is read with node:crypto; only its subject and key identifier are copied.
+ * Mints the signer's leaf certificates (ECDSA P-256, signed by the local CA), and the local CA's own
+ * self-signed certificate at first start, with a few lines of DER instead of a general X.509 library:
+ * both have one fixed shape, and the library with its ASN.1 schema and reflection runtime was the
+ * largest part of the agent's idle memory (about 20 MB RSS; still ~5 MB, 220 modules, when it was
+ * loaded only to make the CA). The CA certificate is read with node:crypto; a leaf copies only its
+ * subject and key identifier.
  */
 import crypto from 'node:crypto';
 
@@ -30,6 +32,7 @@ const OID_SERVER_AUTH = oid('2b06010505070301');
 const OID_SAN = oid('551d11');
 const OID_AKI = oid('551d23');
 const SKI_OID_BYTES = Buffer.from('551d0e', 'hex');
+const OID_SKI = oid('551d0e');
 
 /** UTCTime through 2049, GeneralizedTime after (RFC 5280 4.1.2.5). */
 function time(d: Date): Buffer {
@@ -106,11 +109,60 @@ export interface LeafRequest {
   caKey: crypto.KeyObject;
 }
 
-/** A serverAuth leaf for one DNS name, as PEM. */
-export function mintLeaf(req: LeafRequest): string {
+function pem(cert: Buffer): string {
+  const b64 = cert.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+/** A positive, minimal 16-byte serial number. */
+function serialNumber(): Buffer {
   const serial = crypto.randomBytes(16);
   serial[0] = serial[0]! & 0x7f; // positive INTEGER
   if (serial[0] === 0) serial[0] = 1; // and minimal: no leading zero byte
+  return serial;
+}
+
+export interface CaRequest {
+  commonName: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** SubjectPublicKeyInfo (DER) of the CA key (ECDSA P-256). */
+  spki: Buffer;
+  key: crypto.KeyObject;
+}
+
+/**
+ * The local CA: self-signed, CA:TRUE with pathLen 0 and keyUsage keyCertSign | cRLSign (both
+ * critical), and a subject key identifier (SHA-1 of the public key, RFC 5280 4.2.1.2) that leaves
+ * name as their authority key identifier. As PEM.
+ */
+export function mintCa(req: CaRequest): string {
+  const spki = readTlv(req.spki, 0);
+  const publicKey = children(req.spki, spki)[1]!; // BIT STRING: unused-bits byte, then the key
+  const keyId = crypto.createHash('sha1').update(req.spki.subarray(publicKey.content + 1, publicKey.end)).digest();
+  const name = seq(tlv(0x31, seq(OID_CN, tlv(0x0c, Buffer.from(req.commonName, 'utf8')))));
+  const algorithm = seq(OID_ECDSA_SHA256);
+  const tbs = seq(
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))), // v3
+    tlv(0x02, serialNumber()),
+    algorithm,
+    name,
+    seq(time(req.notBefore), time(req.notAfter)),
+    name,
+    req.spki,
+    tlv(0xa3, seq(
+      extension(OID_BASIC_CONSTRAINTS, true, seq(Buffer.from([0x01, 0x01, 0xff]), tlv(0x02, Buffer.from([0])))),
+      extension(OID_KEY_USAGE, true, Buffer.from([0x03, 0x02, 0x01, 0x06])), // keyCertSign, cRLSign
+      extension(OID_SKI, false, tlv(0x04, keyId)),
+    )),
+  );
+  const signature = crypto.sign('sha256', tbs, { key: req.key, dsaEncoding: 'der' });
+  return pem(seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature)));
+}
+
+/** A serverAuth leaf for one DNS name, as PEM. */
+export function mintLeaf(req: LeafRequest): string {
+  const serial = serialNumber();
   const host = Buffer.from(req.hostname, 'ascii');
   const extensions = [
     extension(OID_BASIC_CONSTRAINTS, true, seq()),
@@ -131,7 +183,5 @@ export function mintLeaf(req: LeafRequest): string {
     tlv(0xa3, seq(...extensions)),
   );
   const signature = crypto.sign('sha256', tbs, { key: req.caKey, dsaEncoding: 'der' });
-  const cert = seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature));
-  const b64 = cert.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+  return pem(seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature)));
 }

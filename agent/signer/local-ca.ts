@@ -12,19 +12,8 @@ import { AgentError } from '../errors.js';
 import { AGENT_STATE_DIR_MODE } from '../state-dir.js';
 import { ensureDir, writeFileAtomic } from '../../common/files.js';
 import { CONNECTION_ERRORS } from './errors.js';
-import { issuerInfo, mintLeaf, type IssuerInfo } from './leaf-cert.js';
+import { issuerInfo, mintCa, mintLeaf, type IssuerInfo } from './leaf-cert.js';
 import { unreadableByOthers } from './readable-by-all.js';
-
-/**
- * The general X.509 library, loaded only to make a new CA (once per host): it and its reflection
- * runtime cost about 20 MB of RSS that an agent loading its existing CA never needs.
- */
-async function x509Library(): Promise<typeof import('@peculiar/x509')> {
-  await import('reflect-metadata');
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  return x509;
-}
 
 type CryptoKey = crypto.webcrypto.CryptoKey;
 type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
@@ -32,7 +21,6 @@ type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
 /** The agent's state dir (agent/state-dir.ts), where the CA lives unless told otherwise. */
 export { DEFAULT_AGENT_STATE_DIR as DEFAULT_STATE_DIR } from '../state-dir.js';
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const CA_LIFETIME_MS = 10 * 365 * 24 * 3600_000;
 /** Leaves are backdated a little so a client whose clock runs slow still accepts them. */
 const CLOCK_SLACK_MS = 5 * 60_000;
@@ -61,12 +49,6 @@ interface CachedLeaf {
 function pemOf(der: ArrayBuffer, label: string): string {
   const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
-
-function randomSerial(): string {
-  const bytes = crypto.randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
-  return bytes.toString('hex');
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
@@ -130,23 +112,15 @@ export class LocalCa {
     let caKey: CryptoKey;
     let cert: crypto.X509Certificate;
     if (keyPem === undefined) {
-      const x509 = await x509Library();
       const keys = (await subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-      const made = await x509.X509CertificateGenerator.createSelfSigned({
-        serialNumber: randomSerial(),
-        name: `CN=Sigil agent local CA (${(await import('node:os')).hostname()})`,
+      certPem = mintCa({
+        commonName: `Sigil agent local CA (${(await import('node:os')).hostname()})`,
         notBefore: new Date(Date.now() - CLOCK_SLACK_MS),
         notAfter: new Date(Date.now() + CA_LIFETIME_MS),
-        signingAlgorithm: SIGN_ALG,
-        keys,
-        extensions: [
-          new x509.BasicConstraintsExtension(true, 0, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-          await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-        ],
+        spki: Buffer.from(await subtle.exportKey('spki', keys.publicKey)),
+        key: crypto.KeyObject.from(keys.privateKey),
       });
       keyPem = pemOf(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-      certPem = made.toString('pem') + '\n';
       cert = new crypto.X509Certificate(certPem);
       await writeFileAtomic(paths.key, keyPem, { mode: 0o600 });
       await writeFileAtomic(paths.cert, certPem, { mode: 0o644 });

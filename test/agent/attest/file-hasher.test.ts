@@ -46,3 +46,18 @@ test('a bad fd rejects with its errno code and the worker keeps serving', async 
   await t.throwsAsync(hasher.hashFd(1_000_000, 5 * 1024 * 1024), { code: 'EBADF' });
   t.is(await digestOf(hasher, file, 2 * 1024 * 1024), sha256sum(file));
 });
+
+test('a worker idle past idleMs ends; the next big file starts another and hashes right', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'big');
+  writeFileSync(file, randomBytes(2 * 1024 * 1024));
+  const hasher = new FileHasher({ workers: 1, inlineBytes: 0, idleMs: 50 });
+  t.teardown(() => hasher.close());
+  t.is(hasher.workers, 0, 'no worker before the first big file');
+  t.is(await digestOf(hasher, file, 2 * 1024 * 1024), sha256sum(file));
+  t.is(hasher.workers, 1);
+  const deadline = Date.now() + 10_000;
+  while (hasher.workers > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(hasher.workers, 0, 'the idle worker ended');
+  t.is(await digestOf(hasher, file, 2 * 1024 * 1024), sha256sum(file));
+});

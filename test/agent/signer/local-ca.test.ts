@@ -3,6 +3,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { LocalCa, caPaths } from '../../../agent/signer/local-ca.js';
 import { tempDir } from './fixtures.js';
 
@@ -23,6 +25,39 @@ test('first start makes a CA: key 0600 in a 0700 dir, certificate exported world
 
   const again = await LocalCa.open({ stateDir: dir });
   t.is(again.certPem, ca.certPem);
+});
+
+test('the CA made at first start is a strict X.509 v3 CA: self-signed, CA:TRUE pathlen 0, keyCertSign, its key id', async (t) => {
+  const dir = await tempDir('ca-strict');
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
+  const ca = await LocalCa.open({ stateDir: dir });
+  const cert = new crypto.X509Certificate(ca.certPem);
+  t.true(cert.verify(cert.publicKey), 'self-signed');
+  t.true(cert.checkIssued(cert));
+  const file = caPaths(dir).exported;
+  // openssl's strict checks read every field the DER encoder wrote (version, serial, extensions).
+  t.regex(execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', file, file], { encoding: 'utf8' }), /: OK/);
+  const text = execFileSync('openssl', ['x509', '-in', file, '-noout', '-text'], { encoding: 'utf8' });
+  t.regex(text, /Version: 3/);
+  t.regex(text, /Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+  t.regex(text, /Key Usage: critical\s+Certificate Sign, CRL Sign/);
+  t.regex(text, /Subject Key Identifier:/);
+  // A leaf names the CA's key id as its authority key id.
+  const leafPath = path.join(dir, 'leaf.pem');
+  const context = await ca.secureContextFor('objectstorage.us-ashburn-1.oraclecloud.com');
+  t.truthy(context);
+  const server = tls.createServer({ SNICallback: (n, cb) => { ca.secureContextFor(n).then((c) => cb(null, c), cb); } }, (s) => s.end());
+  await new Promise<void>((r) => server.listen(0, '127.77.43.2', r));
+  t.teardown(() => server.close());
+  const leaf = await new Promise<tls.DetailedPeerCertificate>((resolve, reject) => {
+    const s = tls.connect({ host: '127.77.43.2', port: (server.address() as net.AddressInfo).port, servername: 'objectstorage.us-ashburn-1.oraclecloud.com', ca: ca.certPem }, () => { resolve(s.getPeerCertificate(true)); s.destroy(); });
+    s.on('error', reject);
+  });
+  await fs.writeFile(leafPath, new crypto.X509Certificate(leaf.raw).toString());
+  t.regex(execFileSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', file, leafPath], { encoding: 'utf8' }), /: OK/);
+  const ski = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text)?.[1];
+  t.truthy(ski);
+  t.regex(execFileSync('openssl', ['x509', '-in', leafPath, '-noout', '-text'], { encoding: 'utf8' }), new RegExp(`Authority Key Identifier:\\s+(keyid:)?${ski}`));
 });
 
 test('a CA key readable by others is refused with a coded error', async (t) => {

@@ -1,10 +1,11 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
+import os from 'node:os';
 import test from 'ava';
 import { SigningPool } from '../../../agent/signer/signing-pool.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-test('signatures from the pool verify with the public key, for every text and key rotated in', async (t) => {
+test('signatures from the pool verify with the public key, for every text and key', async (t) => {
   const pool = new SigningPool({ size: 2 });
   try {
     const second = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -14,7 +15,6 @@ test('signatures from the pool verify with the public key, for every text and ke
       const pub = i % 2 === 0 ? publicKey : second.publicKey;
       t.true(verify('sha256', Buffer.from(text), pub, Buffer.from(sigs[i]!, 'base64')), `signature ${i}`);
     }
-    t.true(pool.threads >= 1 && pool.threads <= 2, `${pool.threads} threads for size 2`);
   } finally {
     await pool.close();
   }
@@ -51,20 +51,30 @@ test('a key that cannot sign fails that signature only, without the key in the m
   }
 });
 
-test('threads beyond the first end when idle past idleMs; the first stays; load starts them again', async (t) => {
-  const pool = new SigningPool({ size: 2, idleMs: 50 });
+test('at most size signatures run at once; the rest wait their turn and all complete', async (t) => {
+  const pool = new SigningPool({ size: 2 });
   try {
-    await pool.start();
-    t.is(pool.threads, 1, 'start() makes the one thread that is always there');
-    const burst = (): Promise<string[]> => Promise.all(Array.from({ length: 40 }, (_, i) => pool.sign(`t${i}`, privateKey)));
-    await burst();
-    t.is(pool.threads, 2, 'a burst started the second thread');
-    const deadline = Date.now() + 10_000;
-    while (pool.threads > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    t.is(pool.threads, 1, 'the idle extra thread ended, the first stayed');
-    await burst();
-    t.is(pool.threadsStarted, 3);
+    const all = Promise.all(Array.from({ length: 40 }, (_, i) => pool.sign(`t${i}`, privateKey)));
+    t.is(pool.running, 2, 'two signatures on libuv threads');
+    t.is(pool.waiting, 38, 'the others queued in the pool, not on libuv (whose fs and DNS work would wait behind all of them)');
+    t.is((await all).length, 40);
+    t.is(pool.running, 0);
+    t.is(pool.waiting, 0);
   } finally {
     await pool.close();
   }
+});
+
+test('by default two signatures per core are handed to libuv at once', (t) => {
+  t.is(new SigningPool().size, 2 * os.availableParallelism());
+});
+
+test('signatures queued when the pool closes fail; a closed pool signs nothing', async (t) => {
+  const pool = new SigningPool({ size: 1 });
+  const first = pool.sign('a', privateKey);
+  const queued = pool.sign('b', privateKey);
+  await pool.close();
+  await t.throwsAsync(queued, { message: /closed/ });
+  t.truthy(await first, 'the one already on libuv finishes');
+  await t.throwsAsync(pool.sign('c', privateKey), { message: /closed/ });
 });
