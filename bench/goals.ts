@@ -60,7 +60,7 @@ export const GOALS: Goal[] = [
 ];
 
 /** The figure at `dotted`; null when a part on the way is null (a phase this run left out: "not run"). */
-function valueAt(results: unknown, dotted: string): unknown {
+export function valueAt(results: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((v, key) => (v === null ? null : typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), results);
 }
 

@@ -22,6 +22,7 @@ import type { FleetHaResult } from './fleet-ha.js';
 import { benchSignCost } from './sign.js';
 import { benchThroughStack } from './through-stack.js';
 import { GOALS, formatTable } from './goals.js';
+import { writeSummaryTables } from './summary-tables.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -150,11 +151,19 @@ async function main(): Promise<void> {
     },
     agent,
     credentials,
-    spread: { ...spread, ...spreadsOf({ 'fleet.ha': fleetHa?.spread ?? null }) },
+    spread: {
+      ...spread,
+      ...spreadsOf({ attest: attest.spread, fleet: fleetLite.spread ?? null, 'fleet.ha': fleetHa?.spread ?? null }),
+      // bench/bpf.ts and bench/fleet.ts name their rounds' figures shorter than the results do.
+      ...aliased(bpf.spread, { steeredOverNoop: 'bpf.connect4SteeredOverNoop', passOverNoop: 'bpf.connect4PassOverNoop', steeredNs: 'bpf.connect4SteeredNs', passNs: 'bpf.connect4PassNs', noopNs: 'bpf.noopNs' }),
+      ...(fleetPush.agents === 10_000 ? aliased(fleetPush.spread, { pushAllMs: 'fleet.pushAll10kMs' }) : {}),
+    },
   };
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), out) || out}`);
+  // The README's and docs/benchmarks.md's tables follow latest.json, never another file.
+  if (values.out === undefined) log(`tables rewritten: ${writeSummaryTables(ROOT, results).join(', ') || 'none changed'}`);
   process.stdout.write(`${formatTable(results, GOALS)}\n`);
 }
 
@@ -184,6 +193,13 @@ const isSpread = (v: unknown): v is SpreadLike => typeof v === 'object' && v !==
 /** The median of every top-level Spread field, under the same name. */
 function medians(o: object): Record<string, number> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => isSpread(v)).map(([k, v]) => [k, (v as SpreadLike).median]));
+}
+
+/** [min, max] of the Spread figures `names` picks from `o`, under the results' paths it gives them. */
+function aliased(o: object | null | undefined, names: Record<string, string>): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const [k, v] of Object.entries(o ?? {})) if (names[k] && isSpread(v)) out[names[k]] = [v.min, v.max];
+  return out;
 }
 
 /** `dotted.path` → [min, max] of every Spread figure, for the table's min–max column. */
