@@ -37,7 +37,7 @@ export function resolveLogLevel(flag: string | undefined, fromFile: string | und
 }
 
 /** How long a log line may wait in the buffer before it is written out. */
-const LOG_FLUSH_MS = 100;
+export const LOG_FLUSH_MS = 100;
 
 /**
  * stdout (journald under systemd), written in batches: the signer logs an audit line per request, and

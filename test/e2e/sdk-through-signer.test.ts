@@ -6,6 +6,7 @@
  * key and are refused 401.
  */
 import test from 'ava';
+import { settledLines } from '../helpers/agent-output.js';
 import { bpfUnavailableReason, kernelTest, requireBpf } from '../helpers/kernel.js';
 import { PRINCIPAL, SPIFFE_ID, WORKLOAD_UID, startStack, type Stack } from './stack.js';
 import { reportedIdentity } from './workload-runner.js';
@@ -36,7 +37,7 @@ kernelTest.serial('a bound SDK workload succeeds through the signer; every reque
     t.is(r.principal, PRINCIPAL);
   }
   // The agent attested the process and the audit log names it, with no credential material.
-  const audit = stack.agent.output().split('\n').filter((l) => l.includes('"event":"request"'));
+  const audit = await settledLines(() => stack!.agent.output(), (l) => l.includes('"event":"request"'), OPS.length);
   t.true(audit.length >= OPS.length);
   t.true(audit.every((l) => l.includes(SPIFFE_ID)));
   t.false(/ST\$|Signature version|BEGIN [A-Z ]*PRIVATE KEY/.test(stack.agent.output()));

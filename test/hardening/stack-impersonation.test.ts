@@ -10,6 +10,7 @@
  * move a connection already made; only connections the new image opens are judged by the new image.
  */
 import test from 'ava';
+import { settledLines } from '../helpers/agent-output.js';
 import { appendFile, chmod, copyFile, realpath, rename } from 'node:fs/promises';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -175,7 +176,7 @@ kernelTest.serial('a connection opened before an exec into the bound binary stay
   t.is(seen.length, 2, JSON.stringify(seen));
   t.deepEqual(seen.map((r) => [r.status, r.sourceSubject]).sort(), [[200, EXEC_ID], [401, undefined]]);
   // The signer saw only the fresh connection, from this pid, attested as the exec target.
-  const audit = stack.agent.output().split('\n').filter((l) => l.includes('"event":"request"') && l.includes(EXEC_ID));
+  const audit = await settledLines(() => stack!.agent.output(), (l) => l.includes('"event":"request"') && l.includes(EXEC_ID), 1);
   t.is(audit.length, 1, audit.join('\n'));
   t.true(audit[0]!.includes(`"tgid":${pid}`), audit[0]);
 });
@@ -217,9 +218,9 @@ kernelTest.serial('exec while pending: a child keeping the socket its parent ope
   t.truthy(inherited?.['error'], run.stdout + run.stderr);
   const seen = since(stack, before).filter((r) => r.tag === 'exec-while-pending');
   t.false(seen.some((r) => r.sourceSubject === EXEC_ID), JSON.stringify(seen));
-  const audit = stack.agent.output().split('\n').filter((l) => l.includes('"event":"request"') && l.includes(`"tgid":${pid}`));
+  const audit = await settledLines(() => stack!.agent.output(), (l) => l.includes('"event":"request"') && l.includes(`"tgid":${pid}`));
   t.deepEqual(audit, [], 'the signer signed nothing for the parent\'s tgid');
-  t.true(stack.agent.output().includes('SIGIL_ERR_ATTEST_EXECED'), 'closed because the process exec\'d after it connected');
+  t.true((await settledLines(() => stack!.agent.output(), (l) => l.includes('SIGIL_ERR_ATTEST_EXECED'), 1)).length > 0, 'closed because the process exec\'d after it connected');
 });
 
 test.serial('PID reuse: the attestor refuses a live process whose start time is not the one the kernel recorded', async (t) => {
