@@ -11,6 +11,8 @@ export interface Goal {
 
 export const GOALS: Goal[] = [
   { path: 'signer.signCostUs', unit: 'µs' },
+  { path: 'signer.signHandOffCpuUs', unit: 'µs' },
+  { path: 'signer.asyncSignMainThreadUs', unit: 'µs' },
   { path: 'signer.agentCpuPerRequestUs', unit: 'µs' },
   { path: 'signer.cpuOverheadRatio', unit: '×', max: 1.3 },
   { path: 'signer.cpuOverheadRatioSdk', unit: '×' },

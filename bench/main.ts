@@ -66,7 +66,8 @@ async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${machine.cores} × ${machine.cpuModel}, Linux ${machine.kernel}, node ${machine.node}`);
 
   log('RSA-2048 sign cost');
-  const { signCostUs } = benchSignCost(quick ? 1000 : 4000);
+  const signing = await benchSignCost(quick ? 1000 : 4000);
+  const { signCostUs } = signing;
   // The signer phase's options; the native-client figures are medians of `rounds` runs.
   const stackOptions = {
     throughputSeconds: quick ? 6 : 20, concurrency: 16, latencyRequests: quick ? 300 : 2000, heldConnections: 1000, tokenLifetimeSeconds: 10,
@@ -133,7 +134,8 @@ async function main(): Promise<void> {
   const results = {
     run: { mode: quick ? 'quick' : 'full', seconds: Math.round((Date.now() - started) / 1000) },
     machine,
-    signer,
+    // What a signature costs made the signer's way (off the event loop) beyond the inline floor.
+    signer: { ...signer, asyncSignCpuUs: signing.asyncSignCpuUs, asyncSignMainThreadUs: signing.asyncSignMainThreadUs, signHandOffCpuUs: signing.handOffCpuUs },
     bulk,
     bpf,
     attest,
