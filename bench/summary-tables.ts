@@ -70,7 +70,7 @@ function cell(results: unknown, row: Row): { value: string; met: string } {
   const parts = row.figures.map((fig) => {
     const v = valueAt(results, fig.path);
     if (typeof v !== 'number') return v === null ? 'not run' : 'missing';
-    const range = row.figures.length === 1 ? spread[fig.path] : undefined;
+    const range = spread[fig.path];
     return `${number(v)}${range ? ` (${number(range[0])}–${number(range[1])})` : ''}`;
   });
   const unit = row.figures[row.figures.length - 1]?.unit;
