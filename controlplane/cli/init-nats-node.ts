@@ -16,18 +16,10 @@ import path from 'node:path';
 import { ControlPlaneError } from '../errors.js';
 import { COMMON_CODES } from '../../common/errors.js';
 import { clusterCa, readCa } from './nats-pki.js';
-import { certificateNames, nodeConfigText, readAuthority } from './nats-node-config.js';
+import { certificateNames, nodeConfigText, readAuthority, type NodeConfig } from './nats-node-config.js';
 
-export interface NodeOptions {
-  /** server_name (letters, digits, '-', '_', '.'). */
-  name: string;
-  /** Its address: listeners and certificate (IP or DNS name). */
-  host: string;
-  clientPort: number;
-  clusterPort: number;
-  monitorPort: number;
-  /** The peers' route URLs, `nats-route://host:port` (or `host:port`); at least one. */
-  routes: string[];
+/** One node's settings: its config's, but the routes may be written `host:port`, and the CA is read from files. */
+export interface NodeOptions extends Pick<NodeConfig, 'name' | 'host' | 'clientPort' | 'clusterPort' | 'monitorPort' | 'routes'> {
   /** The cluster's CA (PEM files); default `<dir of the config>/tls/ca.pem` and `ca-key.pem`. */
   caCertFile?: string;
   caKeyFile?: string;

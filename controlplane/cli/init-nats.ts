@@ -18,7 +18,7 @@
  * of a replica's state (admin token, bundle-signing key, the servers' CA): every replica gets a copy
  * of stateDir, and they share nothing else but NATS (the issuer's keys are kept in NATS KV).
  */
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ControlPlaneError } from '../errors.js';

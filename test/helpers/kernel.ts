@@ -153,6 +153,19 @@ export class KernelFixture {
     return this.peer('listen', [...(pinDir ? ['--pin', pinDir] : []), '--host', host, ...extraHosts.flatMap((h) => ['--host', h])]);
   }
 
+  /**
+   * The usual steering set-up: a signer listener reporting the kernel's record per connection, a real
+   * destination listener on another address, and Sigil attached to steer towards that signer.
+   */
+  async steeringToListener(): Promise<{ signerHost: string; destHost: string; signer: PeerProcess; realDest: PeerProcess; steering: KernelSteering }> {
+    const signerHost = this.loopback();
+    const destHost = this.loopback();
+    const signer = await this.listener(signerHost, this.pinDir);
+    const realDest = await this.listener(destHost);
+    const steering = await this.attach({ signerIPv4: signerHost, signerPort: signer.port });
+    return { signerHost, destHost, signer, realDest, steering };
+  }
+
   /** Kills every process in the cgroup (only ours live there), detaches, removes pins and the cgroup. */
   async teardown(): Promise<void> {
     const pids = () => (existsSync(this.cgroupPath) ? readFileSync(path.join(this.cgroupPath, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : []);

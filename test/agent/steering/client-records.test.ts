@@ -45,11 +45,7 @@ async function deadPort(host: string): Promise<number> {
 
 test('records of steered connections go when the connections close', async (t) => {
   const fx = await KernelFixture.create(t);
-  const signerHost = fx.loopback();
-  const destHost = fx.loopback();
-  const signer = await fx.listener(signerHost, fx.pinDir);
-  const realDest = await fx.listener(destHost);
-  const steering = await fx.attach({ signerIPv4: signerHost, signerPort: signer.port });
+  const { destHost, signer, realDest, steering } = await fx.steeringToListener();
   steering.setDestination({ addr: destHost, port: realDest.port, destId: 7 });
   const client = await fx.peer('dial');
   steering.setProcess(client.pid, { state: 'bound', bindingId: 1 });
@@ -78,11 +74,7 @@ test('records of steered connects that fail (nothing listens on the signer port)
 
 test('an unsteered connect leaves no record', async (t) => {
   const fx = await KernelFixture.create(t);
-  const signerHost = fx.loopback();
-  const destHost = fx.loopback();
-  const signer = await fx.listener(signerHost, fx.pinDir);
-  const realDest = await fx.listener(destHost);
-  const steering = await fx.attach({ signerIPv4: signerHost, signerPort: signer.port });
+  const { destHost, realDest, steering } = await fx.steeringToListener();
   const client = await fx.peer('dial');
   steering.setProcess(client.pid, { state: 'bound', bindingId: 1 });
   const [r] = await client.dial(destHost, realDest.port);
@@ -92,11 +84,7 @@ test('an unsteered connect leaves no record', async (t) => {
 
 test('when other sockets hold every slot, steered connects keep their records in sigil_clients, and leave the slots alone', async (t) => {
   const fx = await KernelFixture.create(t);
-  const signerHost = fx.loopback();
-  const destHost = fx.loopback();
-  const signer = await fx.listener(signerHost, fx.pinDir);
-  const realDest = await fx.listener(destHost);
-  const steering = await fx.attach({ signerIPv4: signerHost, signerPort: signer.port });
+  const { destHost, signer, realDest, steering } = await fx.steeringToListener();
   steering.setDestination({ addr: destHost, port: realDest.port, destId: 7 });
   // Owners no socket has (cookies count up from 1): every slot taken, as by connects that failed before SYN.
   const fake = (i: number): bigint => 0xfeed000000000000n + BigInt(i);

@@ -35,11 +35,7 @@ const bitOf = (bit: number): [number, bigint] => [Math.floor(bit / 64), 1n << Bi
 
 test('the filter holds one bit per destination; deleting one keeps the bit of another in the same word', async (t) => {
   const fx = await KernelFixture.create(t);
-  const signerHost = fx.loopback();
-  const destHost = fx.loopback();
-  const signer = await fx.listener(signerHost, fx.pinDir);
-  const realDest = await fx.listener(destHost);
-  const steering = await fx.attach({ signerIPv4: signerHost, signerPort: signer.port });
+  const { destHost, signer, realDest, steering } = await fx.steeringToListener();
   t.deepEqual(filterWords(fx.pinDir), new Map(), 'a fresh set lists nothing');
 
   const kept = filterBit(destHost, realDest.port);
