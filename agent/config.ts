@@ -40,6 +40,8 @@ export interface AgentConfig {
     port: number;
     maxSignedBodyBytes: number;
     attestTimeoutMs: number;
+    maxConnectionsPerProcess: number;
+    maxConnections: number;
   };
   upstream: { caFile?: string };
   attestation: {
@@ -143,7 +145,7 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
   const attestation = section('attestation', ['protection']);
   const log = section('log', ['level']);
   const steering = section('steering', ['cgroup', 'pinDir', 'agentCgroup']);
-  const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs']);
+  const signer = section('signer', ['ipv4', 'ipv6', 'port', 'maxSignedBodyBytes', 'attestTimeoutMs', 'maxConnectionsPerProcess', 'maxConnections']);
   const upstream = section('upstream', ['caFile']);
   const dns = section('dns', ['graceSeconds', 'resolve']);
   const controlPlane = section('controlPlane', ['natsUrl', 'servers']);
@@ -188,6 +190,8 @@ export function agentConfigFrom(raw: Raw, where: string, overrides: AgentConfigO
       port: overrides.signerPort ?? int(signer, 'signer.port', 'port', SIGNER_PORT),
       maxSignedBodyBytes: int(signer, 'signer.maxSignedBodyBytes', 'maxSignedBodyBytes', AGENT_SETTINGS.signerMaxSignedBodyBytes),
       attestTimeoutMs: int(signer, 'signer.attestTimeoutMs', 'attestTimeoutMs', AGENT_SETTINGS.signerAttestTimeoutMs),
+      maxConnectionsPerProcess: int(signer, 'signer.maxConnectionsPerProcess', 'maxConnectionsPerProcess', AGENT_SETTINGS.signerMaxConnectionsPerProcess),
+      maxConnections: int(signer, 'signer.maxConnections', 'maxConnections', AGENT_SETTINGS.signerMaxConnections),
     },
     upstream: caFile === undefined ? {} : { caFile },
     attestation: { protection: oneOf(str(attestation, 'attestation.protection', 'protection') ?? DEFAULT_PROTECTION, PROTECTION_SETTINGS, 'attestation.protection') },

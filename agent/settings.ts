@@ -9,6 +9,10 @@ export const AGENT_SETTINGS = {
   signerMaxSignedBodyBytes: bounded(8 * 1024 * 1024, 1024, 2 ** 31),
   /** How long the signer waits for a pending process's attestation before refusing the request. */
   signerAttestTimeoutMs: bounded(10_000, 10, 60_000),
+  /** Connections one process may hold through the signer at once (each costs the agent 30–60 KB). */
+  signerMaxConnectionsPerProcess: bounded(1024, 1, 65_536),
+  /** Steered connections the signer holds in all; bounds its connection memory (the unit allows 65,536 fds). */
+  signerMaxConnections: bounded(4096, 1, 30_000),
   /** How long an address DNS stopped returning stays steered (clients may have cached it). */
   dnsGraceSeconds: bounded(300, 0, 86_400),
 } as const;

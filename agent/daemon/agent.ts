@@ -159,7 +159,10 @@ export class Agent {
         settings: signerSettings({
           listenHosts: [config.signer.ipv4, config.signer.ipv6],
           port: config.signer.port,
-          limits: { maxSignedBodyBytes: config.signer.maxSignedBodyBytes, attestTimeoutMs: config.signer.attestTimeoutMs },
+          limits: {
+            maxSignedBodyBytes: config.signer.maxSignedBodyBytes, attestTimeoutMs: config.signer.attestTimeoutMs,
+            maxConnectionsPerProcess: config.signer.maxConnectionsPerProcess, maxConnections: config.signer.maxConnections,
+          },
           upstream: config.upstream.caFile ? { caFile: config.upstream.caFile } : {},
         }),
         reclaimer: signerReclaimer,

@@ -1,3 +1,4 @@
+import { AGENT_SETTINGS } from '../settings.js';
 /** The signer's settings, with the defaults an operator gets when the agent config says nothing. */
 export interface SignerLimits {
   /** Largest request header block accepted (bytes). */
@@ -20,6 +21,14 @@ export interface SignerLimits {
   maxSignedBodyBytes: number;
   /** Requests in flight per process (tgid); 429 above. */
   maxConcurrentPerProcess: number;
+  /**
+   * Open connections per process (tgid); a connection over it is closed before TLS. Each held
+   * connection costs the agent 30–60 KB (OpenSSL's state and buffers, mostly), so without it one
+   * process could make the agent hold memory and file descriptors until every workload is refused.
+   */
+  maxConnectionsPerProcess: number;
+  /** Open steered connections in all, the same way: what bounds the agent's connection memory. */
+  maxConnections: number;
 }
 
 export interface UpstreamSettings {
@@ -53,6 +62,8 @@ export const DEFAULT_LIMITS: SignerLimits = {
   attestTimeoutMs: 3_000,
   maxSignedBodyBytes: 8 * 1024 * 1024,
   maxConcurrentPerProcess: 64,
+  maxConnectionsPerProcess: AGENT_SETTINGS.signerMaxConnectionsPerProcess.default,
+  maxConnections: AGENT_SETTINGS.signerMaxConnections.default,
 };
 
 export const DEFAULT_UPSTREAM: UpstreamSettings = { timeoutMs: 120_000, maxSocketsPerDestination: 64 };

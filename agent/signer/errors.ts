@@ -41,6 +41,8 @@ export class SignerError extends AgentError {
 /** Codes for failures that close a connection before any HTTP exchange (logged, never sent). */
 export const CONNECTION_ERRORS = {
   UNATTRIBUTED: 'SIGIL_ERR_SIGNER_UNATTRIBUTED',
+  /** Over limits.maxConnectionsPerProcess or limits.maxConnections: closed before TLS. */
+  TOO_MANY_CONNECTIONS: 'SIGIL_ERR_SIGNER_TOO_MANY_CONNECTIONS',
   HANDSHAKE_REFUSED: 'SIGIL_ERR_SIGNER_HANDSHAKE_REFUSED',
   WORKLOAD_UNRESOLVED: 'SIGIL_ERR_SIGNER_WORKLOAD_UNRESOLVED',
   /** The resolver's verdict "bound to nothing" (a pending process that attested unbound). */

@@ -70,6 +70,9 @@ export class SignerServer {
   readonly #forwarder: Forwarder;
   readonly #signing: SigningPool;
   readonly #sockets = new Set<net.Socket>();
+  /** Open steered connections per tgid, and in all (limits.maxConnectionsPerProcess, maxConnections). */
+  readonly #openByProcess = new Map<number, number>();
+  #open = 0;
   /** A context with no certificate: a client that sends no SNI gets no handshake. */
   readonly #noCertContext = tls.createSecureContext({ minVersion: 'TLSv1.2' });
   #port = 0;
@@ -187,6 +190,7 @@ export class SignerServer {
       return;
     }
     const limits = this.#deps.settings.limits;
+    if (!this.#admit(socket, record.tgid)) return;
     withTimeout(this.#deps.resolver.resolve(record), limits.attestTimeoutMs, `attestation of process ${record.tgid}`).then(
       (workload) => {
         if (socket.destroyed) return;
@@ -202,6 +206,27 @@ export class SignerServer {
         socket.destroy();
       },
     );
+  }
+
+  /** Counts the connection against its process and the total until it closes; false (closed) over either limit. */
+  #admit(socket: net.Socket, tgid: number): boolean {
+    const limits = this.#deps.settings.limits;
+    const mine = this.#openByProcess.get(tgid) ?? 0;
+    if (mine >= limits.maxConnectionsPerProcess || this.#open >= limits.maxConnections) {
+      const which = mine >= limits.maxConnectionsPerProcess ? `process ${tgid} already holds ${mine} connections through the signer (limits.maxConnectionsPerProcess)` : `the signer already holds ${this.#open} connections (limits.maxConnections)`;
+      this.#log.warn({ code: CONNECTION_ERRORS.TOO_MANY_CONNECTIONS, tgid, open: mine, total: this.#open }, `connection closed: ${which}`);
+      socket.destroy();
+      return false;
+    }
+    this.#openByProcess.set(tgid, mine + 1);
+    this.#open++;
+    socket.once('close', () => {
+      this.#open--;
+      const left = (this.#openByProcess.get(tgid) ?? 1) - 1;
+      if (left <= 0) this.#openByProcess.delete(tgid);
+      else this.#openByProcess.set(tgid, left);
+    });
+    return true;
   }
 
   /**

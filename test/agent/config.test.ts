@@ -11,6 +11,7 @@ test('defaults: steer the cgroup2 root, signer on its own loopback address and a
   t.deepEqual([c.signer.ipv4, c.signer.ipv6, c.signer.port], ['127.83.73.71', '::1', 944]);
   t.is(c.admin.listen, '127.0.0.1:9464');
   t.deepEqual(c.fileFallback, []);
+  t.deepEqual([c.signer.maxConnectionsPerProcess, c.signer.maxConnections], [1024, 4096]);
 });
 
 test('flags override the file', (t) => {
@@ -24,6 +25,7 @@ test('errors name the file and the field', (t) => {
     [{ signerr: {} }, /f\.yaml: signerr: unknown field/],
     [{ signer: { port: 70000 } }, /f\.yaml: signer\.port: must be a whole number from 1 to 65535/],
     [{ signer: { ipv4: '::1' } }, /f\.yaml: signer\.ipv4: "::1" is not an IPv4 address/],
+    [{ signer: { maxConnections: 0 } }, /f\.yaml: signer\.maxConnections: must be a whole number from 1 to 30000/],
     [{ dns: { resolve: { 'objectstorage.x': ['not-an-ip'] } } }, /f\.yaml: dns\.resolve\.objectstorage\.x: must be an IP address/],
     [{ admin: { listen: 'nonsense' } }, /f\.yaml: admin\.listen:/],
     [{ fileFallback: [{ bindingId: 'b', uid: 1000, dir: 'relative' }] }, /f\.yaml: fileFallback\[0\]\.dir:/],

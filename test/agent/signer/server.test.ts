@@ -365,6 +365,47 @@ test('requests over the per-process concurrency limit get 429 while the others a
   t.is(seenWith(cred).length, 8);
 });
 
+/** A TLS connection to `port` from `source`, held open; `secure` false when the signer closed it first. */
+function holdTls(port: number, source: string): Promise<{ secure: boolean; socket: tls.TLSSocket }> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: SIGNER_ADDR, port, localAddress: source, ca: ca.certPem, servername: OS_HOST } as tls.ConnectionOptions, () => resolve({ secure: true, socket }));
+    socket.on('error', () => resolve({ secure: false, socket }));
+    socket.on('close', () => resolve({ secure: false, socket }));
+  });
+}
+
+test('connections over the per-process limit are closed before TLS; other processes are served, and a closed one frees its place', async (t) => {
+  const lines: string[] = [];
+  const small = await SignerServer.listen({
+    attributor, resolver, destinations, credentials, ca, agentId: 'agent-test',
+    log: createLogger({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb(); } })),
+    settings: signerSettings({ listenHosts: [SIGNER_ADDR], limits: { maxConnectionsPerProcess: 2 }, upstream: { caFile: upstream.caFile } }),
+  });
+  t.teardown(() => small.close());
+  const b = binding('os-conns');
+  credentials.add(b.id, upstream);
+  const one = steer([b]);
+  const other = steer([b]);
+  const held = [await holdTls(small.port, one.source), await holdTls(small.port, one.source)];
+  t.deepEqual(held.map((h) => h.secure), [true, true]);
+  const third = await holdTls(small.port, one.source);
+  t.false(third.secure, 'a third connection of the same process is closed');
+  const deadline = Date.now() + 5_000;
+  while (!lines.some((l) => l.includes('SIGIL_ERR_SIGNER_TOO_MANY_CONNECTIONS')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.true(lines.some((l) => l.includes('SIGIL_ERR_SIGNER_TOO_MANY_CONNECTIONS') && l.includes(`"tgid":${one.tgid}`)));
+  const another = await holdTls(small.port, other.source);
+  t.true(another.secure, 'another process is served meanwhile');
+  // One of the two closes: its place is free again (the count follows the socket's close).
+  await new Promise<void>((resolve) => { held[0]!.socket.once('close', () => resolve()); held[0]!.socket.destroy(); });
+  let again = { secure: false } as { secure: boolean; socket?: tls.TLSSocket };
+  for (const until = Date.now() + 5_000; !again.secure && Date.now() < until;) {
+    again = await holdTls(small.port, one.source);
+    if (!again.secure) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.true(again.secure, 'a new connection after one closed');
+  for (const h of [...held, another, again]) h.socket?.destroy();
+});
+
 test.after('the captured log holds no token, key or signature', (t) => {
   const text = logLines.join('');
   t.true(logLines.length > 20);
