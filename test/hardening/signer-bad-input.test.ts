@@ -234,6 +234,20 @@ test('pipelined requests abandoned mid-way end cleanly: no leaked in-flight coun
   for (let i = 0; i < 3; i++) t.is((await request(agent, { host: OS_HOST, port: small.upstream.port, path: '/n/' })).status, 200, 'not locked out with 429');
 });
 
+test('a body trickled past the request timeout gets 408, and nothing reaches the upstream', async (t) => {
+  // Its own signer with a 2.5 s request timeout; the trickle would take 20 s.
+  const small = await startSignerWorld({ subnet: '127.77.173', limits: { requestTimeoutMs: 2500 } });
+  t.teardown(() => small.close());
+  const p = small.steer('slow-body');
+  const head = `POST /20160918/instances HTTP/1.1\r\nHost: ${OS_HOST}:${small.upstream.port}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n`;
+  const slow = await tlsExchange(small, p.source, { servername: OS_HOST, send: [head, ...'{"a":"' + 'b'.repeat(33)], delayMs: 500, timeoutMs: 20_000 });
+  t.true(slow.secure);
+  t.is(firstStatus(slow.data), 408, slow.data);
+  t.regex(slow.data, /ERR_HTTP_REQUEST_TIMEOUT/);
+  t.true(slow.elapsedMs >= 2400 && slow.elapsedMs < 15_000, `closed after ${Math.round(slow.elapsedMs)} ms`);
+  t.deepEqual(small.seenWith(p.cred), []);
+});
+
 test('the signer still signs for the bad clients once they behave', async (t) => {
   // Guards the tests above: their "nothing reached the upstream" must not come from a broken path.
   const bad: Steered = world.steer('bad-then-good');
