@@ -166,6 +166,16 @@ export class KernelFixture {
     return { signerHost, destHost, signer, realDest, steering };
   }
 
+  /** For upgrade tests: two signer listeners on one address (old port, new port) and a real destination. */
+  async twoSignerPorts(): Promise<{ signerHost: string; destHost: string; signerA: PeerProcess; signerB: PeerProcess; realDest: PeerProcess }> {
+    const signerHost = this.loopback();
+    const destHost = this.loopback();
+    const signerA = await this.listener(signerHost, this.pinDir);
+    const signerB = await this.listener(signerHost, this.pinDir);
+    const realDest = await this.listener(destHost);
+    return { signerHost, destHost, signerA, signerB, realDest };
+  }
+
   /** Kills every process in the cgroup (only ours live there), detaches, removes pins and the cgroup. */
   async teardown(): Promise<void> {
     const pids = () => (existsSync(this.cgroupPath) ? readFileSync(path.join(this.cgroupPath, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : []);

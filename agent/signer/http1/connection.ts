@@ -8,6 +8,7 @@
 import { STATUS_CODES } from 'node:http';
 import type tls from 'node:tls';
 import { BodyChannel, type BodySource } from './body-channel.js';
+import { SIGNER_ERRORS } from '../errors.js';
 import { ChunkedDecoder } from './chunked.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { headEnd } from './fields.js';
@@ -36,13 +37,18 @@ const PIPELINE_BUFFER = 64 * 1024;
 const enum State { Head, Body, Busy, Closed }
 const enum Deadline { None, Headers, Request, KeepAlive }
 
+/** The body of a framing refusal, in OCI's error shape. */
+function refusalBody(message: string): string {
+  return JSON.stringify({ code: SIGNER_ERRORS.BAD_REQUEST.ociCode, message });
+}
+
 /** Answers on a connection that is then closed (a head that never became a request, a timeout). */
 export function refuseRaw(socket: tls.TLSSocket, status: number, message: string): void {
   if (!socket.writable || socket.destroyed) {
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ code: 'InvalidParameter', message });
+  const body = refusalBody(message);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
@@ -96,15 +102,8 @@ export class ClientConnection implements ExchangeOwner, BodySource {
     } else if (kind === Deadline.Headers) {
       this.#refuse(new Error(`request head not received within ${this.#limits.headersTimeoutMs} ms`), 408, 'ERR_HTTP_REQUEST_TIMEOUT');
     } else if (kind === Deadline.Request) {
-      const ex = this.#current;
-      if (ex && !ex.headersSent) {
-        this.#events.refused('ERR_HTTP_REQUEST_TIMEOUT', `request not received within ${this.#limits.requestTimeoutMs} ms`, ex.head.target);
-        ex.body.fail(new Error('request timed out'));
-        this.#state = State.Closed;
-        ex.respond(408, ['content-type', 'application/json'], JSON.stringify({ code: 'InvalidParameter', message: 'malformed HTTP request (ERR_HTTP_REQUEST_TIMEOUT)' }));
-      } else {
-        this.#socket.destroy();
-      }
+      // Only set while a body is being read: the body fails, and the answer is 408 unless one was sent.
+      this.#refuse(new Error(`request not received within ${this.#limits.requestTimeoutMs} ms`), 408, 'ERR_HTTP_REQUEST_TIMEOUT');
     }
   }
 
@@ -170,7 +169,7 @@ export class ClientConnection implements ExchangeOwner, BodySource {
       if (head.method === 'CONNECT') {
         this.#state = State.Closed;
         this.#events.refused('CONNECT', 'CONNECT refused', head.target);
-        refuseRaw(this.#socket, 400, 'CONNECT is not supported: the signer is not a proxy; send origin-form requests (SIGIL_ERR_SIGNER_BAD_REQUEST)');
+        refuseRaw(this.#socket, 400, `CONNECT is not supported: the signer is not a proxy; send origin-form requests (${SIGNER_ERRORS.BAD_REQUEST.code})`);
         return;
       }
       this.#start(head);
@@ -246,7 +245,7 @@ export class ClientConnection implements ExchangeOwner, BodySource {
     if (ex && !ex.body.complete) {
       ex.body.fail(err);
       if (!ex.headersSent) {
-        ex.respond(status, ['content-type', 'application/json'], JSON.stringify({ code: 'InvalidParameter', message }));
+        ex.respond(status, ['content-type', 'application/json'], refusalBody(message));
         return;
       }
       ex.destroy();

@@ -72,11 +72,7 @@ test('the filter holds one bit per destination; deleting one keeps the bit of an
 
 test('an upgrade from a set without a filter covers the shared destinations before its programs run', async (t) => {
   const fx = await KernelFixture.create(t);
-  const signerHost = fx.loopback();
-  const destHost = fx.loopback();
-  const signerA = await fx.listener(signerHost, fx.pinDir);
-  const signerB = await fx.listener(signerHost, fx.pinDir);
-  const realDest = await fx.listener(destHost);
+  const { signerHost, destHost, signerA, signerB, realDest } = await fx.twoSignerPorts();
   const a = await fx.attach({ signerIPv4: signerHost, signerPort: signerA.port });
   a.setDestination({ addr: destHost, port: realDest.port, destId: 7, deny: true });
   a.close();

@@ -20,11 +20,7 @@ async function waitGone(ids: number[]): Promise<number[]> {
 
 test('another signer port upgrades the pinned set in place: one set of programs, new ids, state kept, dials reach the new port', async (t) => {
   const fx = await KernelFixture.create(t);
-  const signerHost = fx.loopback();
-  const destHost = fx.loopback();
-  const signerA = await fx.listener(signerHost, fx.pinDir);
-  const signerB = await fx.listener(signerHost, fx.pinDir);
-  const realDest = await fx.listener(destHost);
+  const { signerHost, destHost, signerA, signerB, realDest } = await fx.twoSignerPorts();
 
   const a = await fx.attach({ signerIPv4: signerHost, signerPort: signerA.port });
   t.is(a.outcome, 'attached');
