@@ -17,6 +17,7 @@ import { EMPTY_BODY_SHA256, authorizationHeader, bodySha256, requiredSignedHeade
 import { bindingFor } from './policy.js';
 import type { ConnectionRecord, CredentialProvider, ResolvedWorkload } from './ports.js';
 import type { SigningPool } from './signing-pool.js';
+import { PerProcessCount } from './per-process-count.js';
 
 /** OCI answers 411 to these without a Content-Length, also where the body is not signed (PutObject). */
 const LENGTH_REQUIRED_METHODS = new Set(['POST', 'PUT']);
@@ -59,7 +60,7 @@ function relayResponse(up: UpstreamResponse, ex: Exchange): Promise<void> {
 }
 
 export function createRequestHandler(deps: RequestHandlerDeps): (ex: Exchange, ctx: ConnectionContext) => void {
-  const inFlight = new Map<number, number>();
+  const inFlight = new PerProcessCount();
   const tooLarge = (limit: number) => () => new SignerError('BODY_TOO_LARGE', `request body exceeds the signer's limit of ${limit} bytes for signed bodies; raise limits.maxSignedBodyBytes or use an upload operation whose body is not signed`);
 
   function sendError(ex: Exchange, err: SignerError, requestId: string): void {
@@ -83,14 +84,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (ex: Exchange, c
     let upstreamRequestId: string | undefined;
 
     const tgid = record.tgid;
-    const count = (inFlight.get(tgid) ?? 0) + 1;
-    inFlight.set(tgid, count);
+    const count = inFlight.add(tgid);
     // The end of this request, whichever comes first: its response ends, or its connection does
     // (also for a pipelined request whose connection went away before its turn).
     ex.whenDone(() => {
-      const left = (inFlight.get(tgid) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(tgid);
-      else inFlight.set(tgid, left);
+      inFlight.remove(tgid);
       deps.auditor.record({
         spiffeId: workload.spiffeId,
         binding: bindingId,

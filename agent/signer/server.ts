@@ -20,6 +20,7 @@ import { createRequestHandler, type ConnectionContext } from './request-handler.
 import type { Exchange } from './http1/index.js';
 import { SigningPool } from './signing-pool.js';
 import { unmapV4 } from '../../common/addresses.js';
+import { PerProcessCount } from './per-process-count.js';
 
 export interface SignerDeps {
   attributor: ConnectionAttributor;
@@ -71,7 +72,7 @@ export class SignerServer {
   readonly #signing: SigningPool;
   readonly #sockets = new Set<net.Socket>();
   /** Open steered connections per tgid, and in all (limits.maxConnectionsPerProcess, maxConnections). */
-  readonly #openByProcess = new Map<number, number>();
+  readonly #openByProcess = new PerProcessCount();
   #open = 0;
   /** A context with no certificate: a client that sends no SNI gets no handshake. */
   readonly #noCertContext = tls.createSecureContext({ minVersion: 'TLSv1.2' });
@@ -211,20 +212,18 @@ export class SignerServer {
   /** Counts the connection against its process and the total until it closes; false (closed) over either limit. */
   #admit(socket: net.Socket, tgid: number): boolean {
     const limits = this.#deps.settings.limits;
-    const mine = this.#openByProcess.get(tgid) ?? 0;
+    const mine = this.#openByProcess.of(tgid);
     if (mine >= limits.maxConnectionsPerProcess || this.#open >= limits.maxConnections) {
       const which = mine >= limits.maxConnectionsPerProcess ? `process ${tgid} already holds ${mine} connections through the signer (limits.maxConnectionsPerProcess)` : `the signer already holds ${this.#open} connections (limits.maxConnections)`;
       this.#log.warn({ code: CONNECTION_ERRORS.TOO_MANY_CONNECTIONS, tgid, open: mine, total: this.#open }, `connection closed: ${which}`);
       socket.destroy();
       return false;
     }
-    this.#openByProcess.set(tgid, mine + 1);
+    this.#openByProcess.add(tgid);
     this.#open++;
     socket.once('close', () => {
       this.#open--;
-      const left = (this.#openByProcess.get(tgid) ?? 1) - 1;
-      if (left <= 0) this.#openByProcess.delete(tgid);
-      else this.#openByProcess.set(tgid, left);
+      this.#openByProcess.remove(tgid);
     });
     return true;
   }
