@@ -12,11 +12,16 @@ export function isCasConflict(err: unknown): boolean {
 // leader for a moment (leader election, a replica count being changed).
 const TRANSIENT = new Set(['TimeoutError', 'NoRespondersError', 'ConnectionError', 'RequestError', 'ClosedConnectionError', 'JetStreamNotEnabled']);
 
-/** NATS or JetStream briefly away (restart, reconnect, leader election): worth retrying. */
+// A stream create on a cluster whose meta group has just formed (or is still placing the previous
+// attempt) is refused with this (status 500) for a moment; the same create succeeds shortly after.
+// Seen when the nodes and the control plane start together, and in CI right after the cluster formed.
+const STREAM_STORE_NOT_READY = 'error creating store for stream';
+
+/** NATS or JetStream briefly away (restart, reconnect, leader election, a forming cluster): worth retrying. */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (TRANSIENT.has(err.name)) return true;
-  return err instanceof JetStreamApiError && err.status === 503;
+  return err instanceof JetStreamApiError && (err.status === 503 || err.message === STREAM_STORE_NOT_READY);
 }
 
 /**

@@ -10,8 +10,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { clusterCa } from '../../../controlplane/cli/nats-pki.js';
+import { openBucket } from '../../../controlplane/store/bucket.js';
 import { SERVER_MAIN, tempDir } from '../support.js';
 import { Restartable, httpStatus } from '../../e2e/ha-cluster.js';
 import { gatedTest } from '../../helpers/ci.js';
@@ -81,7 +81,8 @@ test.serial('three nodes written one per host form a JetStream cluster with TLS,
     authenticator: credsAuthenticator(await readFile(join(stateDir, 'admin.creds'))),
   });
   t.teardown(() => nc.close());
-  const kv = await new Kvm(nc).create('node-test', { replicas: 3 });
+  // Opened as the control plane opens its buckets (openBucket retries what a just-formed cluster refuses).
+  const kv = await openBucket(nc, 'node-test', { replicas: 3 });
   await kv.put('k', 'v');
   t.is((await kv.get('k'))?.string(), 'v');
   const info = await (await jetstreamManager(nc)).streams.info('KV_node-test');
