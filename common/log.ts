@@ -36,25 +36,30 @@ export function resolveLogLevel(flag: string | undefined, fromFile: string | und
   return 'info';
 }
 
-/** How long a log line may wait in the buffer before it is written out. */
-export const LOG_FLUSH_MS = 100;
-
 /**
- * stdout (journald under systemd), written in batches: the signer logs an audit line per request, and
- * a synchronous write per line was a tenth of the agent's event-loop time under load. A line waits at
- * most LOG_FLUSH_MS (or until 8 KiB are pending); pino writes out what is left when the process exits,
- * also on an uncaught error. A SIGKILL can lose the last LOG_FLUSH_MS of lines; the audit trail the
- * control plane keeps is shipped separately (agent/fleet), not read from here.
+ * stdout (journald under systemd), written once per event-loop turn: the signer logs an audit line per
+ * request, and a synchronous write per line was a tenth of the agent's event loop under load. Lines
+ * logged in one turn (several requests finishing in one poll) go out in one write at its end, or as
+ * soon as 8 KiB are pending; pino writes out what is left when the process exits, also on an uncaught
+ * error. A line is never held past the turn it was logged in, so readers (journald, tests) see it as
+ * promptly as before.
  */
 function batchedStdout(): pino.DestinationStream {
-  const out = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
-  let pending = false;
-  setInterval(() => {
-    if (!pending) return;
-    pending = false;
-    out.flush();
-  }, LOG_FLUSH_MS).unref();
-  return { write: (line: string) => { pending = true; out.write(line); } };
+  const out = pino.destination({ dest: 1, sync: true, minLength: 8 * 1024 });
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    out.flushSync();
+  };
+  return {
+    write: (line: string) => {
+      out.write(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+  };
 }
 
 /**

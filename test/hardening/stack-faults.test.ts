@@ -4,6 +4,7 @@
  * stack for the whole file; the tests run in order and each leaves the system serving again.
  */
 import test from 'ava';
+import { settledLines } from '../helpers/agent-output.js';
 import { execFile } from 'node:child_process';
 import { cp as copyTree, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -247,7 +248,7 @@ kernelTest.serial('state dir full: a clear error, nothing corrupted, the last go
   t.teardown(async () => { if (stack && stack.nats.pid === undefined) await stack.nats.restart(); });
   const mark2 = stack.agent.output().length;
   await stack.restartAgent();
-  const restored = stack.agent.output().slice(mark2).split('\n').find((l) => l.includes('restored the last good bundle')) ?? '';
+  const restored = (await settledLines(() => stack!.agent.output().slice(mark2), (l) => l.includes('restored the last good bundle'), 1))[0] ?? '';
   t.regex(restored, new RegExp(`"revision":${good}\\b`), stack.agent.output().slice(mark2));
   // Session keys live in memory only, so a fresh agent without NATS has no token: 503, never unsigned.
   const before = stack.objectStorage.requests.length;
